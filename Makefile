@@ -1,0 +1,65 @@
+# Retentio: `make run` runs the whole pipeline on sample data, `make test` runs the tests.
+# Both set themselves up (virtual environment, dbt manifest) on a fresh clone.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+
+# dagster-dbt runs `dbt` as a subprocess found on PATH.
+export PATH := $(BIN):$(PATH)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Nothing may wait on the network for usage statistics.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export TQDM_DISABLE ?=
+
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
+
+.PHONY: run test dev prepare install lock docs benchmark clean
+
+run: prepare
+	$(BIN)/python -m pipelines.run
+
+test: prepare
+	$(BIN)/python -m pytest
+
+dev: prepare
+	$(BIN)/dagster dev -w workspace.yaml
+
+install: $(INSTALLED)
+
+# requirements.lock pins every package the tests ran with; pyproject.toml says what we depend on.
+$(INSTALLED): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+prepare: $(INSTALLED) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+
+# The dbt manifest is prepared at build time, not parsed each time Dagster imports the definitions.
+$(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
+	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir .
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+# Re-resolve the pinned versions after changing dependencies in pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -e ".[test]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv
+
+docs: prepare
+	cd dbt_project && $(BIN)/dbt docs generate --profiles-dir .
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs
