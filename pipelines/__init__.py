@@ -1,0 +1,1 @@
+"""Retentio's Dagster package: ingestion, dbt, models, checks and publish, wired in `definitions.py`."""

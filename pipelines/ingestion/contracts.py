@@ -1,0 +1,176 @@
+"""The input contract: what each extract must contain, and the reasons a row can be rejected.
+
+This module is the single source of truth for the canonical column names and types. The reader maps
+whatever a CRM calls a column onto these names, the validator checks every row against them, the
+sample-data generator writes them, and dbt's `sources.yml` documents them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ColumnType(StrEnum):
+    TEXT = "text"
+    DATE = "date"            # a calendar day
+    TIMESTAMP = "timestamp"  # an instant, stored as UTC without zone
+    DECIMAL = "decimal"      # money, decimal(18, 2)
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    CURRENCY = "currency"    # ISO 4217 code
+
+
+class RejectReason(StrEnum):
+    """Why a row was quarantined. The codes are a contract too: tests and the generator's dirty mode use them."""
+
+    MALFORMED_ROW = "malformed_row"              # wrong number of fields, unterminated quote
+    UNDECODABLE_BYTES = "undecodable_bytes"      # bytes that are not text in the file's encoding
+    MISSING_VALUE = "missing_value"              # a required column is empty
+    INVALID_DATE = "invalid_date"                # unparseable or impossible date (31/02)
+    FUTURE_DATE = "future_date"                  # after the day the file was loaded
+    INVALID_NUMBER = "invalid_number"            # amount or score that is not a number
+    INVALID_BOOLEAN = "invalid_boolean"          # consent that is neither yes nor no
+    NEGATIVE_AMOUNT = "negative_amount"          # a completed order or a spend below zero
+    OUT_OF_RANGE = "out_of_range"                # NPS outside 0..10
+    UNKNOWN_STATUS = "unknown_status"            # order status outside the accepted set
+    UNKNOWN_CURRENCY = "unknown_currency"        # not an ISO 4217 code
+    CURRENCY_MISMATCH = "currency_mismatch"      # a valid code, but not the reporting currency
+    DUPLICATE_KEY = "duplicate_key"              # same key as an earlier row, different values
+    DUPLICATE_ROW = "duplicate_row"              # same key and same values as an earlier row
+    UNKNOWN_CUSTOMER = "unknown_customer"        # refers to a customer no customer extract holds (yet)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One kind of extract delivered to the landing directory as `<file_prefix>*.csv|parquet`."""
+
+    name: str
+    file_prefix: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    description: str
+    references_customers: bool = False
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+ORDER_STATUSES = ("completed", "refunded", "cancelled")
+
+# Header names seen in CRM and shop exports, mapped onto canonical names. Headers are compared after
+# lower-casing, folding accents and turning spaces and hyphens into underscores.
+_COMMON_ALIASES = {
+    "client_id": "customer_id",
+    "id_client": "customer_id",
+    "customer": "customer_id",
+    "customerid": "customer_id",
+    "contact_id": "customer_id",
+    "devise": "currency",
+    "montant": "amount",
+    "montant_ttc": "amount",
+    "total": "amount",
+}
+
+CUSTOMERS = Extract(
+    name="customers",
+    file_prefix="customers",
+    key=("customer_id",),
+    description="CRM customer extract: one row per customer (or lead) known to the business.",
+    columns=(
+        Column("customer_id", ColumnType.TEXT, True, "Business key of the customer in the CRM."),
+        Column("email", ColumnType.TEXT, False, "E-mail address (personal data; never published)."),
+        Column("full_name", ColumnType.TEXT, False, "Name (personal data; never published)."),
+        Column("signup_date", ColumnType.DATE, True, "Day the customer record was created."),
+        Column("country", ColumnType.TEXT, False, "Country, ISO 3166 alpha-2 where the CRM has it."),
+        Column("acquisition_channel", ColumnType.TEXT, False, "Marketing channel that acquired the customer."),
+        Column("marketing_consent", ColumnType.BOOLEAN, False,
+               "Opt-in to marketing messages; empty means no consent."),
+    ),
+    aliases=_COMMON_ALIASES | {
+        "e_mail": "email", "mail": "email", "email_address": "email", "courriel": "email",
+        "name": "full_name", "nom": "full_name", "nom_complet": "full_name",
+        "created_at": "signup_date", "date_inscription": "signup_date", "signup": "signup_date",
+        "pays": "country", "country_code": "country",
+        "channel": "acquisition_channel", "canal": "acquisition_channel", "source": "acquisition_channel",
+        "consent": "marketing_consent", "opt_in": "marketing_consent", "optin": "marketing_consent",
+        "consentement": "marketing_consent",
+    },
+)
+
+ORDERS = Extract(
+    name="orders",
+    file_prefix="orders",
+    key=("order_id",),
+    description="Order extract: one row per order, whatever its status.",
+    references_customers=True,
+    columns=(
+        Column("order_id", ColumnType.TEXT, True, "Business key of the order."),
+        Column("customer_id", ColumnType.TEXT, True, "Customer who placed the order."),
+        Column("ordered_at", ColumnType.TIMESTAMP, True, "When the order was placed (UTC)."),
+        Column("amount", ColumnType.DECIMAL, True, "Order value in `currency`, taxes included."),
+        Column("currency", ColumnType.CURRENCY, False,
+               "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
+        Column("status", ColumnType.TEXT, True, "completed | refunded | cancelled."),
+    ),
+    aliases=_COMMON_ALIASES | {
+        "id_commande": "order_id", "order_number": "order_id", "commande": "order_id",
+        "order_date": "ordered_at", "date_commande": "ordered_at", "created_at": "ordered_at",
+        "date": "ordered_at", "statut": "status", "order_status": "status",
+        "total_amount": "amount", "order_total": "amount",
+    },
+)
+
+SURVEY_RESPONSES = Extract(
+    name="survey_responses",
+    file_prefix="survey_responses",
+    key=("response_id",),
+    description="Net Promoter Score survey answers.",
+    references_customers=True,
+    columns=(
+        Column("response_id", ColumnType.TEXT, True, "Business key of the answer."),
+        Column("customer_id", ColumnType.TEXT, True, "Customer who answered."),
+        Column("responded_at", ColumnType.TIMESTAMP, True, "When the answer was given (UTC)."),
+        Column("nps_score", ColumnType.INTEGER, True, "Likelihood to recommend, 0 to 10."),
+        Column("comment", ColumnType.TEXT, False, "Free-text comment (may hold personal data)."),
+    ),
+    aliases=_COMMON_ALIASES | {
+        "id_reponse": "response_id", "answer_id": "response_id",
+        "date_reponse": "responded_at", "answered_at": "responded_at", "submitted_at": "responded_at",
+        "date": "responded_at", "score": "nps_score", "nps": "nps_score", "note": "nps_score",
+        "commentaire": "comment", "feedback": "comment",
+    },
+)
+
+MARKETING_SPEND = Extract(
+    name="marketing_spend",
+    file_prefix="marketing_spend",
+    key=("spend_date", "channel"),
+    description="Marketing spend per day (or per month, dated its first day) and channel.",
+    columns=(
+        Column("spend_date", ColumnType.DATE, True, "Day (or first day of the month) the spend is booked on."),
+        Column("channel", ColumnType.TEXT, False, "Marketing channel; matches customers.acquisition_channel."),
+        Column("amount", ColumnType.DECIMAL, True, "Spend in `currency`."),
+        Column("currency", ColumnType.CURRENCY, False,
+               "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
+    ),
+    aliases=_COMMON_ALIASES | {
+        "date": "spend_date", "jour": "spend_date", "month": "spend_date", "mois": "spend_date",
+        "canal": "channel", "source": "channel", "spend": "amount", "cost": "amount", "depense": "amount",
+    },
+)
+
+EXTRACTS: dict[str, Extract] = {e.name: e for e in (CUSTOMERS, ORDERS, SURVEY_RESPONSES, MARKETING_SPEND)}

@@ -1,0 +1,355 @@
+"""Read one extract file into batches of text columns named after the contract, numbered by record.
+
+CSV goes through pyarrow's multi-threaded reader when the file is well-formed. A file with a malformed
+record (wrong field count, unterminated quote, damaged bytes) is read again by Python's csv module,
+which is slower but knows each record's number and raw text, so the bad record can be quarantined
+rather than lost. Parquet is read as it is typed and turned into text, so that both formats go through
+the same checks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from pipelines.ingestion.contracts import Extract, RejectReason
+from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
+from pipelines.ingestion.errors import ExtractFileError
+from pipelines.ingestion.source_config import ReadOptions
+
+BATCH_ROWS = 250_000
+PYARROW_BLOCK_BYTES = 32 << 20   # a record (a 1 MB comment, say) must fit in one block
+MAX_FIELD_CHARS = 64 << 20
+
+
+@dataclass
+class MalformedRecord:
+    source_row: int
+    line: int
+    reason: RejectReason
+    column: str | None
+    detail: str
+    raw_text: str
+
+
+@dataclass
+class OpenedFile:
+    """A file ready to be read: how it is written and where its columns are."""
+
+    path: Path
+    extract: Extract
+    file_format: str               # "csv" | "parquet"
+    size_bytes: int
+    checksum: str
+    dialect: CsvDialect | None
+    mapping: HeaderMapping
+    facts: FileFacts | None = None
+    malformed: list[MalformedRecord] = field(default_factory=list)
+    rows_read: int = 0
+
+    def describe_dialect(self) -> dict:
+        return self.dialect.describe() if self.dialect else {"format": "parquet"}
+
+
+def trim_values(values: pa.Array) -> pa.Array:
+    """Strip spaces, tabs, line breaks and no-break spaces around every value (vectorised)."""
+    return pc.utf8_trim_whitespace(values)
+
+
+def batch_schema(extract: Extract) -> pa.Schema:
+    return pa.schema([pa.field(c, pa.string()) for c in extract.column_names] + [("_source_row", pa.int64())])
+
+
+def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
+    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance."""
+    digest = hashlib.blake2b(digest_size=20)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid_utf8, quotes, remaining = True, 0, size
+    with path.open("rb") as handle:
+        while remaining > 0:
+            chunk = handle.read(min(8 << 20, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            digest.update(chunk)
+            quotes += chunk.count(b'"')
+            if valid_utf8 and not chunk.isascii():
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid_utf8 = False
+    if valid_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid_utf8 = False
+    return digest.hexdigest(), FileFacts(size_bytes=size, is_valid_utf8=valid_utf8, has_odd_quote_count=quotes % 2 == 1)
+
+
+def checksum_file(path: Path, size: int) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    with path.open("rb") as handle:
+        remaining = size
+        while remaining > 0:
+            chunk = handle.read(min(8 << 20, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int) -> OpenedFile:
+    """Fingerprint a file and learn its layout; `size` bounds the read (a file still growing is not chased)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        checksum = checksum_file(path, size)
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ExtractFileError(path, f"not a readable Parquet file ({exc})") from None
+        from pipelines.ingestion.dialects import map_header
+
+        mapping = map_header(path, extract, list(schema.names), options.column_mapping)
+        for column, position in mapping.positions.items():
+            kind = schema.field(position).type
+            if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+                raise ExtractFileError(path, f"Parquet type {kind} cannot hold a {column}", column=column)
+        return OpenedFile(path, extract, "parquet", size, checksum, None, mapping)
+    checksum, facts = scan_file(path, size)
+    with path.open("rb") as handle:
+        head = handle.read(min(size, SAMPLE_BYTES))
+    dialect, mapping = detect_dialect(path, extract, facts, head, options)
+    return OpenedFile(path, extract, "csv", size, checksum, dialect, mapping, facts)
+
+
+class NeedsSlowPath(Exception):
+    """The fast reader met a record it cannot take as it is: read the file again with `slow=True`."""
+
+
+def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.RecordBatch]:
+    """Batches of the canonical columns as text, plus `_source_row` (1 = first record after the header).
+
+    Malformed records are collected on `opened.malformed`; `opened.rows_read` counts every record. The
+    fast CSV path raises NeedsSlowPath part-way through a file it cannot read: the caller discards what
+    it wrote and reads again with `slow=True`.
+    """
+    if opened.file_format == "parquet":
+        return _parquet_batches(opened)
+    if slow or not _fast_path_allowed(opened):
+        return _slow_csv_batches(opened)
+    return _fast_csv_batches(opened)
+
+
+def _fast_path_allowed(opened: OpenedFile) -> bool:
+    facts, dialect = opened.facts, opened.dialect
+    return not (facts.has_odd_quote_count or dialect.encoding_is_damaged)
+
+
+class _BoundedReader(io.RawIOBase):
+    """Reads at most `limit` bytes of a file: the size seen when the file was fingerprinted."""
+
+    def __init__(self, path: Path, limit: int):
+        self._handle = path.open("rb")
+        self._remaining = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._remaining <= 0:
+            return 0
+        view = memoryview(buffer)[: self._remaining]
+        count = self._handle.readinto(view)
+        self._remaining -= count
+        return count
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
+    """pyarrow's reader; raises NeedsSlowPath at the first record it cannot take as it is."""
+    dialect, mapping, extract = opened.dialect, opened.mapping, opened.extract
+    names = [f"f{i}" for i in range(mapping.field_count)]
+    wanted = {c: f"f{mapping.positions[c]}" for c in extract.column_names if c in mapping.positions}
+    encoding = "utf8" if dialect.encoding in ("utf-8", "utf-8-sig") else dialect.encoding
+
+    def refuse(_row) -> str:
+        return "error"
+
+    schema = batch_schema(extract)
+    next_row = 1
+    stream = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
+    try:
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=1,
+                                            block_size=PYARROW_BLOCK_BYTES, use_threads=True),
+            parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, quote_char='"', double_quote=True,
+                                              escape_char=False, newlines_in_values=True,
+                                              ignore_empty_lines=True, invalid_row_handler=refuse),
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                  include_columns=sorted(set(wanted.values())),
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        for batch in reader:
+            count = batch.num_rows
+            columns = [trim_values(batch.column(wanted[c])) if c in wanted else pa.nulls(count, pa.string())
+                       for c in extract.column_names]
+            columns.append(pa.array(range(next_row, next_row + count), pa.int64()))
+            next_row += count
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError):
+        raise NeedsSlowPath from None
+    finally:
+        stream.close()
+    opened.rows_read = next_row - 1
+
+
+class _LineTap:
+    """Feeds lines to csv.reader and remembers those of the current record, for its raw text."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.pending: list[str] = []
+        self.lines_consumed = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self._stream.readline()
+        if not line:
+            raise StopIteration
+        self.pending.append(line)
+        self.lines_consumed += 1
+        return line
+
+    def take(self) -> str:
+        text = "".join(self.pending)
+        self.pending = []
+        return text
+
+
+def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
+    dialect, mapping, extract = opened.dialect, opened.mapping, opened.extract
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    schema = batch_schema(extract)
+    positions = [(c, mapping.positions.get(c)) for c in extract.column_names]
+    buffers: dict[str, list] = {c: [] for c in extract.column_names}
+    rows: list[int] = []
+    opened.malformed = []
+    raw = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
+    text = io.TextIOWrapper(raw, encoding=dialect.encoding, errors="surrogateescape", newline="")
+    tap = _LineTap(text)
+    reader = csv.reader(tap, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
+    record_no = 0
+
+    def flush() -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_arrays(
+            [trim_values(pa.array(buffers[c], pa.string())) for c in extract.column_names]
+            + [pa.array(rows, pa.int64())],
+            schema=schema,
+        )
+        for values in buffers.values():
+            values.clear()
+        rows.clear()
+        return batch
+
+    try:
+        try:
+            next(reader)  # header, already mapped
+        except (StopIteration, csv.Error):
+            return
+        tap.take()
+        while True:
+            start_line = tap.lines_consumed + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                record_no += 1
+                raw_text = tap.take()
+                opened.malformed.append(MalformedRecord(
+                    record_no, start_line, RejectReason.MALFORMED_ROW, None,
+                    f"record starting on line {start_line} cannot be parsed: {exc}"
+                    + (" (a quote is never closed)" if "end of data" in str(exc) or "EOF" in str(exc) else ""),
+                    _printable(raw_text)))
+                continue
+            raw_text = tap.take()
+            if not record or record == [""] and mapping.field_count > 1:
+                continue  # blank line
+            record_no += 1
+            if len(record) != mapping.field_count:
+                opened.malformed.append(MalformedRecord(
+                    record_no, start_line, RejectReason.MALFORMED_ROW, None,
+                    f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})",
+                    _printable(raw_text)))
+                continue
+            damaged = next((c for c, p in positions if p is not None and _has_surrogates(record[p])), None)
+            if damaged is not None:
+                opened.malformed.append(MalformedRecord(
+                    record_no, start_line, RejectReason.UNDECODABLE_BYTES, damaged,
+                    f"bytes that are not {dialect.encoding} text (line {start_line})", _printable(raw_text)))
+                continue
+            for column, position in positions:
+                buffers[column].append(record[position] if position is not None else None)
+            rows.append(record_no)
+            if len(rows) >= BATCH_ROWS:
+                yield flush()
+    finally:
+        text.close()
+    if rows:
+        yield flush()
+    opened.rows_read = record_no
+
+
+def _has_surrogates(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _printable(text: str) -> str:
+    """Raw text with undecodable bytes shown as \\xNN, so it can be stored as UTF-8."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+
+
+def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
+    extract, mapping = opened.extract, opened.mapping
+    schema = batch_schema(extract)
+    parquet = pq.ParquetFile(opened.path)
+    names = parquet.schema_arrow.names
+    wanted = {c: names[p] for c, p in mapping.positions.items()}
+    next_row = 1
+    try:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=sorted(set(wanted.values()))):
+            count = batch.num_rows
+            columns = []
+            for column in extract.column_names:
+                if column not in wanted:
+                    columns.append(pa.nulls(count, pa.string()))
+                    continue
+                values = batch.column(wanted[column])
+                try:
+                    columns.append(trim_values(values.cast(pa.string())))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise ExtractFileError(opened.path, f"Parquet type {values.type} cannot be read as text: {exc}",
+                                           column=column) from None
+            columns.append(pa.array(range(next_row, next_row + count), pa.int64()))
+            next_row += count
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExtractFileError(opened.path, f"Parquet file cannot be read ({exc})") from None
+    opened.rows_read = next_row - 1

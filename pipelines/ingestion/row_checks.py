@@ -1,0 +1,224 @@
+"""Type every value of an extract and give each bad row one reason, as one set-based DuckDB query.
+
+The input is a batch of text columns named after the contract plus `_source_row`; the output has the
+typed columns and, for a rejected row, `_reject_reason`, `_reject_column`, `_reject_detail` and the raw
+values as JSON. A row's reason is the first failing check in column order, so it is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pipelines.ingestion.contracts import (
+    ORDER_STATUSES,
+    ColumnType,
+    Extract,
+    RejectReason,
+)
+
+# Active ISO 4217 codes. An order in one of these but not in the reporting currency is a
+# currency_mismatch (convert it upstream); anything else is an unknown_currency.
+ISO_4217_CODES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
+    GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD
+    KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK
+    NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD
+    SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD
+    XCG XOF XPF YER ZAR ZMW ZWG""".split()
+)
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "oui", "o", "vrai")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "non", "faux")
+# Dates later than the load day (plus a day for time zones) cannot be real yet.
+FUTURE_TOLERANCE_DAYS = 1
+
+_TZ_SUFFIX = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
+_TZ_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z",
+               "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%z"]
+
+
+@dataclass(frozen=True)
+class ParseRules:
+    """How to read this file's values: decimal mark and day/month order, from its dialect.
+
+    `date_formats` holds, per date column, the format most of the file's first values have: it is tried
+    first, because trying a list of formats on every value costs thirty times more.
+    """
+
+    decimal: str
+    date_order: str
+    load_date: date
+    currency: str
+    date_formats: tuple[tuple[str, str], ...] = ()
+
+    def date_format(self, column: str) -> str | None:
+        return dict(self.date_formats).get(column)
+
+
+def _sql_list(values) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _date_formats(date_order: str) -> list[str]:
+    slash = "%d/%m/%Y" if date_order == "dmy" else "%m/%d/%Y"
+    dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
+    formats = ["%Y-%m-%d", slash, dotted, "%Y/%m/%d"]
+    times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M"]
+    return formats + [f + t for f in ("%Y-%m-%d", slash) for t in times]
+
+
+def candidate_date_formats(date_order: str) -> list[str]:
+    """Every naive date/time layout accepted, in the order they are tried."""
+    return _date_formats(date_order)
+
+
+def detect_date_format_sql(value: str, date_order: str) -> str:
+    """SQL giving, over a sample, how many values each candidate format parses (to pick the likeliest)."""
+    counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\"" for f in _date_formats(date_order))
+    return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}"
+
+
+def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: str = "") -> str:
+    """SQL turning the trimmed text `value` into the column's type, NULL when it does not parse."""
+    if kind in (ColumnType.TEXT,):
+        return value
+    if kind is ColumnType.CURRENCY:
+        return f"coalesce(upper({value}), '{rules.currency}')"
+    if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
+        likely = rules.date_format(column)
+        first_try = (f"try_cast({value} as timestamp)" if likely in (None, "cast")
+                     else f"try_strptime({value}, '{likely}')")
+        # coalesce evaluates its later arguments only for the values the first one left null
+        naive = f"coalesce({first_try}, try_strptime({value}, {_sql_list(_date_formats(rules.date_order))}))"
+        zoned = (
+            f"(try_strptime(regexp_replace({value}, '\\s*Z$', '+00:00'), {_sql_list(_TZ_FORMATS)})"
+            " at time zone 'UTC')"
+        )
+        parsed = f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} else {naive} end"
+        return f"cast({parsed} as date)" if kind is ColumnType.DATE else f"cast({parsed} as timestamp)"
+    if kind in (ColumnType.DECIMAL, ColumnType.INTEGER):
+        cleaned = f"trim(regexp_replace({value}, '[€$£\u00a0\u202f]', ' ', 'g'))"
+        cleaned = f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
+        if rules.decimal == ",":
+            pattern = r"^[+-]?(\d{1,3}([ .]\d{3})+|\d+)(,\d+)?$"
+            normalised = f"replace(replace(replace({cleaned}, ' ', ''), '.', ''), ',', '.')"
+        else:
+            pattern = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
+            normalised = f"replace({cleaned}, ',', '')"
+        # Plain numbers (most of them) are cast directly; only the rest pay for the regular expression.
+        plain = (f"try_cast(replace({value}, ',', '.') as {{t}})" if rules.decimal == ","
+                 else f"try_cast({value} as {{t}})")
+        plain_guard = f"not contains({value}, '.')" if rules.decimal == "," else "true"
+        if kind is ColumnType.DECIMAL:
+            return (f"coalesce(case when {plain_guard} then {plain.format(t='decimal(18, 2)')} end, "
+                    f"case when regexp_matches({cleaned}, '{pattern}') "
+                    f"then try_cast({normalised} as decimal(18, 2)) end)")
+        # A score must be a whole number: casting '7.5' straight to integer would round it to 8.
+        as_double = f"coalesce(case when {plain_guard} then {plain.format(t='double')} end, " \
+                    f"case when regexp_matches({cleaned}, '{pattern}') then try_cast({normalised} as double) end)"
+        return f"case when {as_double} = floor({as_double}) then cast({as_double} as integer) end"
+    if kind is ColumnType.BOOLEAN:
+        return (f"case when lower({value}) in {tuple(TRUE_WORDS)} then true "
+                f"when lower({value}) in {tuple(FALSE_WORDS)} then false end")
+    raise ValueError(f"no parser for {kind}")
+
+
+_INVALID_REASON = {
+    ColumnType.DATE: (RejectReason.INVALID_DATE, "is not a valid date"),
+    ColumnType.TIMESTAMP: (RejectReason.INVALID_DATE, "is not a valid date and time"),
+    ColumnType.DECIMAL: (RejectReason.INVALID_NUMBER, "is not a number"),
+    ColumnType.INTEGER: (RejectReason.INVALID_NUMBER, "is not a whole number"),
+    ColumnType.BOOLEAN: (RejectReason.INVALID_BOOLEAN, "is not yes/no, true/false, oui/non or 1/0"),
+}
+
+
+def _quoted(raw: str) -> str:
+    """The offending value, shortened, for a human-readable detail."""
+    return f"'''' || left({raw}, 80) || ''''"
+
+
+def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, RejectReason, str]]:
+    """(column, SQL condition, reason, SQL detail), in the order they are tried."""
+    checks = []
+    status_ok = _sql_list(ORDER_STATUSES)[1:-1]
+    for column in extract.columns:
+        raw, text, typed = f"r.{column.name}", f"t_{column.name}", f"p_{column.name}"
+        if column.required:
+            checks.append((column.name, f"{text} is null", RejectReason.MISSING_VALUE,
+                           f"'required value is empty'"))
+        if column.type in _INVALID_REASON:
+            reason, words = _INVALID_REASON[column.type]
+            checks.append((column.name, f"{text} is not null and {typed} is null", reason,
+                           f"{_quoted(text)} || ' {words}'"))
+        if column.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
+            checks.append((column.name, f"year({typed}) < 1900", RejectReason.INVALID_DATE,
+                           f"{_quoted(text)} || ' is before 1900'"))
+            checks.append((
+                column.name,
+                f"cast({typed} as date) > date '{rules.load_date.isoformat()}' + {FUTURE_TOLERANCE_DAYS}",
+                RejectReason.FUTURE_DATE,
+                f"{_quoted(text)} || ' is after the load date {rules.load_date.isoformat()}'",
+            ))
+        if column.type is ColumnType.CURRENCY:
+            checks.append((column.name, f"{typed} not in {_sql_list(sorted(ISO_4217_CODES))[1:-1].join('()')}",
+                           RejectReason.UNKNOWN_CURRENCY, f"{_quoted(text)} || ' is not an ISO 4217 code'"))
+            checks.append((column.name, f"{typed} <> '{rules.currency}'", RejectReason.CURRENCY_MISMATCH,
+                           f"{_quoted(typed)} || ' is not the reporting currency {rules.currency}'"))
+        if extract.name == "orders" and column.name == "amount":
+            checks.append(("amount", f"p_amount < 0 and lower(t_status) = 'completed'",
+                           RejectReason.NEGATIVE_AMOUNT, f"{_quoted(text)} || ' is negative on a completed order'"))
+        if extract.name == "orders" and column.name == "status":
+            checks.append(("status", f"lower(t_status) not in ({status_ok})", RejectReason.UNKNOWN_STATUS,
+                           f"{_quoted(text)} || ' is not one of {', '.join(ORDER_STATUSES)}'"))
+        if extract.name == "marketing_spend" and column.name == "amount":
+            checks.append(("amount", "p_amount < 0", RejectReason.NEGATIVE_AMOUNT,
+                           f"{_quoted(text)} || ' is a negative spend'"))
+        if extract.name == "survey_responses" and column.name == "nps_score":
+            checks.append(("nps_score", "p_nps_score not between 0 and 10", RejectReason.OUT_OF_RANGE,
+                           f"{_quoted(text)} || ' is outside 0..10'"))
+    return checks
+
+
+def typed_rows_sql(extract: Extract, rules: ParseRules, relation: str = "batch") -> str:
+    """The query that types and checks every row of `relation` (values already trimmed by the reader)."""
+    trimmed = ",\n    ".join(f"nullif(r.{c.name}, '') as t_{c.name}" for c in extract.columns)
+    parsed = ",\n    ".join(
+        f"{_parse_expression(c.type, f't_{c.name}', rules, c.name)} as p_{c.name}" for c in extract.columns
+    )
+    checks = _column_checks(extract, rules)
+    # Each condition is evaluated once, into the number of the first failing check.
+    first_failure = "case " + " ".join(f"when {cond} then {i}" for i, (_, cond, _, _) in enumerate(checks, 1)) + " end"
+    reasons = _sql_list([reason.value for _, _, reason, _ in checks])
+    columns = _sql_list([column for column, _, _, _ in checks])
+    detail = "case _check " + " ".join(f"when {i} then {det}" for i, (_, _, _, det) in enumerate(checks, 1)) + " end"
+    typed_out = ",\n    ".join(
+        f"{'lower(p_status)' if (extract.name == 'orders' and c.name == 'status') else 'p_' + c.name} as {c.name}"
+        for c in extract.columns
+    )
+    raw_json = ("cast(to_json(struct_pack(" + ", ".join(f"{c.name} := r.{c.name}" for c in extract.columns)
+                + ")) as varchar)")
+    return f"""
+with trimmed as (
+  select r.*,
+    {trimmed}
+  from {relation} as r
+),
+parsed as (
+  select *,
+    {parsed}
+  from trimmed as r
+),
+checked as (
+  select *, {first_failure} as _check
+  from parsed as r
+)
+select
+    r._source_row,
+    {typed_out},
+    {reasons}[_check] as _reject_reason,
+    {columns}[_check] as _reject_column,
+    {detail} as _reject_detail,
+    case when _check is not null then {raw_json} end as _raw_record
+from checked as r
+"""
