@@ -1,0 +1,45 @@
+{#-
+  Small helpers that read the same on every engine Retentio runs on (DuckDB, Spark). dbt's own
+  cross-database macros (dbt.dateadd, dbt.datediff, dbt.date_trunc) are used where they exist; these
+  fill the gaps they leave: date arithmetic that returns a date, not a timestamp, and division that
+  never truncates to an integer.
+-#}
+
+{% macro add_days(days, date_expression) -%}
+    cast({{ dbt.dateadd('day', days, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro add_months(months, date_expression) -%}
+    cast({{ dbt.dateadd('month', months, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro truncate_date(datepart, date_expression) -%}
+    cast({{ dbt.date_trunc(datepart, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro days_between(first_date, second_date) -%}
+    {{ dbt.datediff(first_date, second_date, 'day') }}
+{%- endmacro %}
+
+{#- numerator / denominator as a double; null when the denominator is zero or null. -#}
+{% macro safe_divide(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
+{%- endmacro %}
+
+{#- 100 * numerator / denominator; null when the denominator is zero or null. -#}
+{% macro percentage(numerator, denominator) -%}
+    (100.0 * {{ safe_divide(numerator, denominator) }})
+{%- endmacro %}
+
+{% macro count_where(condition) -%}
+    cast(sum(case when {{ condition }} then 1 else 0 end) as bigint)
+{%- endmacro %}
+
+{#- The value at the given fraction of the ordered values (an actual value, not an interpolation). -#}
+{% macro percentile_value(expression, fraction) -%}
+    {{ return(adapter.dispatch('percentile_value')(expression, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_value(expression, fraction) -%}
+    percentile_disc({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}

@@ -1,0 +1,19 @@
+{#-
+  Run settings, one definition each. Dagster passes them as --vars; run by hand, dbt reads the same
+  environment variables as the rest of Retentio (see the README).
+-#}
+
+{#- A customer is active at the end of day d when d - (latest purchase on or before d) < this many days. -#}
+{% macro activity_window_days() -%}
+    {{ var('activity_window_days', env_var('RETENTIO_ACTIVITY_WINDOW_DAYS', '365')) | int }}
+{%- endmacro %}
+
+{#- The as-of date as a SQL date expression: the setting, or the latest order date in the data. -#}
+{% macro as_of_date() -%}
+    {%- set configured = var('as_of_date', env_var('RETENTIO_AS_OF_DATE', '')) -%}
+    {%- if configured -%}
+        cast('{{ configured }}' as date)
+    {%- else -%}
+        (select max(order_date) from {{ ref('stg_shop__orders') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,64 @@
+{#- NPS = % promoters (9-10) - % detractors (0-6) among the answers given in the period. -#}
+
+with periods as (
+
+    select * from {{ ref('int_periods_enumerated') }}
+
+),
+
+responses as (
+
+    select * from {{ ref('stg_survey__survey_responses') }}
+
+),
+
+answers_in_period as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        responses.nps_score
+    from periods
+    inner join responses
+        on responses.response_date >= periods.period_start
+        and responses.response_date <= periods.measured_through_date
+
+),
+
+counted as (
+
+    select
+        period_grain,
+        period_start,
+        count(*) as responses,
+        {{ count_where('nps_score >= 9') }} as promoters,
+        {{ count_where('nps_score between 7 and 8') }} as passives,
+        {{ count_where('nps_score <= 6') }} as detractors,
+        avg(cast(nps_score as double)) as average_score
+    from answers_in_period
+    group by period_grain, period_start
+
+),
+
+final as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.is_complete,
+        coalesce(counted.responses, 0) as responses,
+        coalesce(counted.promoters, 0) as promoters,
+        coalesce(counted.passives, 0) as passives,
+        coalesce(counted.detractors, 0) as detractors,
+        {{ percentage('counted.promoters', 'counted.responses') }}
+            - {{ percentage('counted.detractors', 'counted.responses') }} as nps,
+        counted.average_score
+    from periods
+    left join counted
+        on counted.period_grain = periods.period_grain
+        and counted.period_start = periods.period_start
+
+)
+
+select * from final

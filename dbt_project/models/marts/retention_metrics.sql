@@ -1,0 +1,198 @@
+{#-
+  The headline retention metrics per calendar month, quarter and year. Definitions (README, and the
+  column docs in _marts__models.yml):
+    active at the end of day d: first purchase <= d and d - latest purchase on or before d < window
+    CS  customers_at_start  active at the end of the day before the period starts
+    CE  customers_at_end    active at the end of the period (the as-of date for a running period)
+    CN  new_customers       first purchase in the period
+    CRR retention_rate_pct  (CE - CN) / CS * 100, null when CS = 0
+-#}
+
+with periods as (
+
+    select * from {{ ref('int_periods_enumerated') }}
+
+),
+
+classified as (
+
+    select * from {{ ref('int_customer_periods_classified') }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('int_purchases_sequenced') }}
+
+),
+
+nps as (
+
+    select * from {{ ref('nps_by_period') }}
+
+),
+
+blended_costs as (
+
+    select * from {{ ref('acquisition_costs') }}
+    where channel = 'all'
+
+),
+
+customer_counts as (
+
+    select
+        period_grain,
+        period_start,
+        {{ count_where('was_active_at_start') }} as customers_at_start,
+        {{ count_where('is_active_at_end') }} as customers_at_end,
+        {{ count_where('is_new') }} as new_customers,
+        {{ count_where('was_active_at_start and not is_active_at_end') }} as churned_customers,
+        {{ count_where('was_active_at_start and is_active_at_end') }} as retained_customers,
+        {{ count_where('is_active_at_end and not was_active_at_start and not is_new') }} as reactivated_customers,
+        {{ count_where('is_new and not is_active_at_end') }} as new_customers_inactive_at_end
+    from classified
+    group by period_grain, period_start
+
+),
+
+purchases_by_grain as (
+
+    {% for grain in ['month', 'quarter', 'year'] %}
+    select
+        '{{ grain }}' as period_grain,
+        {{ truncate_date(grain, 'order_date') }} as period_start,
+        customer_id,
+        amount,
+        is_first_purchase,
+        first_purchase_date
+    from purchases
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+customer_purchases_in_period as (
+
+    select
+        period_grain,
+        period_start,
+        customer_id,
+        sum(amount) as revenue,
+        sum(case when first_purchase_date < period_start then amount else 0 end) as revenue_from_existing,
+        max(case when is_first_purchase then 0 else 1 end) as made_repeat_purchase,
+        sum(case when is_first_purchase then amount end) as first_purchase_amount,
+        {{ count_where('is_first_purchase') }} as first_purchases,
+        sum(case when not is_first_purchase then amount end) as repeat_purchase_amount,
+        {{ count_where('not is_first_purchase') }} as repeat_purchases
+    from purchases_by_grain
+    group by period_grain, period_start, customer_id
+
+),
+
+purchase_stats as (
+
+    select
+        period_grain,
+        period_start,
+        count(*) as purchasing_customers,
+        sum(made_repeat_purchase) as repeat_purchasing_customers,
+        sum(revenue) as revenue,
+        sum(revenue_from_existing) as revenue_from_existing,
+        sum(first_purchase_amount) as first_purchase_amount,
+        sum(first_purchases) as first_purchases,
+        sum(repeat_purchase_amount) as repeat_purchase_amount,
+        sum(repeat_purchases) as repeat_purchases
+    from customer_purchases_in_period
+    group by period_grain, period_start
+
+),
+
+monthly_totals as (
+
+    select
+        {{ truncate_date('month', 'order_date') }} as month_start,
+        sum(amount) as revenue,
+        {{ count_where('is_first_purchase') }} as new_customers
+    from purchases
+    group by {{ truncate_date('month', 'order_date') }}
+
+),
+
+cumulative_by_month as (
+
+    select
+        month_start,
+        sum(revenue) over (order by month_start rows between unbounded preceding and current row) as revenue_to_date,
+        sum(new_customers) over (order by month_start rows between unbounded preceding and current row) as customers_to_date
+    from monthly_totals
+
+),
+
+historical_clv as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        {{ safe_divide('cumulative_by_month.revenue_to_date', 'cumulative_by_month.customers_to_date') }}
+            as avg_historical_clv
+    from periods
+    inner join cumulative_by_month
+        on cumulative_by_month.month_start = {{ truncate_date('month', 'periods.measured_through_date') }}
+
+),
+
+final as (
+
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.measured_through_date,
+        periods.is_complete,
+        coalesce(customer_counts.customers_at_start, 0) as customers_at_start,
+        coalesce(customer_counts.customers_at_end, 0) as customers_at_end,
+        coalesce(customer_counts.new_customers, 0) as new_customers,
+        {{ percentage('coalesce(customer_counts.customers_at_end, 0) - coalesce(customer_counts.new_customers, 0)',
+                      'customer_counts.customers_at_start') }} as retention_rate_pct,
+        coalesce(customer_counts.churned_customers, 0) as churned_customers,
+        {{ percentage('customer_counts.churned_customers', 'customer_counts.customers_at_start') }} as churn_rate_pct,
+        coalesce(customer_counts.retained_customers, 0) as retained_customers,
+        coalesce(customer_counts.reactivated_customers, 0) as reactivated_customers,
+        coalesce(customer_counts.new_customers_inactive_at_end, 0) as new_customers_inactive_at_end,
+        coalesce(purchase_stats.purchasing_customers, 0) as purchasing_customers,
+        {{ percentage('purchase_stats.repeat_purchasing_customers', 'purchase_stats.purchasing_customers') }}
+            as repeat_purchase_rate_pct,
+        {{ safe_divide('purchase_stats.first_purchase_amount', 'purchase_stats.first_purchases') }}
+            as avg_basket_first_purchase,
+        {{ safe_divide('purchase_stats.repeat_purchase_amount', 'purchase_stats.repeat_purchases') }}
+            as avg_basket_repeat_purchase,
+        coalesce(purchase_stats.revenue, 0) as revenue,
+        {{ percentage('purchase_stats.revenue_from_existing', 'purchase_stats.revenue') }}
+            as revenue_existing_customers_pct,
+        nps.nps,
+        nps.responses as nps_responses,
+        blended_costs.spend as marketing_spend,
+        blended_costs.cac,
+        historical_clv.avg_historical_clv,
+        {{ safe_divide('historical_clv.avg_historical_clv', 'blended_costs.cac') }} as clv_to_cac
+    from periods
+    left join customer_counts
+        on customer_counts.period_grain = periods.period_grain
+        and customer_counts.period_start = periods.period_start
+    left join purchase_stats
+        on purchase_stats.period_grain = periods.period_grain
+        and purchase_stats.period_start = periods.period_start
+    left join nps
+        on nps.period_grain = periods.period_grain
+        and nps.period_start = periods.period_start
+    left join blended_costs
+        on blended_costs.period_grain = periods.period_grain
+        and blended_costs.period_start = periods.period_start
+    left join historical_clv
+        on historical_clv.period_grain = periods.period_grain
+        and historical_clv.period_start = periods.period_start
+
+)
+
+select * from final

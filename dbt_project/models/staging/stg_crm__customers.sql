@@ -1,0 +1,25 @@
+with source as (
+
+    select * from {{ source('crm', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+        customer_id,
+        email,
+        full_name,
+        signup_date,
+        upper(country) as country_code,
+        {{ normalized_channel('acquisition_channel') }} as acquisition_channel,
+        coalesce(marketing_consent, false) as has_marketing_consent,
+        _source_file as source_file,
+        _source_row as source_row,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
