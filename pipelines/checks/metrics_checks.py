@@ -1,0 +1,25 @@
+"""The Great Expectations suite on `retention_metrics`, a blocking check in front of publish."""
+
+import duckdb
+from dagster import AssetCheckResult, asset_check
+
+from pipelines.checks.contract_checks import outcome_result
+from pipelines.checks.gx_suites import RETENTION_METRICS_SUITE
+from pipelines.checks.gx_validation import load_sample, validate_frame
+from pipelines.publish.assets import mart_asset_key
+from pipelines.settings import Settings
+
+
+@asset_check(
+    asset=mart_asset_key("retention_metrics"),
+    name="great_expectations_retention_metrics",
+    blocking=True,
+    description="Great Expectations suite `retention_metrics` (expectations/gx): ranges, grains, uniqueness.",
+)
+def retention_metrics_expectations() -> AssetCheckResult:
+    con = duckdb.connect(str(Settings.from_env().warehouse_db), read_only=True)
+    try:
+        frame, total = load_sample("marts.retention_metrics", con)
+    finally:
+        con.close()
+    return outcome_result(validate_frame(RETENTION_METRICS_SUITE, frame, total))

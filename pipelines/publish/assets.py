@@ -1,0 +1,41 @@
+"""Publish: the marts and `retention_metrics` into the BI file, once every blocking check has passed."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster_dbt import get_asset_key_for_model
+
+from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
+from pipelines.settings import Settings
+from pipelines.transform.assets import WAREHOUSE_POOL, retentio_dbt_models
+
+
+def mart_asset_key(model_name: str) -> AssetKey:
+    return get_asset_key_for_model([retentio_dbt_models], model_name)
+
+
+@asset(
+    key=AssetKey(["bi", "published_marts"]),
+    group_name="publish",
+    deps=[mart_asset_key(name) for name in PUBLISHED_TABLES],
+    kinds={"duckdb", "parquet"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The marts and retention_metrics in RETENTIO_WAREHOUSE_DIR/bi.duckdb (what BI tools read, "
+        "swapped in atomically) and as Parquet under RETENTIO_WAREHOUSE_DIR/exports."
+    ),
+)
+def published_marts(context: AssetExecutionContext) -> MaterializeResult:
+    settings = Settings.from_env()
+    publication = publish(
+        settings.warehouse_db, settings.bi_db, settings.exports_dir,
+        run_metadata={
+            "dagster_run_id": context.run_id,
+            "activity_window_days": str(settings.activity_window_days),
+            "as_of_date_setting": settings.as_of_date.isoformat() if settings.as_of_date else "latest order date",
+        },
+    )
+    return MaterializeResult(metadata={
+        "bi_file": MetadataValue.path(str(publication.bi_path)),
+        "exports": MetadataValue.path(str(publication.exports_dir)),
+        "row_counts": MetadataValue.json(publication.row_counts),
+        "dagster/row_count": publication.row_counts["retention_metrics"],
+    })
