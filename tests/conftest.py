@@ -1,0 +1,125 @@
+"""Shared fixtures: a prepared dbt project, isolated settings, generated data and pipeline runs.
+
+Tests run the real thing: real DuckDB files in temporary directories, real dbt subprocesses, real Dagster
+materializations in-process. Nothing of the warehouse is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+SETTING_VARIABLES = (
+    "RETENTIO_LANDING_DIR", "RETENTIO_WAREHOUSE_DIR", "RETENTIO_AS_OF_DATE", "RETENTIO_ACTIVITY_WINDOW_DAYS",
+    "RETENTIO_CURRENCY", "RETENTIO_SOURCES_CONFIG", "RETENTIO_MAX_REJECTED_PCT",
+)
+
+
+def pytest_sessionstart(session):
+    """The manifest is prepared at build time (make prepare); prepare it here too when pytest runs alone."""
+    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+        dbt = Path(sys.executable).parent / "dbt"
+        subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, check=True)
+
+
+@dataclass
+class Workspace:
+    """Where one pipeline run reads and writes."""
+
+    landing_dir: Path
+    warehouse_dir: Path
+    activity_window_days: int = 365
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "RETENTIO_LANDING_DIR": str(self.landing_dir),
+            "RETENTIO_WAREHOUSE_DIR": str(self.warehouse_dir),
+            "RETENTIO_ACTIVITY_WINDOW_DAYS": str(self.activity_window_days),
+            "RETENTIO_AS_OF_DATE": "",
+        }
+
+    @property
+    def bi_db(self) -> Path:
+        return self.warehouse_dir / "bi.duckdb"
+
+    @property
+    def warehouse_db(self) -> Path:
+        return self.warehouse_dir / "retentio.duckdb"
+
+
+class environment:
+    """Set the workspace's variables for the duration of a block (os.environ, as dbt subprocesses inherit it)."""
+
+    def __init__(self, workspace: Workspace, **extra: str):
+        self.values = workspace.environment() | extra
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self):
+        for name in set(SETTING_VARIABLES) | set(self.values):
+            self.saved[name] = os.environ.get(name)
+            os.environ.pop(name, None)
+        os.environ.update(self.values)
+        return self
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_pipeline(workspace: Workspace, **extra_env: str):
+    """Materialize every asset in-process, as `make run` does; returns Dagster's result (never raises)."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    with environment(workspace, **extra_env):
+        return defs.resolve_job_def("retentio_all").execute_in_process(
+            instance=DagsterInstance.ephemeral(), raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+
+
+def failed_checks(result) -> list[str]:
+    return [f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations() if not e.passed]
+
+
+@pytest.fixture(scope="session")
+def sample_landing(tmp_path_factory) -> Path:
+    """A small generated landing directory with a known number of bad rows of each kind."""
+    from pipelines.sample_data import generate
+
+    root = tmp_path_factory.mktemp("sample")
+    generate(root / "landing", customers=1500, seed=21, dirty=True, progress=False)
+    return root / "landing"
+
+
+@pytest.fixture(scope="session")
+def published_workspace(tmp_path_factory, sample_landing) -> tuple[Workspace, object]:
+    """One full pipeline run on the sample, shared by the tests that only read its outputs."""
+    workspace = Workspace(sample_landing, tmp_path_factory.mktemp("published") / "warehouse")
+    result = run_pipeline(workspace)
+    assert result.success, failed_checks(result)
+    return workspace, result
+
+
+def copy_workspace(source: Workspace, destination: Path) -> Workspace:
+    """A copy of a workspace's landing and warehouse directories (symlinks kept as symlinks)."""
+    shutil.copytree(source.landing_dir, destination / "landing")
+    shutil.copytree(source.warehouse_dir, destination / "warehouse", symlinks=True)
+    return Workspace(destination / "landing", destination / "warehouse", source.activity_window_days)

@@ -1,0 +1,138 @@
+"""The whole graph materialized in-process: publish, idempotence, the gate and readers during a run."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.publish.bi_file import PUBLISHED_TABLES
+from tests.conftest import copy_workspace, failed_checks, run_pipeline
+
+PERSONAL_DATA_COLUMNS = {"email", "full_name", "comment"}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def table_rows(db: Path, table: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"select * from main.{table}").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_run_publishes_every_mart_with_every_check_passing(published_workspace):
+    workspace, result = published_workspace
+    assert not failed_checks(result)
+    evaluated = {e.check_name for e in result.get_asset_check_evaluations()}
+    assert {"every_row_loaded_or_quarantined", "no_file_mostly_rejected", "great_expectations_contract",
+            "great_expectations_retention_metrics"} <= evaluated
+    con = duckdb.connect(str(workspace.bi_db), read_only=True)
+    try:
+        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        assert set(PUBLISHED_TABLES) | {"publication"} <= tables
+        columns = {row[0] for row in con.execute("select column_name from information_schema.columns").fetchall()}
+        assert not columns & PERSONAL_DATA_COLUMNS, "no e-mail, name or free text is published"
+        grains = dict(con.execute("select period_grain, count(*) from retention_metrics group by 1").fetchall())
+        assert set(grains) == {"month", "quarter", "year"} and grains["month"] >= 24
+    finally:
+        con.close()
+    for table in PUBLISHED_TABLES:
+        assert (workspace.warehouse_dir / "exports" / f"{table}.parquet").exists()
+
+
+def test_a_second_run_on_the_same_input_changes_nothing(published_workspace, tmp_path):
+    workspace = copy_workspace(published_workspace[0], tmp_path)
+    raw_before = {p.name: digest(p.resolve()) for p in (workspace.warehouse_dir / "raw").glob("*/*.parquet")}
+    versions_before = sorted(p.resolve().name for p in (workspace.warehouse_dir / "raw").iterdir() if p.is_symlink())
+    metrics_before = table_rows(workspace.bi_db, "retention_metrics")
+    customers_before = table_rows(workspace.bi_db, "customers")
+
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    versions_after = sorted(p.resolve().name for p in (workspace.warehouse_dir / "raw").iterdir() if p.is_symlink())
+    assert versions_after == versions_before
+    assert {p.name: digest(p.resolve()) for p in (workspace.warehouse_dir / "raw").glob("*/*.parquet")} == raw_before
+    assert table_rows(workspace.bi_db, "retention_metrics") == metrics_before
+    assert table_rows(workspace.bi_db, "customers") == customers_before
+
+
+def test_a_broken_extract_stops_publish_and_leaves_the_bi_file_byte_identical(published_workspace, tmp_path):
+    workspace = copy_workspace(published_workspace[0], tmp_path)
+    published = [workspace.bi_db, *sorted((workspace.warehouse_dir / "exports").glob("*.parquet"))]
+    before = {p.name: digest(p) for p in published}
+    # A re-export with the wrong settings: every amount unreadable, so every row is quarantined.
+    lines = ["order_id,customer_id,ordered_at,amount,currency,status"]
+    lines += [f"O-BROKEN-{i},C-0000001,2026-06-30 10:00:00,n/a,EUR,completed" for i in range(40)]
+    (workspace.landing_dir / "orders_2026_07_reexport.csv").write_text("\n".join(lines) + "\n")
+
+    result = run_pipeline(workspace)
+
+    assert not result.success
+    assert "raw/orders:no_file_mostly_rejected" in failed_checks(result)
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "bi/published_marts" not in materialized
+    assert {p.name: digest(p) for p in published} == before
+
+
+# Two BI clients, each in its own process (DuckDB shares one open database per path within a process,
+# so a connection held open would make the same process's new connections see the old file too).
+LOOPING_READER = textwrap.dedent("""
+    import os, sys, time, duckdb
+    bi, stop = sys.argv[1], sys.argv[2]
+    seen, reads = [], 0
+    while not os.path.exists(stop):
+        con = duckdb.connect(bi, read_only=True)  # reconnects for every query, like a BI dashboard refresh
+        value = con.execute("select sum(revenue) from retention_metrics where period_grain = 'year'").fetchall()[0][0]
+        con.close()
+        if not seen or seen[-1] != value:
+            seen.append(value)
+        reads += 1
+        time.sleep(0.02)
+    print(reads, len(seen))
+""")
+HOLDING_READER = textwrap.dedent("""
+    import os, sys, time, duckdb
+    bi, stop = sys.argv[1], sys.argv[2]
+    held = duckdb.connect(bi, read_only=True)  # keeps its connection open through the whole run
+    before = held.execute("select sum(revenue) from retention_metrics").fetchall()[0][0]
+    while not os.path.exists(stop):
+        time.sleep(0.05)
+    assert held.execute("select sum(revenue) from retention_metrics").fetchall()[0][0] == before
+    print("held")
+""")
+
+
+def test_readers_of_the_bi_file_never_fail_or_block_a_run(published_workspace, tmp_path):
+    workspace = copy_workspace(published_workspace[0], tmp_path)
+    # New purchases on the last day, so the run publishes different numbers.
+    lines = ["order_id,customer_id,ordered_at,amount,currency,status"]
+    lines += [f"O-NEW-{i},C-{i:07d},2026-06-30 18:00:00,25.00,EUR,completed" for i in range(1, 30)]
+    (workspace.landing_dir / "orders_2026_late.csv").write_text("\n".join(lines) + "\n")
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", script, str(workspace.bi_db), str(stop)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for script in (LOOPING_READER, HOLDING_READER)]
+    try:
+        time.sleep(1.5)
+        result = run_pipeline(workspace)
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        outputs = [reader.communicate(timeout=60) for reader in readers]
+    assert result.success, failed_checks(result)
+    for reader, (_, err) in zip(readers, outputs):
+        assert reader.returncode == 0, err
+    reads, distinct_values = map(int, outputs[0][0].split())
+    assert reads > 20
+    assert distinct_values == 2, "the reader saw the old numbers, then the new ones, and nothing in between"
+    assert outputs[1][0].strip() == "held"
