@@ -7,14 +7,15 @@ from pipelines.checks.contract_checks import raw_contract_checks
 from pipelines.checks.metrics_checks import retention_metrics_expectations
 from pipelines.ingestion.assets import raw_extract_assets
 from pipelines.ingestion.checks import rejection_share_checks, row_accounting_checks
+from pipelines.predictions.assets import customer_clv_models
 from pipelines.publish.assets import published_marts
 from pipelines.schedules import daily_schedule, retentio_job
 from pipelines.sensors import new_extract_sensor
-from pipelines.transform.assets import retentio_dbt_models
+from pipelines.transform.assets import DBT_ASSETS
 from pipelines.transform.project import dbt_cli_resource
 
 defs = Definitions(
-    assets=[*raw_extract_assets, retentio_dbt_models, published_marts],
+    assets=[*raw_extract_assets, *DBT_ASSETS, customer_clv_models, published_marts],
     asset_checks=[
         *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
     ],

@@ -17,3 +17,8 @@
         (select max(order_date) from {{ ref('stg_shop__orders') }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- The back-test holdout horizon H in days: models are also fitted on history up to as-of - H and scored on the last H. -#}
+{% macro backtest_holdout_days() -%}
+    {{ var('backtest_holdout_days', env_var('RETENTIO_BACKTEST_HOLDOUT_DAYS', '91')) | int }}
+{%- endmacro %}

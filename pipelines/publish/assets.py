@@ -1,15 +1,14 @@
 """Publish: the marts and `retention_metrics` into the BI file, once every blocking check has passed."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-from dagster_dbt import get_asset_key_for_model
 
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
 from pipelines.settings import Settings
-from pipelines.transform.assets import WAREHOUSE_POOL, retentio_dbt_models
+from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
 
 
 def mart_asset_key(model_name: str) -> AssetKey:
-    return get_asset_key_for_model([retentio_dbt_models], model_name)
+    return dbt_model_key(model_name)
 
 
 @asset(

@@ -27,6 +27,9 @@ PUBLISHED_TABLES: dict[str, str] = {
     "nps_by_period": "period_grain, period_start",
     "acquisition_costs": "period_grain, period_start, channel",
     "quarantine_summary": "extract_name, source_file, reason, column_name",
+    "customers_at_risk": "predicted_clv_12m desc, customer_id",
+    "clv_model_fits": "model, fitted_on, parameter",
+    "clv_backtest": "forecast, scope",
 }
 WAREHOUSE_SCHEMA = "marts"
 

@@ -2,12 +2,14 @@
 
 Purchases follow the BG/NBD story (Fader, Hardie & Lee 2005): after a first purchase on (or just after)
 signup, each customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha) per day and, after
-every purchase including the first, drops out for good with probability p ~ Beta(a, b). Order values
+every repeat purchase, drops out for good with probability p ~ Beta(a, b) (as in BG/NBD, nobody drops out
+at the first purchase: that is what makes P(alive) = 1 for a customer with no repeat purchase). Order values
 follow the Gamma-Gamma story. Everything is truncated at the end of the end date.
 
 No loop runs per customer or per order. The purchases inside a customer's window [0, W] are drawn
 exactly without simulating the ones after dropout: K ~ Poisson(lambda W) events fall in the window,
-the customer dropped out after D ~ Geometric(p) purchases, so min(K, D - 1) repeat purchases are seen.
+the customer drops out after the D-th repeat purchase, D ~ Geometric(p) >= 1, so min(K, D) repeat
+purchases are seen.
 Their times are the first order statistics of K uniforms on [0, W], which are partial sums of
 exponential spacings divided by the sum of all K + 1 of them; the unseen tail of that sum is a single
 Gamma(K - m + 1) draw per customer.
@@ -86,9 +88,9 @@ def simulate_chunk(
     window_seconds = horizon - first_order_seconds
 
     events_in_window = rng.poisson(purchase_rates * window_seconds / SECONDS_PER_DAY)
-    purchases_before_dropout = rng.geometric(dropout_probabilities)
-    repeats = np.where(is_lead, 0, np.minimum(events_in_window, purchases_before_dropout - 1))
-    is_alive_at_end = ~is_lead & (purchases_before_dropout - 1 > events_in_window)
+    purchases_before_dropout = rng.geometric(dropout_probabilities)  # repeat purchases, the last one included
+    repeats = np.where(is_lead, 0, np.minimum(events_in_window, purchases_before_dropout))
+    is_alive_at_end = ~is_lead & (purchases_before_dropout > events_in_window)
 
     repeat_customers, repeat_fractions = _repeat_purchase_fractions(repeats, events_in_window, rng)
     repeat_seconds = np.minimum(

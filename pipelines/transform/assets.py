@@ -10,8 +10,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 
 from pipelines.settings import Settings, export_to_environment
 from pipelines.transform.project import retentio_dbt_project
@@ -36,14 +42,52 @@ def dbt_vars(settings: Settings) -> dict:
     return values
 
 
-@dbt_assets(
-    manifest=retentio_dbt_project.manifest_path,
-    project=retentio_dbt_project,
-    dagster_dbt_translator=RetentioDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    pool=WAREHOUSE_POOL,
-)
-def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+# The predictive CLV assets read a dbt model and write a source that later models read back. Two dbt
+# asset definitions keep that a straight line (models -> predictions -> enriched models) that runs as two
+# dbt invocations, rather than one definition Dagster would have to cut into many steps.
+ENRICHED_SELECTION = "source:predictions+"
+_TRANSLATOR = RetentioDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = Settings.from_env()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     export_to_environment(settings)  # profiles.yml and sources.yml read the warehouse path from here
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(settings))], context=context).stream()
+
+
+@dbt_assets(
+    manifest=retentio_dbt_project.manifest_path,
+    project=retentio_dbt_project,
+    exclude=ENRICHED_SELECTION,
+    dagster_dbt_translator=_TRANSLATOR,
+    pool=WAREHOUSE_POOL,
+)
+def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    """Staging, intermediate and the marts that do not need predictions."""
+    yield from _build(context, dbt)
+
+
+@dbt_assets(
+    manifest=retentio_dbt_project.manifest_path,
+    project=retentio_dbt_project,
+    select=ENRICHED_SELECTION,
+    dagster_dbt_translator=_TRANSLATOR,
+    pool=WAREHOUSE_POOL,
+)
+def retentio_dbt_models_with_predictions(context: AssetExecutionContext, dbt: DbtCliResource):
+    """The marts that carry predicted CLV and health: customers, retention_metrics, customers_at_risk, ..."""
+    yield from _build(context, dbt)
+
+
+DBT_ASSETS = [retentio_dbt_models, retentio_dbt_models_with_predictions]
+
+
+def dbt_model_key(model_name: str) -> AssetKey:
+    """The asset key of a dbt model, whichever of the two definitions holds it."""
+    for definition in DBT_ASSETS:
+        try:
+            return get_asset_key_for_model([definition], model_name)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model named {model_name!r}")

@@ -16,7 +16,8 @@ final as (
         latest_order_date as as_of_date,
         {% endif %}
         latest_order_date,
-        {{ activity_window_days() }} as activity_window_days
+        {{ activity_window_days() }} as activity_window_days,
+        {{ backtest_holdout_days() }} as backtest_holdout_days
 
     from latest_order
 

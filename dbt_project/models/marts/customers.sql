@@ -10,6 +10,12 @@ rfm as (
 
 ),
 
+predictions as (
+
+    select * from {{ ref('stg_predictions__customer_clv_predictions') }}
+
+),
+
 settings as (
 
     select * from {{ ref('int_run_settings') }}
@@ -62,9 +68,20 @@ final as (
         rfm.frequency_score,
         rfm.monetary_score,
         rfm.rfm_segment,
-        customers.revenue as historical_clv
+        customers.revenue as historical_clv,
+        predictions.probability_alive,
+        predictions.expected_purchases_12m,
+        predictions.expected_purchases_12m_p10,
+        predictions.expected_purchases_12m_p90,
+        predictions.expected_order_value,
+        predictions.predicted_clv_12m,
+        predictions.predicted_clv_12m_p10,
+        predictions.predicted_clv_12m_p90,
+        predictions.health_score,
+        predictions.health_band
     from customers
     left join rfm on rfm.customer_id = customers.customer_id
+    left join predictions on predictions.customer_id = customers.customer_id
     left join latest_responses on latest_responses.customer_id = customers.customer_id
 
 )

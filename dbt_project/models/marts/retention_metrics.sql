@@ -142,6 +142,30 @@ historical_clv as (
 
 ),
 
+acquired_customer_value as (
+
+    {% for grain in ['month', 'quarter', 'year'] %}
+    select
+        '{{ grain }}' as period_grain,
+        {{ truncate_date(grain, 'customers.first_purchase_date') }} as period_start,
+        customers.revenue + coalesce(predictions.predicted_clv_12m, 0) as predicted_lifetime_value
+    from {{ ref('int_customers_aggregated') }} as customers
+    left join {{ ref('stg_predictions__customer_clv_predictions') }} as predictions
+        on predictions.customer_id = customers.customer_id
+    where customers.has_purchased
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+predicted_clv as (
+
+    select period_grain, period_start, avg(predicted_lifetime_value) as avg_predicted_clv
+    from acquired_customer_value
+    group by period_grain, period_start
+
+),
+
 final as (
 
     select
@@ -175,7 +199,9 @@ final as (
         blended_costs.spend as marketing_spend,
         blended_costs.cac,
         historical_clv.avg_historical_clv,
-        {{ safe_divide('historical_clv.avg_historical_clv', 'blended_costs.cac') }} as clv_to_cac
+        {{ safe_divide('historical_clv.avg_historical_clv', 'blended_costs.cac') }} as clv_to_cac,
+        predicted_clv.avg_predicted_clv,
+        {{ safe_divide('predicted_clv.avg_predicted_clv', 'blended_costs.cac') }} as predicted_clv_to_cac
     from periods
     left join customer_counts
         on customer_counts.period_grain = periods.period_grain
@@ -192,6 +218,9 @@ final as (
     left join historical_clv
         on historical_clv.period_grain = periods.period_grain
         and historical_clv.period_start = periods.period_start
+    left join predicted_clv
+        on predicted_clv.period_grain = periods.period_grain
+        and predicted_clv.period_start = periods.period_start
 
 )
 
