@@ -20,18 +20,24 @@ INSTALLED := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test dev prepare install lock docs benchmark clean
+.PHONY: run test dev prepare install lock docs benchmark clean browser
 
 run: prepare
 	$(BIN)/python -m pipelines.run
 
-test: prepare
+test: prepare browser
 	$(BIN)/python -m pytest
 
 dev: prepare
 	$(BIN)/dagster dev -w workspace.yaml
 
 install: $(INSTALLED)
+
+# Debian's Chromium for the report's browser test (no browser download by pip or npm). Without root or
+# apt the test skips and says how to install it.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "chromium not installed: the browser test will skip"
 
 # requirements.lock pins every package the tests ran with; pyproject.toml says what we depend on.
 $(INSTALLED): pyproject.toml requirements.lock

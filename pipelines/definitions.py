@@ -3,21 +3,26 @@
 
 from dagster import Definitions
 
+from pipelines.checks.alert_checks import retention_alerts
 from pipelines.checks.contract_checks import raw_contract_checks
 from pipelines.checks.metrics_checks import retention_metrics_expectations
+from pipelines.feedback.assets import feedback_themes_asset
 from pipelines.ingestion.assets import raw_extract_assets
 from pipelines.ingestion.checks import rejection_share_checks, row_accounting_checks
 from pipelines.predictions.assets import customer_clv_models
-from pipelines.publish.assets import published_marts
+from pipelines.privacy.assets import customer_pseudonyms
+from pipelines.publish.assets import audiences, published_marts
+from pipelines.report.assets import report_assets
 from pipelines.schedules import daily_schedule, retentio_job
 from pipelines.sensors import new_extract_sensor
 from pipelines.transform.assets import DBT_ASSETS
 from pipelines.transform.project import dbt_cli_resource
 
 defs = Definitions(
-    assets=[*raw_extract_assets, *DBT_ASSETS, customer_clv_models, published_marts],
+    assets=[*raw_extract_assets, customer_pseudonyms, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
     asset_checks=[
         *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
+        retention_alerts,
     ],
     jobs=[retentio_job],
     schedules=[daily_schedule],

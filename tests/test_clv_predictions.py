@@ -45,6 +45,8 @@ def test_health_score_ranks_customers_who_really_dropped_out_as_riskier(publishe
     rows = duckdb.sql(f"""
         select c.health_score, c.probability_alive, t.is_alive_at_end
         from read_parquet('{workspace.warehouse_dir / "exports" / "customers.parquet"}') as c
+        join read_parquet('{workspace.warehouse_dir / "private" / "customer_pseudonyms.parquet"}') as p
+            using (customer_key)
         join read_parquet('{sample_landing.parent / "truth" / "customer_truth.parquet"}') as t using (customer_id)
         where c.has_purchased
     """).fetchnumpy()
@@ -74,7 +76,7 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
         backtest = dict(con.execute(
             "select forecast, mean_absolute_error from clv_backtest where scope = 'all customers'").fetchall())
         at_risk_without_consent = con.execute("""
-            select count(*) from customers_at_risk r join customers c using (customer_id)
+            select count(*) from customers_at_risk r join customers c using (customer_key)
             where not c.has_marketing_consent
         """).fetchall()[0][0]
     finally:

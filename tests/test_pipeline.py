@@ -14,7 +14,7 @@ import duckdb
 from pipelines.publish.bi_file import PUBLISHED_TABLES
 from tests.conftest import copy_workspace, failed_checks, run_pipeline
 
-PERSONAL_DATA_COLUMNS = {"email", "full_name", "comment"}
+PERSONAL_DATA_COLUMNS = {"email", "full_name", "comment", "customer_id"}
 
 
 def digest(path: Path) -> str:
@@ -40,7 +40,7 @@ def test_a_run_publishes_every_mart_with_every_check_passing(published_workspace
         tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
         assert set(PUBLISHED_TABLES) | {"publication"} <= tables
         columns = {row[0] for row in con.execute("select column_name from information_schema.columns").fetchall()}
-        assert not columns & PERSONAL_DATA_COLUMNS, "no e-mail, name or free text is published"
+        assert not columns & PERSONAL_DATA_COLUMNS, "no CRM id, e-mail, name or free text is published"
         grains = dict(con.execute("select period_grain, count(*) from retention_metrics group by 1").fetchall())
         assert set(grains) == {"month", "quarter", "year"} and grains["month"] >= 24
     finally:

@@ -22,3 +22,13 @@
 {% macro backtest_holdout_days() -%}
     {{ var('backtest_holdout_days', env_var('RETENTIO_BACKTEST_HOLDOUT_DAYS', '91')) | int }}
 {%- endmacro %}
+
+{#- The grain retention_drivers and alerts compare the last complete period of (month, quarter or year). -#}
+{% macro comparison_grain() -%}
+    {{ var('comparison_grain', env_var('RETENTIO_COMPARISON_GRAIN', 'month')) }}
+{%- endmacro %}
+
+{#- Alert thresholds: how far the last complete period may move from its trailing average before it alerts. -#}
+{% macro alert_setting(name, default) -%}
+    {{ var('alert_' ~ name, env_var('RETENTIO_ALERT_' ~ (name | upper), default)) }}
+{%- endmacro %}

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.publish.audiences import export_audiences
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
@@ -37,4 +38,22 @@ def published_marts(context: AssetExecutionContext) -> MaterializeResult:
         "exports": MetadataValue.path(str(publication.exports_dir)),
         "row_counts": MetadataValue.json(publication.row_counts),
         "dagster/row_count": publication.row_counts["retention_metrics"],
+    })
+
+
+@asset(
+    key=AssetKey(["bi", "audiences"]),
+    group_name="publish",
+    deps=[AssetKey(["bi", "published_marts"])],
+    kinds={"csv"},
+    pool=WAREHOUSE_POOL,
+    description="Consented customers per RFM segment and per health band (pseudonymous key, e-mail, segment, band, "
+                "predicted CLV), as CSV under RETENTIO_WAREHOUSE_DIR/audiences for marketing tools.",
+)
+def audiences(context: AssetExecutionContext) -> MaterializeResult:
+    settings = Settings.from_env()
+    exported = export_audiences(settings.warehouse_db, settings.warehouse_dir, settings.warehouse_dir / "audiences")
+    return MaterializeResult(metadata={
+        "directory": MetadataValue.path(str(exported.directory)),
+        "customers_per_audience": MetadataValue.json(exported.counts),
     })

@@ -21,15 +21,19 @@ import duckdb
 # byte-for-byte comparable tables and exports.
 PUBLISHED_TABLES: dict[str, str] = {
     "retention_metrics": "period_grain, period_start",
-    "customers": "customer_id",
+    "customers": "customer_key",
     "customer_cohorts": "cohort_month, activity_month",
-    "rfm_scores": "customer_id",
+    "rfm_scores": "customer_key",
     "nps_by_period": "period_grain, period_start",
     "acquisition_costs": "period_grain, period_start, channel",
     "quarantine_summary": "extract_name, source_file, reason, column_name",
-    "customers_at_risk": "predicted_clv_12m desc, customer_id",
+    "customers_at_risk": "predicted_clv_12m desc, customer_key",
     "clv_model_fits": "model, fitted_on, parameter",
     "clv_backtest": "forecast, scope",
+    "retention_metrics_by_segment": "period_grain, period_start, dimension, segment",
+    "retention_drivers": "metric, dimension, segment",
+    "alerts": "metric",
+    "feedback_themes": "scope_type, scope, side, rank, term",
 }
 WAREHOUSE_SCHEMA = "marts"
 

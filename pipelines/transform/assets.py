@@ -42,10 +42,10 @@ def dbt_vars(settings: Settings) -> dict:
     return values
 
 
-# The predictive CLV assets read a dbt model and write a source that later models read back. Two dbt
+# The predictive CLV and feedback assets read dbt models and write sources that later models read back. Two dbt
 # asset definitions keep that a straight line (models -> predictions -> enriched models) that runs as two
 # dbt invocations, rather than one definition Dagster would have to cut into many steps.
-ENRICHED_SELECTION = "source:predictions+"
+ENRICHED_SELECTION = "source:predictions+ source:feedback+"
 _TRANSLATOR = RetentioDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 

@@ -10,6 +10,12 @@ rfm as (
 
 ),
 
+pseudonyms as (
+
+    select * from {{ ref('stg_private__customer_pseudonyms') }}
+
+),
+
 predictions as (
 
     select * from {{ ref('stg_predictions__customer_clv_predictions') }}
@@ -48,7 +54,7 @@ latest_responses as (
 final as (
 
     select
-        customers.customer_id,
+        pseudonyms.customer_key,
         customers.signup_date,
         customers.country_code,
         customers.acquisition_channel,
@@ -80,6 +86,7 @@ final as (
         predictions.health_score,
         predictions.health_band
     from customers
+    inner join pseudonyms on pseudonyms.customer_id = customers.customer_id
     left join rfm on rfm.customer_id = customers.customer_id
     left join predictions on predictions.customer_id = customers.customer_id
     left join latest_responses on latest_responses.customer_id = customers.customer_id

@@ -22,7 +22,7 @@ value_cut_off as (
 final as (
 
     select
-        customers.customer_id,
+        customers.customer_key,
         customers.rfm_segment,
         customers.health_band,
         customers.health_score,

@@ -4,6 +4,12 @@ with scored as (
 
 ),
 
+pseudonyms as (
+
+    select * from {{ ref('stg_private__customer_pseudonyms') }}
+
+),
+
 settings as (
 
     select * from {{ ref('int_run_settings') }}
@@ -13,7 +19,7 @@ settings as (
 final as (
 
     select
-        scored.customer_id,
+        pseudonyms.customer_key,
         settings.as_of_date,
         scored.recency_days,
         scored.frequency,
@@ -24,6 +30,7 @@ final as (
         scored.rfm_code,
         scored.rfm_segment
     from scored
+    inner join pseudonyms on pseudonyms.customer_id = scored.customer_id
     cross join settings
 
 )

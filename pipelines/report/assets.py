@@ -1,0 +1,40 @@
+"""The retention report as a Dagster asset: rebuilt from the BI file after every publication."""
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from pipelines.report.build import build_report, report_path
+from pipelines.report.formatting import month_label
+from pipelines.report.summary import monthly_preview_markdown, trend_markdown
+from pipelines.settings import Settings
+
+PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
+
+
+@asset(
+    key=AssetKey(["report", "retention_report"]),
+    group_name="report",
+    deps=[PUBLISHED_MARTS_KEY],
+    kinds={"duckdb", "html"},
+    description=(
+        "A self-contained HTML report of the published marts (headline metrics, trends, cohorts, RFM, CLV, "
+        "NPS, CAC by channel, quarantine, definitions) in RETENTIO_WAREHOUSE_DIR/report/retention_report.html. "
+        "Opens offline: styles and SVG charts are inline."
+    ),
+)
+def retention_report(context: AssetExecutionContext) -> MaterializeResult:
+    settings = Settings.from_env()
+    built = build_report(settings.bi_db, report_path(settings.warehouse_dir), settings.currency)
+    data = built.data
+    context.log.info(f"Retention report written to {built.path} ({built.size_bytes:,} bytes)")
+    return MaterializeResult(metadata={
+        "report": MetadataValue.path(str(built.path)),
+        "size_bytes": MetadataValue.int(built.size_bytes),
+        "last_complete_month": MetadataValue.text(month_label(data.last_month.month, long=True)
+                                                  if data.last_month else "none"),
+        "row_counts": MetadataValue.json(data.row_counts),
+        "last_12_months": MetadataValue.md(monthly_preview_markdown(data.months, settings.currency)),
+        "crr_and_churn_trend": MetadataValue.md(trend_markdown(data.months)),
+    })
+
+
+report_assets = [retention_report]

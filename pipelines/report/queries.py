@@ -1,0 +1,496 @@
+"""What the report reads from the published BI file: one query per section, nothing rendered here.
+
+Everything comes from `bi.duckdb`, opened read-only (a run publishing meanwhile swaps in a new file and
+never blocks us). Tables and columns that later issues add are optional: `Schema` says what the file has,
+and a section whose table or column is missing is simply `None` (or empty) in `ReportData`.
+
+Every query has a total order (`order by` on a key) and runs on one thread, so the same file always gives
+the same values, to the last digit, and the same report.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+CORE_TABLES = (
+    "retention_metrics", "customers", "customer_cohorts", "rfm_scores", "nps_by_period",
+    "acquisition_costs", "quarantine_summary", "publication",
+)
+# Published by later issues; each gets its section when the table is there (see page.OPTIONAL_SECTIONS).
+OPTIONAL_TABLES = (
+    "alerts", "clv_model_fits", "clv_backtest", "customers_at_risk", "retention_drivers",
+    "retention_metrics_by_segment", "feedback_themes",
+)
+# Optional columns of `customers`, each with the names it may be published under (first found wins).
+CUSTOMER_PREDICTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "predicted_clv": ("predicted_clv", "predicted_clv_12m"),
+    "clv_p10": ("clv_p10", "predicted_clv_12m_p10"),
+    "clv_p90": ("clv_p90", "predicted_clv_12m_p90"),
+    "health_score": ("health_score",),
+    "health_band": ("health_band",),
+    "probability_alive": ("probability_alive",),
+}
+HEALTH_BAND_ORDER = ("healthy", "watch", "at_risk", "lost")
+CAC_WINDOW_MONTHS = 12
+HISTOGRAM_TARGET_BINS = 24
+GENERIC_TABLE_ROW_LIMIT = 20
+# Tables whose section charts every row (the back-test: one row per forecast and scope).
+TABLE_ROW_LIMITS = {"clv_backtest": 500}
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The tables of `main` and their columns, in table order."""
+
+    tables: dict[str, tuple[str, ...]]
+
+    def has_table(self, table: str) -> bool:
+        return table in self.tables
+
+    def has_column(self, table: str, column: str) -> bool:
+        return column in self.tables.get(table, ())
+
+    def first_column(self, table: str, candidates: tuple[str, ...]) -> str | None:
+        return next((name for name in candidates if self.has_column(table, name)), None)
+
+
+@dataclass(frozen=True)
+class MonthMetrics:
+    """One complete month of `retention_metrics` (period_grain = 'month')."""
+
+    month: date
+    customers_at_start: int | None
+    customers_at_end: int | None
+    new_customers: int | None
+    retention_rate_pct: float | None
+    churned_customers: int | None
+    churn_rate_pct: float | None
+    reactivated_customers: int | None
+    revenue: float | None
+    nps: float | None
+    nps_responses: int | None
+    marketing_spend: float | None
+    cac: float | None
+    avg_historical_clv: float | None
+    clv_to_cac: float | None
+    predicted_clv_to_cac: float | None = None
+
+
+@dataclass(frozen=True)
+class NpsMonth:
+    month: date
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None
+
+
+@dataclass(frozen=True)
+class CohortCell:
+    cohort_month: date
+    months_since_first_purchase: int
+    cohort_size: int
+    active_customers: int
+    retention_pct: float | None
+
+
+@dataclass(frozen=True)
+class RfmCell:
+    """Customers with one (recency score, frequency score) pair; the segment map gives each pair one segment."""
+
+    recency_score: int
+    frequency_score: int
+    rfm_segment: str
+    customers: int
+    revenue: float
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    rfm_segment: str
+    customers: int
+    revenue: float
+
+
+@dataclass(frozen=True)
+class HistogramBin:
+    lower: float
+    upper: float | None      # None: the open last bin (everything from `lower` up)
+    customers: int
+
+
+@dataclass(frozen=True)
+class ClvDistribution:
+    column: str              # the customers column the histogram counts
+    is_predicted: bool
+    customers: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    mean_p10: float | None   # mean of the per-customer interval bounds, when published
+    mean_p90: float | None
+    bins: tuple[HistogramBin, ...]
+
+
+@dataclass(frozen=True)
+class ChannelEconomics:
+    """CAC over the last complete months against the average historical CLV of the channel's customers."""
+
+    channel: str
+    spend: float
+    new_customers: int
+    cac: float | None
+    purchasing_customers: int
+    avg_historical_clv: float | None
+
+    @property
+    def clv_to_cac(self) -> float | None:
+        if self.cac is None or self.cac == 0 or self.avg_historical_clv is None:
+            return None
+        return self.avg_historical_clv / self.cac
+
+
+@dataclass(frozen=True)
+class ChannelWindow:
+    first_month: date
+    last_month: date
+    months: int
+    channels: tuple[ChannelEconomics, ...]
+    blended: ChannelEconomics | None     # channel 'all'
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    extract_name: str
+    source_file: str
+    reason: str
+    column_name: str | None
+    rejected_rows: int
+    first_source_row: int | None
+    example_detail: str | None
+
+
+@dataclass(frozen=True)
+class HealthBand:
+    band: str
+    customers: int
+    avg_health_score: float | None
+    avg_probability_alive: float | None
+    revenue: float
+
+
+@dataclass(frozen=True)
+class TableExtract:
+    """The first rows of a table the report shows as it is (sections added by later issues)."""
+
+    table: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    total_rows: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    schema: Schema
+    publication: dict[str, str]
+    row_counts: dict[str, int]
+    as_of_date: date | None
+    months: tuple[MonthMetrics, ...]                  # complete months, oldest first
+    nps_months: tuple[NpsMonth, ...]
+    cohorts: tuple[CohortCell, ...]
+    rfm_cells: tuple[RfmCell, ...]
+    rfm_segments: tuple[SegmentSummary, ...]
+    clv: ClvDistribution | None
+    channels: ChannelWindow | None
+    quarantine: tuple[QuarantineRow, ...]
+    health: tuple[HealthBand, ...] = ()
+    optional_tables: dict[str, TableExtract] = field(default_factory=dict)
+
+    @property
+    def last_month(self) -> MonthMetrics | None:
+        return self.months[-1] if self.months else None
+
+    @property
+    def previous_month(self) -> MonthMetrics | None:
+        return self.months[-2] if len(self.months) > 1 else None
+
+
+def _float(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters=None) -> list[tuple]:
+    return con.execute(sql, parameters or []).fetchall()
+
+
+def read_schema(con: duckdb.DuckDBPyConnection) -> Schema:
+    tables: dict[str, list[str]] = {}
+    for table, column in _rows(con, """
+            select table_name, column_name from information_schema.columns
+            where table_schema = 'main' order by table_name, ordinal_position"""):
+        tables.setdefault(table, []).append(column)
+    return Schema({table: tuple(columns) for table, columns in tables.items()})
+
+
+def read_publication(con, schema: Schema) -> dict[str, str]:
+    if not schema.has_table("publication"):
+        return {}
+    return dict(_rows(con, "select key, value from main.publication order by key"))
+
+
+def read_row_counts(con, schema: Schema) -> dict[str, int]:
+    """Rows of every table the report reads (core tables, then the optional ones present)."""
+    tables = [t for t in (*CORE_TABLES, *OPTIONAL_TABLES) if schema.has_table(t)]
+    return {table: _rows(con, f'select count(*) from main."{table}"')[0][0] for table in tables}
+
+
+def read_as_of_date(con, schema: Schema) -> date | None:
+    if not schema.has_column("retention_metrics", "measured_through_date"):
+        return None
+    return _rows(con, "select max(measured_through_date) from main.retention_metrics")[0][0]
+
+
+def _optional(schema: Schema, table: str, column: str) -> str:
+    return column if schema.has_column(table, column) else f"null as {column}"
+
+
+def read_months(con, schema: Schema) -> tuple[MonthMetrics, ...]:
+    """Every complete month of retention_metrics, oldest first."""
+    predicted = _optional(schema, "retention_metrics", "predicted_clv_to_cac")
+    rows = _rows(con, f"""
+        select period_start, customers_at_start, customers_at_end, new_customers, retention_rate_pct,
+               churned_customers, churn_rate_pct, reactivated_customers, revenue, nps, nps_responses,
+               marketing_spend, cac, avg_historical_clv, clv_to_cac, {predicted}
+        from main.retention_metrics
+        where period_grain = 'month' and is_complete
+        order by period_start""")
+    return tuple(
+        MonthMetrics(
+            month=r[0], customers_at_start=_int(r[1]), customers_at_end=_int(r[2]), new_customers=_int(r[3]),
+            retention_rate_pct=_float(r[4]), churned_customers=_int(r[5]), churn_rate_pct=_float(r[6]),
+            reactivated_customers=_int(r[7]), revenue=_float(r[8]), nps=_float(r[9]), nps_responses=_int(r[10]),
+            marketing_spend=_float(r[11]), cac=_float(r[12]), avg_historical_clv=_float(r[13]),
+            clv_to_cac=_float(r[14]), predicted_clv_to_cac=_float(r[15]),
+        )
+        for r in rows
+    )
+
+
+def read_nps_months(con) -> tuple[NpsMonth, ...]:
+    rows = _rows(con, """
+        select period_start, responses, promoters, passives, detractors, nps
+        from main.nps_by_period
+        where period_grain = 'month' and is_complete
+        order by period_start""")
+    return tuple(NpsMonth(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), _float(r[5])) for r in rows)
+
+
+def read_cohorts(con) -> tuple[CohortCell, ...]:
+    rows = _rows(con, """
+        select cohort_month, months_since_first_purchase, cohort_size, active_customers, retention_pct
+        from main.customer_cohorts
+        where is_complete
+        order by cohort_month, months_since_first_purchase""")
+    return tuple(CohortCell(r[0], int(r[1]), int(r[2]), int(r[3]), _float(r[4])) for r in rows)
+
+
+def read_rfm(con) -> tuple[tuple[RfmCell, ...], tuple[SegmentSummary, ...]]:
+    cells = _rows(con, """
+        select recency_score, frequency_score, rfm_segment, count(*), coalesce(sum(monetary), 0)
+        from main.rfm_scores
+        group by all
+        order by recency_score, frequency_score, rfm_segment""")
+    segments = _rows(con, """
+        select rfm_segment, count(*), coalesce(sum(monetary), 0)
+        from main.rfm_scores
+        group by all
+        order by sum(monetary) desc, rfm_segment""")
+    return (
+        tuple(RfmCell(int(r[0]), int(r[1]), r[2], int(r[3]), float(r[4])) for r in cells),
+        tuple(SegmentSummary(r[0], int(r[1]), float(r[2])) for r in segments),
+    )
+
+
+def nice_step(raw_step: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at or above raw_step (bin widths and axis ticks people can read)."""
+    if raw_step <= 0 or math.isnan(raw_step):
+        return 1.0
+    exponent = math.floor(math.log10(raw_step))
+    for mantissa in (1, 2, 2.5, 5, 10):
+        step = mantissa * 10.0 ** exponent
+        if step >= raw_step * (1 - 1e-9):
+            return step
+    return 10.0 ** (exponent + 1)
+
+
+def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
+    """Histogram of predicted CLV when published, else of historical CLV, over purchasing customers.
+
+    CLV is long-tailed: the bins cover 0 to the 99th percentile in round widths, and the last bin is open
+    ("€5,000 and more") so a few very large customers do not squash the rest into one bar.
+    """
+    predicted = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["predicted_clv"])
+    column = predicted or ("historical_clv" if schema.has_column("customers", "historical_clv") else None)
+    if column is None:
+        return None
+    purchasing = "and has_purchased" if schema.has_column("customers", "has_purchased") else ""
+    where = f"where {column} is not null {purchasing}"
+    p10 = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["clv_p10"]) if predicted else None
+    p90 = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["clv_p90"]) if predicted else None
+    customers, mean, median, p90_value, p99, low, mean_p10, mean_p90 = _rows(con, f"""
+        select count(*), avg({column}), quantile_cont({column}, 0.5), quantile_cont({column}, 0.9),
+               quantile_cont({column}, 0.99), min({column}),
+               {f'avg({p10})' if p10 else 'null'}, {f'avg({p90})' if p90 else 'null'}
+        from main.customers {where}""")[0]
+    if customers == 0:
+        return ClvDistribution(column, bool(predicted), 0, None, None, None, None, None, ())
+    start = min(0.0, float(low))
+    width = nice_step((float(p99) - start) / HISTOGRAM_TARGET_BINS) if float(p99) > start else 1.0
+    last = max(0, math.ceil((float(p99) - start) / width))   # index of the open bin
+    counts = dict(_rows(con, f"""
+        select least(floor(({column} - ?) / ?)::bigint, ?) as bin, count(*)
+        from main.customers {where}
+        group by bin order by bin""", [start, width, last]))
+    bins = tuple(
+        HistogramBin(start + i * width, None if i == last else start + (i + 1) * width, int(counts.get(i, 0)))
+        for i in range(last + 1)
+    )
+    return ClvDistribution(column, bool(predicted), int(customers), _float(mean), _float(median),
+                           _float(p90_value), _float(mean_p10), _float(mean_p90), bins)
+
+
+def read_channel_economics(con, schema: Schema) -> ChannelWindow | None:
+    """Spend and new customers per channel over the last 12 complete months, and CLV per acquisition channel."""
+    months = [r[0] for r in _rows(con, f"""
+        select distinct period_start from main.acquisition_costs
+        where period_grain = 'month' and is_complete
+        order by period_start desc limit {CAC_WINDOW_MONTHS}""")]
+    if not months:
+        return None
+    first, last = min(months), max(months)
+    has_customer_clv = schema.has_column("customers", "historical_clv")
+    purchasing = "where has_purchased" if schema.has_column("customers", "has_purchased") else ""
+    clv_by_channel = (f"""
+        select coalesce(acquisition_channel, 'unknown') as channel, count(*) as purchasing_customers,
+               avg(historical_clv) as avg_historical_clv
+        from main.customers {purchasing} group by all""" if has_customer_clv else
+                      "select null::varchar as channel, 0 as purchasing_customers, null::double as avg_historical_clv")
+    all_customers_clv = (f"select 'all' as channel, count(*), avg(historical_clv) from main.customers {purchasing}"
+                         if has_customer_clv else "select 'all', 0, null::double")
+    rows = _rows(con, f"""
+        with spend as (
+            select channel, sum(spend) as spend, sum(new_customers) as new_customers
+            from main.acquisition_costs
+            where period_grain = 'month' and is_complete and period_start between ? and ?
+            group by channel
+        ),
+        clv as ({clv_by_channel} union all {all_customers_clv})
+        select coalesce(spend.channel, clv.channel) as channel,
+               coalesce(spend.spend, 0), coalesce(spend.new_customers, 0),
+               coalesce(clv.purchasing_customers, 0), clv.avg_historical_clv
+        from spend full outer join clv on clv.channel = spend.channel
+        where coalesce(spend.channel, clv.channel) is not null
+        order by channel""", [first, last])
+    economics = [
+        ChannelEconomics(
+            channel=r[0], spend=float(r[1]), new_customers=int(r[2]),
+            cac=(float(r[1]) / int(r[2])) if int(r[2]) else None,
+            purchasing_customers=int(r[3]), avg_historical_clv=_float(r[4]),
+        )
+        for r in rows
+    ]
+    blended = next((e for e in economics if e.channel == "all"), None)
+    channels = sorted((e for e in economics if e.channel != "all"), key=lambda e: (-e.spend, e.channel))
+    return ChannelWindow(first, last, len(months), tuple(channels), blended)
+
+
+def read_quarantine(con) -> tuple[QuarantineRow, ...]:
+    rows = _rows(con, """
+        select extract_name, source_file, reason, column_name, rejected_rows, first_source_row, example_detail
+        from main.quarantine_summary
+        order by extract_name, source_file, reason, column_name nulls first""")
+    return tuple(QuarantineRow(r[0], r[1], r[2], r[3], int(r[4]), _int(r[5]), r[6]) for r in rows)
+
+
+def read_health(con, schema: Schema) -> tuple[HealthBand, ...]:
+    band = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["health_band"])
+    if band is None:
+        return ()
+    score = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["health_score"])
+    alive = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["probability_alive"])
+    revenue = "coalesce(sum(historical_clv), 0)" if schema.has_column("customers", "historical_clv") else "0"
+    order = ", ".join(f"'{b}'" for b in HEALTH_BAND_ORDER)
+    rows = _rows(con, f"""
+        select {band}, count(*), {f'avg({score})' if score else 'null'}, {f'avg({alive})' if alive else 'null'},
+               {revenue}
+        from main.customers where {band} is not null
+        group by {band}
+        order by coalesce(list_position([{order}], {band}), 99), {band}""")
+    return tuple(HealthBand(r[0], int(r[1]), _float(r[2]), _float(r[3]), float(r[4])) for r in rows)
+
+
+def read_table_extract(con, schema: Schema, table: str) -> TableExtract:
+    """A table as it is, in published row order: its latest complete month when it has periods, at most
+    GENERIC_TABLE_ROW_LIMIT rows (or its TABLE_ROW_LIMITS)."""
+    columns = schema.tables[table]
+    where, note = "", ""
+    if {"period_grain", "period_start", "is_complete"} <= set(columns):
+        latest = _rows(con, f"""select max(period_start) from main."{table}"
+                                where period_grain = 'month' and is_complete""")[0][0]
+        if latest is not None:
+            where = f"where period_grain = 'month' and is_complete and period_start = '{latest.isoformat()}'"
+            note = f"month starting {latest.isoformat()}"
+    types = tuple(r[0] for r in _rows(con, """
+        select data_type from information_schema.columns
+        where table_schema = 'main' and table_name = ? order by ordinal_position""", [table]))
+    total = _rows(con, f'select count(*) from main."{table}" {where}')[0][0]
+    # The publication writes every table in a defined order (e.g. most valuable customer first); a
+    # single-threaded scan returns rows in that order, so the first rows are the ones meant to come first.
+    limit = TABLE_ROW_LIMITS.get(table, GENERIC_TABLE_ROW_LIMIT)
+    rows = _rows(con, f'select * from main."{table}" {where} limit {limit}')
+    return TableExtract(table, columns, types, tuple(rows), int(total), note)
+
+
+def load_report_data(bi_path: Path) -> ReportData:
+    """Everything the report shows, read from the BI file in one read-only connection."""
+    if not bi_path.exists():
+        raise FileNotFoundError(f"{bi_path} does not exist: publish the marts first (make run)")
+    # One thread: parallel aggregation can change the last bits of a floating-point sum between runs.
+    with closing(duckdb.connect(str(bi_path), read_only=True, config={"threads": 1})) as con:
+        schema = read_schema(con)
+        missing = [t for t in CORE_TABLES if not schema.has_table(t)]
+        if missing:
+            raise ValueError(f"{bi_path} has no table {', '.join(missing)}: is it a Retentio BI file?")
+        rfm_cells, rfm_segments = read_rfm(con)
+        return ReportData(
+            schema=schema,
+            publication=read_publication(con, schema),
+            row_counts=read_row_counts(con, schema),
+            as_of_date=read_as_of_date(con, schema),
+            months=read_months(con, schema),
+            nps_months=read_nps_months(con),
+            cohorts=read_cohorts(con),
+            rfm_cells=rfm_cells,
+            rfm_segments=rfm_segments,
+            clv=read_clv_distribution(con, schema),
+            channels=read_channel_economics(con, schema),
+            quarantine=read_quarantine(con),
+            health=read_health(con, schema),
+            optional_tables={t: read_table_extract(con, schema, t) for t in OPTIONAL_TABLES if schema.has_table(t)},
+        )

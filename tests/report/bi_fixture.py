@@ -1,0 +1,192 @@
+"""A small hand-made BI file: every published table with a few rows whose values the tests know.
+
+Columns and types are those `make run` publishes. `predictions=True` adds the CLV and health columns to
+`customers`; `optional_tables` adds tables that later issues publish.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+# 14 complete months Jan 2025 .. Feb 2026 and the running month Mar 2026.
+MONTHS = [date(2025 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 16)]
+COMPLETE_MONTHS = MONTHS[:-1]
+LAST_MONTH, PREVIOUS_MONTH = date(2026, 2, 1), date(2026, 1, 1)
+
+# (CRR, churn %, NPS, CAC, CLV:CAC) of the two months the tiles compare.
+PREVIOUS = dict(crr=95.0, churn=6.0, nps=30.0, cac=20.0, clv_to_cac=10.0)
+LAST = dict(crr=96.5, churn=5.0, nps=25.0, cac=25.0, clv_to_cac=9.0)
+
+# customer_id, channel, has_purchased, historical_clv, rfm (R, F, segment) or None
+CUSTOMERS = [
+    ("C1", "paid_search", True, 100.0, (5, 5, "Champions")),
+    ("C2", "paid_search", True, 300.0, (4, 4, "Loyal")),
+    ("C3", "email", True, 50.0, (1, 1, "Lost")),
+    ("C4", "email", True, 150.0, (3, 3, "Need attention")),
+    ("C5", "organic", True, 1000.0, (2, 5, "Can't lose them")),
+    ("C6", "organic", False, 0.0, None),
+    ("C7", None, True, 20.0, (1, 2, "Hibernating")),
+]
+# predicted_clv, p10, p90, health_score, health_band, probability_alive per purchasing customer
+PREDICTIONS = {
+    "C1": (400.0, 350.0, 450.0, 90.0, "healthy", 0.95),
+    "C2": (200.0, 150.0, 250.0, 75.0, "healthy", 0.9),
+    "C3": (5.0, 1.0, 9.0, 10.0, "lost", 0.1),
+    "C4": (80.0, 60.0, 100.0, 55.0, "watch", 0.7),
+    "C5": (60.0, 30.0, 90.0, 35.0, "at_risk", 0.4),
+    "C7": (2.0, 1.0, 3.0, 12.0, "lost", 0.05),
+}
+# channel -> (spend, new customers) in each complete month; the oldest month counts double to prove the
+# 12-month window leaves it out.
+CHANNEL_SPEND = {"paid_search": (300.0, 10), "email": (50.0, 5), "organic": (0.0, 4)}
+QUARANTINE = [
+    ("orders", "orders_2025.csv", "invalid_date", "ordered_at", 3, 17, "'2025-02-30' is not a valid date"),
+    ("customers", "customers.csv", "malformed_row", None, 1, 4, "expected 7 fields, found 8 (line 5)"),
+]
+OPTIONAL_TABLES = ("alerts", "clv_model_fits", "clv_backtest", "retention_drivers",
+                   "retention_metrics_by_segment", "feedback_themes")
+
+
+def _month_end(start: date) -> date:
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+def _retention_rows() -> list[tuple]:
+    rows = []
+    for i, month in enumerate(MONTHS):
+        complete = month != MONTHS[-1]
+        values = LAST if month == LAST_MONTH else PREVIOUS if month == PREVIOUS_MONTH else dict(
+            crr=90.0 + i * 0.1, churn=8.0 - i * 0.1, nps=10.0 + i, cac=30.0, clv_to_cac=5.0)
+        cs = 1000 + 10 * i
+        crr = None if i == 0 else values["crr"]
+        rows.append(("month", month, _month_end(month), _month_end(month), complete, cs, cs + 10, 60, crr,
+                     round(cs * values["churn"] / 100), values["churn"], cs - 50, 5, 0, 400, 40.0, 50.0, 60.0,
+                     20000.0 + i, 80.0, values["nps"], 100 + i, 1500.0, values["cac"], 300.0,
+                     values["clv_to_cac"]))
+    rows.append(("quarter", date(2025, 1, 1), date(2025, 3, 31), date(2025, 3, 31), True, 1, 1, 1, 1.0, 1, 1.0,
+                 1, 1, 1, 1, 1.0, 1.0, 1.0, 1.0, 1.0, 99.0, 1, 1.0, 1.0, 1.0, 1.0))
+    return rows
+
+
+def make_bi_file(path: Path, *, predictions: bool = False, optional_tables: tuple[str, ...] = (),
+                 quarantine: bool = True) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(duckdb.connect(str(path))) as con:
+        con.execute("begin")     # one commit: a file-backed DuckDB syncs at each one
+        con.execute("""create table retention_metrics (
+            period_grain varchar, period_start date, period_end date, measured_through_date date,
+            is_complete boolean, customers_at_start bigint, customers_at_end bigint, new_customers bigint,
+            retention_rate_pct double, churned_customers bigint, churn_rate_pct double, retained_customers bigint,
+            reactivated_customers bigint, new_customers_inactive_at_end bigint, purchasing_customers bigint,
+            repeat_purchase_rate_pct double, avg_basket_first_purchase double, avg_basket_repeat_purchase double,
+            revenue decimal(38,2), revenue_existing_customers_pct double, nps double, nps_responses bigint,
+            marketing_spend decimal(38,2), cac double, avg_historical_clv double, clv_to_cac double)""")
+        con.executemany(f"insert into retention_metrics values ({', '.join(['?'] * 26)})", _retention_rows())
+
+        prediction_columns = ("predicted_clv double, clv_p10 double, clv_p90 double, health_score double, "
+                              "health_band varchar, probability_alive double, " if predictions else "")
+        con.execute(f"""create table customers (
+            customer_key varchar, signup_date date, country_code varchar, acquisition_channel varchar,
+            has_marketing_consent boolean, has_purchased boolean, purchases bigint, revenue decimal(38,2),
+            rfm_segment varchar, {prediction_columns} historical_clv decimal(38,2))""")
+        for customer_id, channel, purchased, clv, rfm in CUSTOMERS:
+            extra = list(PREDICTIONS.get(customer_id, (None,) * 6)) if predictions else []
+            con.execute(f"insert into customers values ({', '.join(['?'] * (10 + len(extra)))})",
+                        [customer_id, date(2025, 1, 5), "FR", channel, True, purchased, 2 if purchased else 0,
+                         clv, rfm[2] if rfm else None, *extra, clv])
+
+        con.execute("""create table customer_cohorts (
+            cohort_month date, activity_month date, months_since_first_purchase bigint, is_complete boolean,
+            cohort_size bigint, active_customers bigint, retention_pct double, purchases bigint,
+            revenue decimal(38,2), cumulative_revenue decimal(38,2), cumulative_revenue_per_customer double)""")
+        # Three cohorts: Dec 2025 (3 complete months), Jan 2026 (2), Feb 2026 (1); Mar 2026 is running.
+        cohorts = {date(2025, 12, 1): [100.0, 80.0, 60.0, 55.0], date(2026, 1, 1): [100.0, 70.0, 65.0],
+                   date(2026, 2, 1): [100.0, 90.0]}
+        for cohort, shares in cohorts.items():
+            for k, share in enumerate(shares):
+                activity = MONTHS[MONTHS.index(cohort) + k]
+                con.execute("insert into customer_cohorts values (?, ?, ?, ?, 20, ?, ?, 5, 100, 100, 5.0)",
+                            [cohort, activity, k, activity != MONTHS[-1], round(20 * share / 100), share])
+
+        con.execute("""create table rfm_scores (
+            customer_key varchar, as_of_date date, recency_days bigint, frequency bigint, monetary decimal(38,2),
+            recency_score integer, frequency_score integer, monetary_score integer, rfm_code varchar,
+            rfm_segment varchar)""")
+        for customer_id, _, _, clv, rfm in CUSTOMERS:
+            if rfm:
+                con.execute("insert into rfm_scores values (?, '2026-03-10', 10, 2, ?, ?, ?, 3, ?, ?)",
+                            [customer_id, clv, rfm[0], rfm[1], f"{rfm[0]}{rfm[1]}3", rfm[2]])
+
+        con.execute("""create table nps_by_period (
+            period_grain varchar, period_start date, period_end date, is_complete boolean, responses bigint,
+            promoters bigint, passives bigint, detractors bigint, nps double, average_score double)""")
+        for i, month in enumerate(MONTHS):
+            con.execute("insert into nps_by_period values ('month', ?, ?, ?, ?, ?, ?, ?, ?, 8.0)",
+                        [month, _month_end(month), month != MONTHS[-1], 100 + i, 50, 30, 20 + i,
+                         (50 - 20 - i) / (100 + i) * 100])
+
+        con.execute("""create table acquisition_costs (
+            period_grain varchar, period_start date, period_end date, is_complete boolean, channel varchar,
+            spend decimal(38,2), new_customers hugeint, cac double, first_purchases hugeint,
+            repeat_purchases hugeint, cost_per_first_purchase double, cost_per_repeat_purchase double)""")
+        for month in MONTHS:
+            factor = 2 if month == MONTHS[0] else 1
+            total_spend = total_new = 0
+            for channel, (spend, new) in CHANNEL_SPEND.items():
+                total_spend += spend * factor
+                total_new += new * factor
+                con.execute("insert into acquisition_costs values ('month', ?, ?, ?, ?, ?, ?, ?, ?, 10, 1.0, 1.0)",
+                            [month, _month_end(month), month != MONTHS[-1], channel, spend * factor, new * factor,
+                             spend / new, new * factor])
+            con.execute("insert into acquisition_costs values ('month', ?, ?, ?, 'all', ?, ?, ?, ?, 30, 1.0, 1.0)",
+                        [month, _month_end(month), month != MONTHS[-1], total_spend, total_new,
+                         total_spend / total_new, total_new])
+
+        con.execute("""create table quarantine_summary (
+            extract_name varchar, source_file varchar, reason varchar, column_name varchar, rejected_rows bigint,
+            first_source_row bigint, example_detail varchar)""")
+        if quarantine:
+            con.executemany("insert into quarantine_summary values (?, ?, ?, ?, ?, ?, ?)", QUARANTINE)
+
+        con.execute("create table publication (key varchar, value varchar)")
+        con.executemany("insert into publication values (?, ?)", [
+            ("activity_window_days", "365"), ("as_of_date_setting", "latest order date"),
+            ("dagster_run_id", "fixture"), ("published_at_utc", "2026-03-10T06:00:00")])
+
+        for table in optional_tables:
+            _optional_table(con, table)
+        con.execute("commit")
+    return path
+
+
+def _optional_table(con, table: str) -> None:
+    if table == "clv_backtest":
+        con.execute("""create table clv_backtest (as_of_date date, holdout_days integer, forecast varchar,
+            scope varchar, customers bigint, actual_purchases double, predicted_purchases double,
+            total_error double, total_error_pct double, mean_absolute_error double)""")
+        for forecast, factor in (("model", 1.02), ("naive", 1.4)):
+            for scope, actual in (("all customers", 300.0), ("calibration frequency 0", 100.0),
+                                  ("calibration frequency 1+", 200.0)):
+                predicted = actual * factor
+                con.execute("insert into clv_backtest values ('2026-03-10', 91, ?, ?, 50, ?, ?, ?, ?, 0.5)",
+                            [forecast, scope, actual, predicted, predicted - actual, (factor - 1) * 100])
+    elif table == "clv_model_fits":
+        con.execute("""create table clv_model_fits (model varchar, fitted_on varchar, parameter varchar,
+            estimate double, standard_error double, time_unit varchar, log_likelihood double, customers bigint,
+            converged boolean, as_of_date date)""")
+        con.executemany("insert into clv_model_fits values ('bg_nbd', 'full history', ?, ?, 0.01, 'days', "
+                        "-1234.5, 6, true, '2026-03-10')", [("r", 0.66), ("alpha", 17.6)])
+    elif table == "retention_metrics_by_segment":
+        con.execute("""create table retention_metrics_by_segment (period_grain varchar, period_start date,
+            is_complete boolean, segment varchar, retention_rate_pct double)""")
+        con.executemany("insert into retention_metrics_by_segment values ('month', ?, ?, ?, ?)", [
+            (PREVIOUS_MONTH, True, "FR", 90.0), (LAST_MONTH, True, "FR", 91.5), (LAST_MONTH, True, "DE", 88.25),
+            (MONTHS[-1], False, "FR", 50.0)])
+    else:
+        con.execute(f"create table {table} (item varchar, detail varchar, value double)")
+        con.execute(f"insert into {table} values ('{table} item', 'fixture row', 1.5)")
