@@ -9,6 +9,10 @@ BIN := $(CURDIR)/$(VENV)/bin
 # dagster-dbt runs `dbt` as a subprocess found on PATH.
 export PATH := $(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Absolute paths, the same for `dbt parse` here and for the runs: dbt's partial parsing is only reused when
+# the environment variables the project reads are unchanged (else every dbt invocation re-parses it all).
+export RETENTIO_LANDING_DIR ?= $(CURDIR)/data/landing
+export RETENTIO_WAREHOUSE_DIR ?= $(CURDIR)/data/warehouse
 # Nothing may wait on the network for usage statistics.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false

@@ -53,7 +53,10 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = Settings.from_env()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     export_to_environment(settings)  # profiles.yml and sources.yml read the warehouse path from here
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(settings))], context=context).stream()
+    # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py), a production run
+    # does not pay for them again.
+    arguments = ["build", "--vars", json.dumps(dbt_vars(settings)), "--exclude", "resource_type:unit_test"]
+    yield from dbt.cli(arguments, context=context).stream()
 
 
 @dbt_assets(
