@@ -21,6 +21,7 @@ from pipelines.ingestion.source_config import ReadOptions
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 20
 
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d{1,3}(?:[ .\u00a0\u202f]\d{3})*,\d+\s*$")
 _POINT_DECIMAL = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})*\.\d+\s*$|^\s*[-+]?\d+\.\d+\s*$")
@@ -42,10 +43,14 @@ class CsvDialect:
     decimal: str
     date_order: str
     encoding_is_damaged: bool = False  # UTF-8 with a few undecodable bytes: those rows are quarantined
+    header_line: int = 1               # after blank lines or Excel's `sep=;` line, when a file starts with them
 
     def describe(self) -> dict:
-        return {"delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
-                "date_order": self.date_order}
+        described = {"delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
+                     "date_order": self.date_order}
+        if self.header_line != 1:
+            described["header_line"] = self.header_line
+        return described
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ class HeaderMapping:
     positions: dict[str, int]
     field_count: int
     unknown_columns: list[str] = field(default_factory=list)
+    # Fields after the last named header: a trailing separator some exporters add. A record may have
+    # more or fewer of them as long as they are empty.
+    named_field_count: int | None = None
+
+    @property
+    def fields_needed(self) -> int:
+        return self.field_count if self.named_field_count is None else self.named_field_count
 
 
 def normalise_header(name: str) -> str:
@@ -95,19 +107,20 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
         target = extract.aliases.get(normalise_header(headers[index]))
         if target is not None and target not in assigned:
             assign(target, index)
-        elif target is not None:
-            unknown.append(headers[index])  # an alias of a column the file already has under its own name
         else:
-            unknown.append(headers[index])
+            # Not a contract column, or an alias of one the file already has under its own name.
+            unknown.append(headers[index] if headers[index].strip() else f"(unnamed field {index + 1})")
     missing = [c.name for c in extract.columns if c.required and c.name not in assigned]
     if missing:
         raise ExtractFileError(
             path,
             f"required column missing (found columns: {', '.join(repr(h) for h in headers)}); "
-            f"a {extract.name} extract needs {', '.join(c.name for c in extract.columns if c.required)}",
+            f"the {extract.name} extract needs {', '.join(c.name for c in extract.columns if c.required)}",
             column=missing[0],
         )
-    return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown)
+    named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
+    return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,
+                         named_field_count=named if named < len(headers) else None)
 
 
 def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | None) -> tuple[str, bool]:
@@ -118,21 +131,56 @@ def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | 
         return "utf-8-sig", not facts.is_valid_utf8
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16", False
+    unmarked_utf16 = _utf16_without_bom(head)
+    if unmarked_utf16:
+        return unmarked_utf16, False
     if facts.is_valid_utf8:
         return "utf-8", False
     # Not valid UTF-8: a single-byte legacy file (Excel on Windows writes cp1252), or a UTF-8 file with a
-    # few damaged bytes. Valid multi-byte sequences outnumbering invalid bytes mean the latter.
+    # few damaged bytes. Latin-1 text rarely holds a valid UTF-8 sequence by accident (an accented capital
+    # followed by a symbol such as ©), so a few of them outweigh several stray bytes. Guessing UTF-8
+    # wrongly shows (rows quarantined as undecodable); guessing cp1252 wrongly would not (mojibake loaded).
     data = path.read_bytes() if facts.size_bytes <= 64 * SAMPLE_BYTES else head
-    valid_multibyte = len(_UTF8_MULTIBYTE.findall(data))
-    high_bytes = sum(1 for b in data if b >= 0x80)
-    invalid = high_bytes - sum(len(m) for m in _UTF8_MULTIBYTE.findall(data))
-    if valid_multibyte > invalid:
+    sequences = _UTF8_MULTIBYTE.findall(data)
+    high_bytes = len(data) - len(data.translate(None, _HIGH_BYTES))
+    invalid = high_bytes - sum(len(s) for s in sequences)
+    if len(sequences) * 4 >= invalid:
         return "utf-8", True
     try:
         data.decode("cp1252")
         return "cp1252", False
     except UnicodeDecodeError:
         return "latin-1", False
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark: text of mostly ASCII has a zero in every other byte."""
+    sample = head[:4096]
+    if b"\x00" not in sample or len(sample) < 4:
+        return None
+    zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if zeros_odd > half * 0.6 and zeros_even < half * 0.1:
+        return "utf-16-le"
+    if zeros_even > half * 0.6 and zeros_odd < half * 0.1:
+        return "utf-16-be"
+    return None
+
+
+_BLANK_LINE = re.compile(r"[ \t]*(?:\r\n|\r|\n)")
+_EXCEL_SEPARATOR_LINE = re.compile(r"(?i)sep=(.)[ \t]*(?:\r\n|\r|\n|$)")
+
+
+def skip_preamble(text: str) -> tuple[int, str | None, str]:
+    """Blank lines and Excel's `sep=;` line before the header: (lines skipped, separator named, the rest)."""
+    skipped, position, separator = 0, 0, None
+    while match := _BLANK_LINE.match(text, position):
+        skipped, position = skipped + 1, match.end()
+    if match := _EXCEL_SEPARATOR_LINE.match(text, position):
+        skipped, position, separator = skipped + 1, match.end(), match.group(1)
+        while match := _BLANK_LINE.match(text, position):
+            skipped, position = skipped + 1, match.end()
+    return skipped, separator, text[position:]
 
 
 def first_records(text: str, delimiter: str, limit: int) -> list[list[str]]:
@@ -156,9 +204,14 @@ def detect_dialect(
                                f"{', '.join(extract.column_names)})")
     encoding, damaged = detect_encoding(path, facts, head, options.encoding)
     text = head.decode(encoding, errors="replace")
-    if encoding.startswith("utf-8") and text.startswith("\ufeff"):
+    if text.startswith("\ufeff"):
         text = text[1:]
-    candidates = (options.delimiter,) if options.delimiter else CANDIDATE_DELIMITERS
+    lines_skipped, excel_separator, text = skip_preamble(text)
+    if not text.strip():
+        raise ExtractFileError(path, "no header row: the file holds only blank lines"
+                               + (" and a separator line" if excel_separator else ""))
+    candidates = (options.delimiter or excel_separator,) if options.delimiter or excel_separator \
+        else CANDIDATE_DELIMITERS
     best: tuple[int, int, str, list[str]] | None = None
     for delimiter in candidates:
         records = first_records(text, delimiter, 1)
@@ -174,12 +227,12 @@ def detect_dialect(
             path,
             f"header not recognised: none of the columns {', '.join(extract.column_names)} found with "
             f"separator {' or '.join(repr(d) for d in candidates)}",
-            line=1,
+            line=lines_skipped + 1,
         )
     _, _, delimiter, headers = best
     mapping = map_header(path, extract, headers, options.column_mapping)
     decimal = options.decimal or _detect_decimal(text, delimiter, extract, mapping)
-    return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged), mapping
+    return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged, lines_skipped + 1), mapping
 
 
 def _recognised_columns(extract: Extract, headers: list[str], explicit: dict[str, str]) -> int:

@@ -13,11 +13,17 @@ The result is an immutable version directory, swapped in by renaming a symlink:
         quarantine.parquet   rejected rows with file, row, column, reason, detail and raw values
         files.parquet        one row per file: checksum, dialect, rows read / loaded / quarantined
 The token is a hash of everything the version depends on, so a run with unchanged inputs reuses it.
+
+Everything is built in a dot-named `.tmp` directory and renamed into place, so a run killed half-way
+leaves only such directories behind: nothing reads them, and the next ingestion of the extract removes
+them (it holds a lock per extract, so they cannot belong to a run still going).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import itertools
 import json
@@ -45,7 +51,7 @@ from pipelines.ingestion.row_checks import ParseRules, detect_date_format_sql, t
 from pipelines.ingestion.source_config import SourceConfig, load_source_config
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
 
 FILE_LEDGER_SCHEMA = pa.schema([
@@ -70,7 +76,7 @@ class FileOutcome:
     size_bytes: int
     file_format: str
     dialect: dict
-    status: str                      # loaded | duplicate_file | incomplete_delivery
+    status: str                      # loaded | duplicate_file | incomplete_delivery (skipped, next run loads it)
     parsed_path: Path | None
     rows_read: int = 0
     unknown_columns: list[str] = field(default_factory=list)
@@ -130,9 +136,20 @@ def _parse_file(opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: 
     `rows.parquet` holds every record the reader could split into fields (accepted or rejected by a
     row check); `malformed.parquet` the records it could not. Returns the file's metadata.
     """
-    extract = opened.extract
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     building.mkdir(parents=True)
+    try:
+        meta = _parse_into(opened, rules, building, loaded_at)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    os.rename(building, target)
+    return meta
+
+
+def _parse_into(opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime) -> dict:
+    extract = opened.extract
     con = _connect()
     try:
         for slow in (False, True):
@@ -160,8 +177,6 @@ def _parse_file(opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: 
     meta = {"rows_read": opened.rows_read, "dialect": opened.describe_dialect(),
             "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat()}
     (building / "meta.json").write_text(json.dumps(meta))
-    shutil.rmtree(target, ignore_errors=True)
-    os.rename(building, target)
     return meta
 
 
@@ -225,9 +240,22 @@ def parse_files(
     cache = cache_dir / extract.name
     cache.mkdir(parents=True, exist_ok=True)
     for path in discover_files(landing_dir, extract):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            warnings.append(f"{path.name} disappeared before it could be read: skipped")
+            continue
         options = config.options_for(extract.name, path.name)
-        opened = open_extract_file(path, extract, options, stat.st_size)
+        try:
+            opened = open_extract_file(path, extract, options, stat.st_size)
+        except (ExtractFileError, OSError):
+            # A half-written file can look broken (a Parquet file without its footer yet): blame the
+            # file only if it is not changing under us.
+            if _changed_since(path, stat):
+                file_format = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+                outcomes.append(_still_being_written(path, stat, file_format, "", warnings))
+                continue
+            raise
         if opened.checksum in seen_checksums:
             outcomes.append(FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
                                         opened.describe_dialect(), "duplicate_file", None,
@@ -242,24 +270,47 @@ def parse_files(
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
         else:
-            meta = _parse_file(opened, rules, target, now)
-            after = path.stat()
-            if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            try:
+                meta = _parse_file(opened, rules, target, now)
+            except (ExtractFileError, OSError):
+                if _changed_since(path, stat):
+                    outcomes.append(
+                        _still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
+                    continue
+                raise
+            # The checksum and the parse cover the size seen at the start: a file still growing would
+            # be loaded cut short, so it waits for the next run.
+            if _changed_since(path, stat):
                 shutil.rmtree(target, ignore_errors=True)
-                outcomes.append(FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
-                                            opened.describe_dialect(), "incomplete_delivery", None))
-                warnings.append(f"{path.name} changed while it was being read (still being written?): "
-                                "skipped, it will be loaded by the next run")
+                outcomes.append(_still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
                 continue
         seen_checksums[opened.checksum] = path.name
         if meta["unknown_columns"]:
             warnings.append(f"{path.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
+        if meta["rows_read"] == 0:
+            warnings.append(f"{path.name}: no data rows, only a header")
         outcomes.append(FileOutcome(
             path.name, opened.checksum, stat.st_size, opened.file_format, meta["dialect"], "loaded", target,
             rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
             loaded_at=datetime.fromisoformat(meta["loaded_at"]),
         ))
     return outcomes, warnings
+
+
+def _still_being_written(
+    path: Path, stat: os.stat_result, file_format: str, checksum: str, warnings: list[str]
+) -> FileOutcome:
+    warnings.append(f"{path.name} changed while it was being read (still being written?): "
+                    "skipped, it will be loaded by the next run")
+    return FileOutcome(path.name, checksum, stat.st_size, file_format, {}, "incomplete_delivery", None)
+
+
+def _changed_since(path: Path, before: os.stat_result) -> bool:
+    try:
+        after = path.stat()
+    except FileNotFoundError:
+        return True
+    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
 
 
 def _version_token(extract: Extract, outcomes: list[FileOutcome], upstream: str | None) -> str:
@@ -414,12 +465,36 @@ def _swap_symlink(link: Path, target_name: str) -> None:
     os.replace(tmp_link, link)
 
 
+@contextlib.contextmanager
+def _extract_lock(raw_dir: Path, extract: Extract):
+    """One ingestion of an extract at a time, so whatever `.tmp` it finds was left by a run that died."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    with open(raw_dir / f".{extract.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _remove_leftovers(raw_dir: Path, cache_dir: Path, extract: Extract) -> None:
+    """What a killed run of this extract left half-built: parses, versions and symlinks never swapped in."""
+    half_built = [*(cache_dir / extract.name).glob(".*.tmp"), *(raw_dir / ".versions").glob(f".{extract.name}-*.tmp")]
+    for stale in half_built:
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale_link in raw_dir.glob(f".{extract.name}.*.link"):
+        stale_link.unlink(missing_ok=True)
+
+
 def _collect_garbage(versions_dir: Path, extract: Extract, keep: set[str]) -> None:
     for old in versions_dir.glob(f"{extract.name}-*"):
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
-    for stale in versions_dir.glob(f".{extract.name}-*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _collect_cache_garbage(cache_dir: Path, extract: Extract, outcomes: list[FileOutcome]) -> None:
+    """Parses of file contents no longer in the landing directory are never read again."""
+    used = {o.parsed_path.name for o in outcomes if o.parsed_path is not None}
+    for old in (cache_dir / extract.name).iterdir():
+        if not old.name.startswith(".") and old.name not in used:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def ingest_extract(
@@ -438,6 +513,17 @@ def ingest_extract(
     if extract.references_customers and customers_data is None:
         raise ValueError(f"{extract_name} refers to customers: pass the loaded customers' data.parquet")
     config = load_source_config(landing_dir)
+    with _extract_lock(raw_dir, extract):
+        _remove_leftovers(raw_dir, cache_dir, extract)
+        return _ingest_locked(extract, landing_dir, raw_dir, cache_dir, config, currency, customers_data, now,
+                              memory_limit, threads)
+
+
+def _ingest_locked(
+    extract: Extract, landing_dir: Path, raw_dir: Path, cache_dir: Path, config: SourceConfig, currency: str,
+    customers_data: Path | None, now: datetime | None, memory_limit: str | None, threads: int | None,
+) -> IngestionResult:
+    extract_name = extract.name
     outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency, now)
     if not discover_files(landing_dir, extract):
         warnings.append(f"no {extract.file_prefix}*.csv or *.parquet file in {landing_dir}")
@@ -452,12 +538,16 @@ def ingest_extract(
     if not reused:
         building = versions_dir / f".{version_name}.{uuid.uuid4().hex[:8]}.tmp"
         building.mkdir()
-        con = _connect(memory_limit, threads)
         try:
-            reconcile(con, extract, outcomes, building, customers_data)
-        finally:
-            con.close()
-        (building / "_SUCCESS").write_text("")
+            con = _connect(memory_limit, threads)
+            try:
+                reconcile(con, extract, outcomes, building, customers_data)
+            finally:
+                con.close()
+            (building / "_SUCCESS").write_text("")
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
         if version_dir.exists():
             shutil.rmtree(version_dir)
         os.rename(building, version_dir)
@@ -467,6 +557,7 @@ def ingest_extract(
     _swap_symlink(link, f".versions/{version_name}")
     keep = {version_name} | ({Path(previous).name} if previous else set())
     _collect_garbage(versions_dir, extract, keep)
+    _collect_cache_garbage(cache_dir, extract, outcomes)
     return summarise(extract_name, version_dir, warnings, reused)
 
 

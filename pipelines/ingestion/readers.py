@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,16 @@ from pipelines.ingestion.source_config import ReadOptions
 BATCH_ROWS = 250_000
 PYARROW_BLOCK_BYTES = 32 << 20   # a record (a 1 MB comment, say) must fit in one block
 MAX_FIELD_CHARS = 64 << 20
+UNDECODABLE = "retentio-undecodable"
+
+
+def _keep_undecodable_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Like Python's surrogateescape, but for any byte (a truncated UTF-16 code unit may be below 0x80)."""
+    return "".join(chr(0xDC00 + byte) for byte in error.object[error.start:error.end]), error.end
+
+
+codecs.register_error(UNDECODABLE, _keep_undecodable_bytes)
+_UNDECODABLE_CHAR = re.compile("[\udc00-\udcff]")
 
 
 @dataclass
@@ -124,7 +135,9 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
         for column, position in mapping.positions.items():
             kind = schema.field(position).type
             if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-                raise ExtractFileError(path, f"Parquet type {kind} cannot hold a {column}", column=column)
+                raise ExtractFileError(
+                    path, f"has Parquet type {kind}, which cannot hold a {extract.column(column).type.value} "
+                          "value; write it as a plain column (text, number, date or timestamp)", column=column)
         return OpenedFile(path, extract, "parquet", size, checksum, None, mapping)
     checksum, facts = scan_file(path, size)
     with path.open("rb") as handle:
@@ -195,7 +208,8 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     try:
         reader = pa_csv.open_csv(
             stream,
-            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=1,
+            # skip_rows counts blank lines too, so it skips a preamble and the header alike
+            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=dialect.header_line,
                                             block_size=PYARROW_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, newlines_in_values=True,
@@ -252,9 +266,10 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     rows: list[int] = []
     opened.malformed = []
     raw = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
-    text = io.TextIOWrapper(raw, encoding=dialect.encoding, errors="surrogateescape", newline="")
+    text = io.TextIOWrapper(raw, encoding=dialect.encoding, errors=UNDECODABLE, newline="")
     tap = _LineTap(text)
     reader = csv.reader(tap, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
+    fields_needed = mapping.fields_needed
     record_no = 0
 
     def flush() -> pa.RecordBatch:
@@ -269,6 +284,8 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         return batch
 
     try:
+        for _ in range(dialect.header_line - 1):
+            next(tap, None)  # blank lines or `sep=;` before the header
         try:
             next(reader)  # header, already mapped
         except (StopIteration, csv.Error):
@@ -293,7 +310,7 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
             if not record or record == [""] and mapping.field_count > 1:
                 continue  # blank line
             record_no += 1
-            if len(record) != mapping.field_count:
+            if len(record) != mapping.field_count and not _only_empty_fields_beyond(record, fields_needed):
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.MALFORMED_ROW, None,
                     f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})",
@@ -317,13 +334,18 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     opened.rows_read = record_no
 
 
+def _only_empty_fields_beyond(record: list[str], fields_needed: int) -> bool:
+    """A trailing separator (or several) after the last named column loses nothing: accept the record."""
+    return len(record) >= fields_needed and not any(value.strip() for value in record[fields_needed:])
+
+
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _UNDECODABLE_CHAR.search(value) is not None
 
 
 def _printable(text: str) -> str:
     """Raw text with undecodable bytes shown as \\xNN, so it can be stored as UTF-8."""
-    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    return _UNDECODABLE_CHAR.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
 def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:

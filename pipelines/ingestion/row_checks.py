@@ -65,7 +65,7 @@ def _date_formats(date_order: str) -> list[str]:
     dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
     formats = ["%Y-%m-%d", slash, dotted, "%Y/%m/%d"]
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M"]
-    return formats + [f + t for f in ("%Y-%m-%d", slash) for t in times]
+    return formats + [f + t for f in ("%Y-%m-%d", slash, dotted) for t in times]
 
 
 def candidate_date_formats(date_order: str) -> list[str]:

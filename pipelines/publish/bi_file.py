@@ -5,11 +5,20 @@ blocks other processes while it writes). A publish builds a complete new file be
 renames it over `bi.duckdb`: a reader sees the old file or the new one, never half of either. A reader
 holding the old file open keeps reading it (the rename does not touch its inode) and never blocks the
 publish. When a blocking check fails, this never runs, so the previous file stays exactly as it was.
+
+The Parquet exports are one directory per publication, `.exports-<token>/`, and `exports` is a symlink
+renamed over to the new one, so they too change all at once, never a mix of two publications. The
+exports are swapped first and `bi.duckdb` last: once `bi.duckdb` shows a publication, its exports are
+in place. A publish killed half-way leaves only dot-named `.tmp` files and directories, which nothing
+reads and the next publish removes (it holds `.publish.lock`, so they cannot be another one's work).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,23 +63,94 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _replace_durably(tmp: Path, final: Path) -> None:
-    with open(tmp, "rb") as handle:
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _replace_durably(tmp: Path, final: Path) -> None:
+    _fsync_file(tmp)
     os.replace(tmp, final)
     _fsync_directory(final.parent)
+
+
+@contextlib.contextmanager
+def _publish_lock(directory: Path):
+    """One publish at a time, whichever way the run was started (make run, the Dagster UI, a test)."""
+    with open(directory / ".publish.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _remove_leftovers(bi_path: Path, exports_dir: Path) -> None:
+    """What a publish killed half-way left: a BI file (and its WAL), exports and a symlink never swapped in."""
+    directory = bi_path.parent
+    for stale in [*directory.glob(f".{bi_path.name}.*.tmp"), *directory.glob(f".{bi_path.name}.*.tmp.wal"),
+                  *directory.glob(f".{exports_dir.name}.*.link")]:
+        stale.unlink(missing_ok=True)
+    for stale in directory.glob(f".{exports_dir.name}-*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if exports_dir.is_dir() and not exports_dir.is_symlink():
+        for stale in exports_dir.glob(".*.tmp"):  # left by a publish from before exports were versioned
+            stale.unlink(missing_ok=True)
+
+
+def _swap_exports(exports_dir: Path, version: Path, token: str) -> str | None:
+    """Point `exports` at `version`; return the name of the version it pointed at before."""
+    previous = os.readlink(exports_dir) if exports_dir.is_symlink() else None
+    if exports_dir.is_dir() and not exports_dir.is_symlink():
+        # A plain directory published before exports were versioned: it becomes the previous version.
+        legacy = exports_dir.with_name(f".{exports_dir.name}-{token}-before")
+        os.rename(exports_dir, legacy)
+        previous = legacy.name
+    tmp_link = exports_dir.with_name(f".{exports_dir.name}.{token}.link")
+    os.symlink(version.name, tmp_link)
+    os.replace(tmp_link, exports_dir)
+    _fsync_directory(exports_dir.parent)
+    return previous
+
+
+def _collect_garbage(exports_dir: Path, keep: set[str]) -> None:
+    """Older export versions; the previous one stays for a reader still in the middle of it."""
+    for old in exports_dir.parent.glob(f".{exports_dir.name}-*"):
+        if old.name not in keep and not old.name.endswith(".tmp"):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def publish(warehouse_db: Path, bi_path: Path, exports_dir: Path, run_metadata: dict[str, str]) -> Publication:
     """Copy the published marts from the warehouse into a new BI file and Parquet exports, then swap them in."""
     bi_path.parent.mkdir(parents=True, exist_ok=True)
-    exports_dir.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:12]
-    tmp_db = bi_path.with_name(f".{bi_path.name}.{token}.tmp")
-    published_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with _publish_lock(bi_path.parent):
+        _remove_leftovers(bi_path, exports_dir)
+        token = uuid.uuid4().hex[:12]
+        tmp_db = bi_path.with_name(f".{bi_path.name}.{token}.tmp")
+        version = exports_dir.with_name(f".{exports_dir.name}-{token}")
+        building = version.with_name(f"{version.name}.tmp")
+        published_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        try:
+            building.mkdir()
+            row_counts = _write_publication(warehouse_db, tmp_db, building, run_metadata, published_at)
+            for export in building.iterdir():
+                _fsync_file(export)
+            _fsync_directory(building)
+        except BaseException:
+            for leftover in (tmp_db, tmp_db.with_name(f"{tmp_db.name}.wal")):
+                leftover.unlink(missing_ok=True)
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        os.rename(building, version)
+        previous = _swap_exports(exports_dir, version, token)
+        _replace_durably(tmp_db, bi_path)
+        _collect_garbage(exports_dir, {version.name} | ({Path(previous).name} if previous else set()))
+    return Publication(bi_path, exports_dir, row_counts, published_at)
+
+
+def _write_publication(
+    warehouse_db: Path, db_path: Path, exports: Path, run_metadata: dict[str, str], published_at: datetime
+) -> dict[str, int]:
+    """The published tables into the new DuckDB file `db_path` and as Parquet into the directory `exports`."""
     row_counts: dict[str, int] = {}
-    tmp_exports: list[tuple[Path, Path]] = []
-    con = duckdb.connect(str(tmp_db))
+    con = duckdb.connect(str(db_path))
     try:
         con.execute("set preserve_insertion_order = true")
         con.execute(f"attach '{warehouse_db}' as warehouse (read_only)")
@@ -78,23 +158,13 @@ def publish(warehouse_db: Path, bi_path: Path, exports_dir: Path, run_metadata: 
             con.execute(f"create table main.{table} as "
                         f"select * from warehouse.{WAREHOUSE_SCHEMA}.{table} order by {order_by}")
             row_counts[table] = con.execute(f"select count(*) from main.{table}").fetchall()[0][0]
-            export = exports_dir / f"{table}.parquet"
-            tmp_export = exports_dir / f".{table}.parquet.{token}.tmp"
-            con.execute(f"copy (select * from main.{table}) to '{tmp_export}' (format parquet, compression zstd)")
-            tmp_exports.append((tmp_export, export))
+            con.execute(f"copy (select * from main.{table}) to '{exports / f'{table}.parquet'}' "
+                        "(format parquet, compression zstd)")
         con.execute("create table main.publication (key varchar, value varchar)")
         metadata = {"published_at_utc": published_at.isoformat(), **run_metadata}
         con.executemany("insert into main.publication values (?, ?)", sorted(metadata.items()))
         con.execute("detach warehouse")
         con.execute("checkpoint")
-    except BaseException:
+    finally:
         con.close()
-        tmp_db.unlink(missing_ok=True)
-        for tmp_export, _ in tmp_exports:
-            tmp_export.unlink(missing_ok=True)
-        raise
-    con.close()
-    _replace_durably(tmp_db, bi_path)
-    for tmp_export, export in tmp_exports:
-        _replace_durably(tmp_export, export)
-    return Publication(bi_path, exports_dir, row_counts, published_at)
+    return row_counts

@@ -7,7 +7,9 @@ the `warehouse` pool with every other step that opens it.
 
 
 import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -49,6 +51,18 @@ ENRICHED_SELECTION = "source:predictions+ source:feedback+"
 _TRANSLATOR = RetentioDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# dagster-dbt gives each dbt invocation its own target directory (logs, run results, compiled SQL); the
+# newest few are kept for debugging, the rest would grow the project directory by megabytes a run.
+INVOCATIONS_KEPT = 6
+
+
+def _remove_old_invocations(target_dir: Path) -> None:
+    invocations = sorted((d for d in target_dir.glob("retentio_dbt_models*") if d.is_dir()),
+                         key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in invocations[INVOCATIONS_KEPT:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = Settings.from_env()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
@@ -57,6 +71,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     # does not pay for them again.
     arguments = ["build", "--vars", json.dumps(dbt_vars(settings)), "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(arguments, context=context).stream()
+    _remove_old_invocations(retentio_dbt_project.project_dir / "target")
 
 
 @dbt_assets(

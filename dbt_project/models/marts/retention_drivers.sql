@@ -102,12 +102,29 @@ contributions as (
 
 ),
 
+{#- Totals from the exact integer and decimal sums, not from summing the doubles above (whose order would
+    make the last digits differ between two runs on the same data). -#}
 metric_totals as (
 
-    select metric, sum(previous_value) as previous_value, sum(current_value) as current_value, sum(change) as change
-    from contributions
-    where dimension = 'acquisition_channel'
-    group by metric
+    select 'churned_customers' as metric,
+           cast(sum(churned_before) as double) as previous_value,
+           cast(sum(churned_after) as double) as current_value
+    from paired where dimension = 'acquisition_channel'
+    union all
+    select 'retention_rate_pct',
+           100.0 * {{ safe_divide('sum(crr_numerator_before)', 'sum(size_before_churn)') }},
+           100.0 * {{ safe_divide('sum(crr_numerator_after)', 'sum(size_after_churn)') }}
+    from paired where dimension = 'acquisition_channel'
+    union all
+    select 'revenue', cast(sum(revenue_before) as double), cast(sum(revenue_after) as double)
+    from paired where dimension = 'acquisition_channel'
+
+),
+
+with_change as (
+
+    select metric, previous_value, current_value, current_value - previous_value as change
+    from metric_totals
 
 ),
 
@@ -128,7 +145,7 @@ final as (
         {{ percentage('contributions.change', 'metric_totals.change') }} as share_of_total_change_pct
     from contributions
     cross join compared
-    inner join metric_totals on metric_totals.metric = contributions.metric
+    inner join with_change as metric_totals on metric_totals.metric = contributions.metric
     union all
     select
         '{{ comparison_grain() }}',
@@ -143,7 +160,7 @@ final as (
         null,
         null,
         100.0
-    from metric_totals
+    from with_change as metric_totals
     cross join compared
 
 )

@@ -148,7 +148,9 @@ acquired_customer_value as (
     select
         '{{ grain }}' as period_grain,
         {{ truncate_date(grain, 'customers.first_purchase_date') }} as period_start,
-        customers.revenue + coalesce(predictions.predicted_clv_12m, 0) as predicted_lifetime_value
+        -- decimal, so the average is an exact sum and two runs give the same digits
+        cast(customers.revenue + coalesce(predictions.predicted_clv_12m, 0) as decimal(18, 4))
+            as predicted_lifetime_value
     from {{ ref('int_customers_aggregated') }} as customers
     left join {{ ref('stg_predictions__customer_clv_predictions') }} as predictions
         on predictions.customer_id = customers.customer_id

@@ -1,0 +1,320 @@
+"""The catalogue of bad extracts: each kind of damage a delivery can have, and what Retentio does with it.
+
+Every case is one landing file (sometimes two) and one expected outcome:
+
+- `Loaded(rows)`: every row loaded, maybe with a warning (form Retentio is forgiving about);
+- `Rejected(loaded, [(row, reason, column, detail), ...])`: the listed rows quarantined with a named
+  reason, the others loaded;
+- `FileFails(problem, line=, column=)`: the file cannot be loaded at all; the error names the file and
+  the line or column to blame.
+
+`values` optionally pins what was loaded: a query over `data` (the raw table), `quarantine` and `ledger`
+(the file ledger), and its expected rows. Whatever the outcome, rows read = loaded + quarantined is
+checked for every file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pyarrow as pa
+
+from pipelines.ingestion.contracts import RejectReason as R
+
+ORDERS_HEADER = "order_id,customer_id,ordered_at,amount,currency,status"
+SURVEY_HEADER = "response_id,customer_id,responded_at,nps_score,comment"
+SPEND_HEADER = "spend_date,channel,amount,currency"
+GOOD_ORDER = "O1,C1,2024-01-02 10:00:00,10.00,EUR,completed"
+ONE_MEGABYTE = 1 << 20
+
+
+def lines(*rows: str, end: str = "\n", encoding: str = "utf-8") -> bytes:
+    return "".join(row + end for row in rows).encode(encoding)
+
+
+def orders(*rows: str, header: str = ORDERS_HEADER, **kwargs) -> bytes:
+    return lines(header, *rows, **kwargs)
+
+
+def parquet_orders(**overrides) -> pa.Table:
+    columns = {
+        "order_id": ["O1", "O2"], "customer_id": ["C1", "C2"],
+        "ordered_at": [dt.datetime(2024, 1, 2, 10), dt.datetime(2024, 1, 3, 11)],
+        "amount": [10.5, 20.0], "currency": ["EUR", None], "status": ["completed", "refunded"],
+    }
+    return pa.table({name: values for name, values in (columns | overrides).items() if values is not None})
+
+
+@dataclass(frozen=True)
+class Loaded:
+    rows: int
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    loaded: int
+    rows: list[tuple]  # (source_row, reason, column or None, fragment of the detail or None)
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class FileFails:
+    problem: str
+    line: int | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str
+    extract: str
+    files: dict
+    expected: Loaded | Rejected | FileFails
+    values: tuple[str, list[tuple]] | None = None
+    extra_files: dict = field(default_factory=dict)  # retentio_sources.yml, ...
+
+
+CATALOGUE: list[Case] = [
+    # --- The file as a whole -------------------------------------------------------------------
+    Case("empty file", "orders", {"orders_case.csv": b""}, FileFails("file is empty")),
+    Case("only blank lines", "orders", {"orders_case.csv": b"\n  \n\r\n"}, FileFails("file is empty")),
+    Case("header only", "orders", {"orders_case.csv": orders()}, Loaded(0, warning="no data rows")),
+    Case("truncated last line", "orders", {"orders_case.csv": orders(GOOD_ORDER) + b"O2,C1,2024-01-0"},
+         Rejected(1, [(2, R.MALFORMED_ROW, None, "expected 6 fields, found 3 (line 3)")])),
+    Case("truncated inside a quoted field", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER) + b'O2,C1,2024-01-02 10:00:00,10.00,EUR,"compl'},
+         Rejected(1, [(2, R.MALFORMED_ROW, None,
+                       "line 3 cannot be parsed: unexpected end of data (a quote is never closed)")])),
+    # The open quote swallows the rest of the file into one record: quarantined whole, raw text kept.
+    Case("unterminated quote mid-file", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, 'O2,"C1,2024-01-02 10:00:00,10.00,EUR,completed',
+                                    "O3,C1,2024-01-02 10:00:00,10.00,EUR,completed")},
+         Rejected(1, [(2, R.MALFORMED_ROW, None, "a quote is never closed")]),
+         values=("select raw_record like '%O3,C1%' from quarantine", [(True,)])),
+    Case("wrong separator (colon)", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER.replace(",", ":"), header=ORDERS_HEADER.replace(",", ":"))},
+         FileFails("header not recognised", line=1)),
+    Case("separator pinned wrongly in retentio_sources.yml", "orders", {"orders_case.csv": orders(GOOD_ORDER)},
+         FileFails("found with separator ';'", line=1),
+         extra_files={"retentio_sources.yml": b"files:\n  - match: 'orders_*.csv'\n    delimiter: ';'\n"}),
+    Case("mixed separators", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2;C1;2024-01-02 10:00:00;10.00;EUR;completed")},
+         Rejected(1, [(2, R.MALFORMED_ROW, None, "expected 6 fields, found 1 (line 3)")])),
+    Case("UTF-8 with byte-order mark", "orders", {"orders_case.csv": b"\xef\xbb\xbf" + orders(GOOD_ORDER)},
+         Loaded(1), values=("select order_id from data", [("O1",)])),
+    Case("UTF-16 with byte-order mark (Excel 'Unicode text')", "orders",
+         {"orders_case.csv": lines(ORDERS_HEADER.replace(",", "\t"), GOOD_ORDER.replace(",", "\t"),
+                                   encoding="utf-16")},
+         Loaded(1), values=("select order_id, amount from data", [("O1", Decimal("10.00"))])),
+    Case("UTF-16 without byte-order mark", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, encoding="utf-16-le")}, Loaded(1)),
+    Case("UTF-16 cut off in the middle of a character", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C1,2024-01-02 10:00:00,5.00,EUR,completed",
+                                    encoding="utf-16")[:-1]},
+         Rejected(1, [(2, R.UNDECODABLE_BYTES, "status", "line 3")])),
+    Case("Latin-1 (Windows-1252) accents", "customers",
+         {"customers.csv": lines("customer_id;full_name;signup_date;pays", "C1;Zoé Lefèvre;14/03/2024;FR",
+                                 "C2;François Müller;15/03/2024;FR", encoding="cp1252")},
+         Loaded(2), values=("select full_name from data order by customer_id",
+                            [("Zoé Lefèvre",), ("François Müller",)])),
+    # A UTF-8 file with two Latin-1 bytes pasted in: those rows are quarantined, the rest loaded.
+    Case("undecodable bytes in a UTF-8 file", "customers",
+         {"customers.csv": b"customer_id,full_name,signup_date\nC1,Zo\xc3\xa9 Lef\xc3\xa8vre,2024-03-14\n"
+                           b"C2,Fran\xe7ois,2024-03-14\nC3,Ana,2024-03-14\nC4,Ren\xe9e,2024-03-14\n"},
+         Rejected(2, [(2, R.UNDECODABLE_BYTES, "full_name", "line 3"),
+                      (4, R.UNDECODABLE_BYTES, "full_name", "line 5")]),
+         values=("select full_name from data union all select raw_record from quarantine where source_row = 2",
+                 [("Zoé Lefèvre",), ("Ana",), ('{"_raw_text": "C2,Fran\\\\xe7ois,2024-03-14\\n"}',)])),
+    Case("CRLF line endings", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C2,2024-01-02 10:00:00,5.00,EUR,refunded", end="\r\n")},
+         Loaded(2), values=("select status from data order by order_id", [("completed",), ("refunded",)])),
+    Case("CR-only line endings (classic Mac)", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C2,2024-01-02 10:00:00,5.00,EUR,refunded", end="\r")}, Loaded(2)),
+    Case("no newline after the last row", "orders", {"orders_case.csv": orders(GOOD_ORDER)[:-1]}, Loaded(1)),
+    Case("blank lines between rows", "orders",
+         {"orders_case.csv": orders("", GOOD_ORDER, "", "", "O2,C2,2024-01-02 10:00:00,5.00,EUR,completed", "")},
+         Loaded(2), values=("select order_id, _source_row from data order by 2", [("O1", 1), ("O2", 2)])),
+    Case("blank lines before the header", "orders", {"orders_case.csv": b"\n\r\n" + orders(GOOD_ORDER)}, Loaded(1)),
+    Case("Excel 'sep=;' line before the header", "orders",
+         {"orders_case.csv": b"sep=;\n" + orders(GOOD_ORDER.replace(",", ";"), header=ORDERS_HEADER.replace(",", ";"))},
+         Loaded(1), values=("select amount from data", [(Decimal("10.00"),)])),
+    Case("quoted field with an embedded newline and ';'", "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, 'R1,C1,2024-01-01,9,"Très bien;\nà refaire, ""vraiment"""')},
+         Loaded(1), values=("select comment from data", [('Très bien;\nà refaire, "vraiment"',)])),
+    Case("header repeated mid-file (two exports concatenated)", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, ORDERS_HEADER, "O2,C1,2024-01-02 10:00:00,10.00,EUR,completed")},
+         Rejected(2, [(2, R.INVALID_DATE, "ordered_at", "'ordered_at' is not a valid date")])),
+    Case("trailing separator on some rows", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C2,2024-01-02 10:00:00,5.00,EUR,completed,")}, Loaded(2)),
+    Case("trailing separator on every line, header included", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER + ",", header=ORDERS_HEADER + ",")},
+         Loaded(1, warning="unknown columns ignored: (unnamed field 7)")),
+    Case("one row with an extra value", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C2,2024-01-02 10:00:00,5,00,EUR,completed")},
+         Rejected(1, [(2, R.MALFORMED_ROW, None, "expected 6 fields, found 7 (line 3)")])),
+    # --- Columns ---------------------------------------------------------------------------------
+    Case("missing required column", "orders",
+         {"orders_case.csv": orders("O1,C1,10,EUR,completed", header="order_id,customer_id,amount,currency,status")},
+         FileFails("required column missing", column="ordered_at")),
+    Case("duplicated column", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-02,10,11,completed",
+                                    header="order_id,customer_id,ordered_at,amount,amount,status")},
+         FileFails("column appears twice", column="amount")),
+    Case("a column under its own name and an alias", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER + ",C2", header=ORDERS_HEADER + ",client_id")},
+         Loaded(1, warning="unknown columns ignored: client_id"),
+         values=("select customer_id from data", [("C1",)])),
+    Case("extra unknown column", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER + ",SPRING", header=ORDERS_HEADER + ",coupon")},
+         Loaded(1, warning="unknown columns ignored: coupon")),
+    Case("reordered columns", "orders",
+         {"orders_case.csv": orders("completed,10.00,O1,2024-01-02 10:00:00,C1,EUR",
+                                    header="status,amount,order_id,ordered_at,customer_id,currency")},
+         Loaded(1), values=("select order_id, customer_id, amount, status from data",
+                            [("O1", "C1", Decimal("10.00"), "completed")])),
+    Case("French column names with accents", "survey_responses",
+         {"survey_responses.csv": lines("Id réponse;Id client;Date réponse;Note;Commentaire",
+                                        "R1;C1;14/03/2024;9;très bien")},
+         Loaded(1), values=("select response_id, nps_score, comment from data", [("R1", 9, "très bien")])),
+    Case("column names in another case, with spaces", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, header="Order ID, Customer-ID ,ORDERED AT,Amount,Currency,Status")},
+         Loaded(1)),
+    Case("no column recognised", "orders", {"orders_case.csv": b"foo;bar\n1;2\n"},
+         FileFails("header not recognised", line=1)),
+    # --- Values ----------------------------------------------------------------------------------
+    Case("whitespace around values", "orders",
+         {"orders_case.csv": orders('  O1 , C1 ,\t2024-01-02 10:00:00 ,  10.00 , EUR ," completed "')},
+         Loaded(1), values=("select order_id, customer_id, status from data", [("O1", "C1", "completed")])),
+    Case("wrong types", "orders",
+         {"orders_case.csv": orders("O1,C1,yesterday,5,EUR,completed", "O2,C1,2024-01-01,abc,EUR,completed",
+                                    "O3,C1,2024-01-01,1e30,EUR,completed")},
+         Rejected(0, [(1, R.INVALID_DATE, "ordered_at", "'yesterday' is not a valid date"),
+                      (2, R.INVALID_NUMBER, "amount", "'abc' is not a number"),
+                      (3, R.INVALID_NUMBER, "amount", "'1e30' is not a number")])),
+    Case("required value empty, blank or an empty quoted string", "orders",
+         {"orders_case.csv": orders("O1,,2024-01-01,5,EUR,completed", "O2,  ,2024-01-01,5,EUR,completed",
+                                    'O3,"",2024-01-01,5,EUR,completed', GOOD_ORDER.replace("O1", "O4"))},
+         Rejected(1, [(1, R.MISSING_VALUE, "customer_id", None), (2, R.MISSING_VALUE, "customer_id", None),
+                      (3, R.MISSING_VALUE, "customer_id", None)])),
+    Case("dates in three formats, with and without a time", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-03-14,1,EUR,completed", "O2,C1,14/03/2024,1,EUR,completed",
+                                    "O3,C1,14.03.2024,1,EUR,completed", "O4,C1,14.03.2024 10:30,1,EUR,completed",
+                                    "O5,C1,14/03/2024 10:30:15,1,EUR,completed")},
+         Loaded(5), values=("select distinct cast(ordered_at as date) from data", [(dt.date(2024, 3, 14),)])),
+    Case("month-first dates, declared in retentio_sources.yml", "orders",
+         {"orders_case.csv": orders("O1,C1,03/14/2024,1,EUR,completed")}, Loaded(1),
+         values=("select ordered_at from data", [(dt.datetime(2024, 3, 14),)]),
+         extra_files={"retentio_sources.yml": b"files:\n  - match: 'orders_*.csv'\n    date_order: mdy\n"}),
+    Case("impossible dates", "orders",
+         {"orders_case.csv": orders("O1,C1,31/02/2024,1,EUR,completed", "O2,C1,2024-02-30,1,EUR,completed",
+                                    "O3,C1,29/02/2023,1,EUR,completed", "O4,C1,29/02/2024,1,EUR,completed",
+                                    "O5,C1,2024-13-01,1,EUR,completed")},
+         Rejected(1, [(1, R.INVALID_DATE, "ordered_at", "'31/02/2024'"), (2, R.INVALID_DATE, "ordered_at", None),
+                      (3, R.INVALID_DATE, "ordered_at", None), (5, R.INVALID_DATE, "ordered_at", None)])),
+    Case("date before 1900", "customers",
+         {"customers.csv": lines("customer_id,signup_date", "C1,1899-12-31", "C2,1900-01-01")},
+         Rejected(1, [(1, R.INVALID_DATE, "signup_date", "is before 1900")])),
+    Case("future dates", "orders",
+         {"orders_case.csv": orders("O1,C1,2099-01-01,1,EUR,completed", GOOD_ORDER.replace("O1", "O2"))},
+         Rejected(1, [(1, R.FUTURE_DATE, "ordered_at", "is after the load date")])),
+    Case("timestamps with a time-zone suffix", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-03-14T23:30:00+02:00,1,EUR,completed",
+                                    "O2,C1,2024-03-14T23:30:00Z,1,EUR,completed",
+                                    "O3,C1,2024-03-14 23:30:00.250-0100,1,EUR,completed")},
+         Loaded(3), values=("select order_id, ordered_at from data order by 1",
+                            [("O1", dt.datetime(2024, 3, 14, 21, 30)), ("O2", dt.datetime(2024, 3, 14, 23, 30)),
+                             ("O3", dt.datetime(2024, 3, 15, 0, 30, 0, 250000))])),
+    Case("decimal comma with thousands separators", "orders",
+         {"orders_case.csv": lines(ORDERS_HEADER.replace(",", ";"), "O1;C1;14/03/2024;1 234,50;EUR;completed",
+                                   "O2;C1;14/03/2024;1.234,50;EUR;completed", "O3;C1;14/03/2024;12,5;EUR;completed",
+                                   "O4;C1;14/03/2024;1\u00a0234,50 €;EUR;completed")},
+         Loaded(4), values=("select amount from data order by order_id",
+                            [(Decimal("1234.50"),), (Decimal("1234.50"),), (Decimal("12.50"),),
+                             (Decimal("1234.50"),)])),
+    Case("decimal point with thousands commas", "orders",
+         {"orders_case.csv": orders('O1,C1,2024-01-01,"1,234.50",EUR,completed',
+                                    "O2,C1,2024-01-01,12.5,EUR,completed")},
+         Loaded(2), values=("select amount from data order by order_id",
+                            [(Decimal("1234.50"),), (Decimal("12.50"),)])),
+    Case("negative and zero amounts", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-01,-5,EUR,completed", "O2,C1,2024-01-01,-5,EUR,refunded",
+                                    "O3,C1,2024-01-01,0,EUR,completed", "O4,C1,2024-01-01,-5,EUR,cancelled")},
+         Rejected(3, [(1, R.NEGATIVE_AMOUNT, "amount", "is negative on a completed order")])),
+    Case("negative and zero marketing spend", "marketing_spend",
+         {"marketing_spend.csv": lines(SPEND_HEADER, "2024-01-01,seo,-5,EUR", "2024-01-01,ads,0,EUR")},
+         Rejected(1, [(1, R.NEGATIVE_AMOUNT, "amount", "is a negative spend")])),
+    Case("unknown and foreign currencies", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-01,5,XYZ,completed", "O2,C1,2024-01-01,5,USD,completed",
+                                    "O3,C1,2024-01-01,5,eur,completed", "O4,C1,2024-01-01,5,,completed")},
+         Rejected(2, [(1, R.UNKNOWN_CURRENCY, "currency", "'XYZ' is not an ISO 4217 code"),
+                      (2, R.CURRENCY_MISMATCH, "currency", "not the reporting currency EUR")]),
+         values=("select currency from data", [("EUR",), ("EUR",)])),
+    Case("unknown status", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-01,5,EUR,shipped", "O2,C1,2024-01-01,5,EUR,Completed")},
+         Rejected(1, [(1, R.UNKNOWN_STATUS, "status", "'shipped' is not one of")]),
+         values=("select status from data", [("completed",)])),
+    Case("duplicate keys within a file", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, GOOD_ORDER, GOOD_ORDER.replace("10.00", "11.00"))},
+         Rejected(1, [(2, R.DUPLICATE_ROW, "order_id", "same key as row 1 of orders_case.csv (identical values)"),
+                      (3, R.DUPLICATE_KEY, "order_id", "(different values; the first is kept)")])),
+    # Files are read in name order: the earlier file's row wins.
+    Case("duplicate keys across files", "orders",
+         {"orders_a.csv": orders(GOOD_ORDER),
+          "orders_b.csv": orders(GOOD_ORDER.replace("10.00", "12.00"), "O2,C2,2024-01-03,3,EUR,completed")},
+         Rejected(2, [(1, R.DUPLICATE_KEY, "order_id", "same key as row 1 of orders_a.csv")]),
+         values=("select order_id, amount, _source_file from data order by 1",
+                 [("O1", Decimal("10.00"), "orders_a.csv"), ("O2", Decimal("3.00"), "orders_b.csv")])),
+    Case("duplicate spend for the same day and channel", "marketing_spend",
+         {"marketing_spend.csv": lines(SPEND_HEADER, "2024-01-01,seo,5,EUR", "2024-01-01,seo,5,EUR",
+                                       "2024-01-01,ads,5,EUR")},
+         Rejected(2, [(2, R.DUPLICATE_ROW, "spend_date + channel", None)])),
+    Case("order for an unknown customer", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, "O2,C9,2024-01-02 10:00:00,10.00,EUR,completed")},
+         Rejected(1, [(2, R.UNKNOWN_CUSTOMER, "customer_id", "customer C9 is in no customer extract (yet)")])),
+    Case("NPS out of range and not a whole number", "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, "R1,C1,2024-01-01,11,", "R2,C1,2024-01-01,-1,",
+                                        "R3,C1,2024-01-01,dix,", "R4,C1,2024-01-01,7.5,", "R5,C1,2024-01-01,7.0,",
+                                        "R6,C1,2024-01-01,0,")},
+         Rejected(2, [(1, R.OUT_OF_RANGE, "nps_score", "'11' is outside 0..10"), (2, R.OUT_OF_RANGE, "nps_score", None),
+                      (3, R.INVALID_NUMBER, "nps_score", "'dix' is not a whole number"),
+                      (4, R.INVALID_NUMBER, "nps_score", "'7.5' is not a whole number")]),
+         values=("select nps_score from data order by 1", [(0,), (7,)])),
+    Case("consent that is neither yes nor no", "customers",
+         {"customers.csv": lines("customer_id,signup_date,marketing_consent", "C1,2024-01-01,oui",
+                                 "C2,2024-01-01,maybe", "C3,2024-01-01,")},
+         Rejected(2, [(2, R.INVALID_BOOLEAN, "marketing_consent", "'maybe'")]),
+         values=("select customer_id, marketing_consent from data order by 1", [("C1", True), ("C3", None)])),
+    Case("1 MB comment", "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, 'R1,C1,2024-01-01,9,"a ""quoted"" ' + "x" * ONE_MEGABYTE + '"',
+                                        "R2,C1,2024-01-01,9,short")},
+         Loaded(2), values=("select length(comment), left(comment, 12) from data order by response_id",
+                            [(ONE_MEGABYTE + 11, 'a "quoted" x'), (5, "short")])),
+    # --- Parquet ---------------------------------------------------------------------------------
+    Case("Parquet file missing a required column", "orders",
+         {"orders_case.parquet": parquet_orders(amount=None)}, FileFails("required column missing", column="amount")),
+    Case("Parquet column of a type that cannot hold the value", "orders",
+         {"orders_case.parquet": parquet_orders(amount=[[1.0], [2.0]])},
+         FileFails("has Parquet type list<element: double>", column="amount")),
+    Case("Parquet amounts stored as text, some unreadable", "orders",
+         {"orders_case.parquet": parquet_orders(amount=["10.50", "n/a"])},
+         Rejected(1, [(2, R.INVALID_NUMBER, "amount", "'n/a' is not a number")])),
+    Case("Parquet dates stored as integers", "orders",
+         {"orders_case.parquet": parquet_orders(ordered_at=[20240102, 20240103])},
+         Rejected(0, [(1, R.INVALID_DATE, "ordered_at", "'20240102'"), (2, R.INVALID_DATE, "ordered_at", None)])),
+    Case("Parquet timestamps with a time zone", "orders",
+         {"orders_case.parquet": parquet_orders(ordered_at=pa.array(
+             [dt.datetime(2024, 1, 2, 10, tzinfo=dt.timezone.utc)] * 2, pa.timestamp("us", tz="Europe/Paris")))},
+         Loaded(2), values=("select distinct ordered_at from data", [(dt.datetime(2024, 1, 2, 10),)])),
+    Case("Parquet file cut short", "orders", {"orders_case.parquet": b"PAR1\x00\x01truncated"},
+         FileFails("not a readable Parquet file")),
+    # --- Deliveries ------------------------------------------------------------------------------
+    Case("the same file delivered twice", "orders",
+         {"orders_2024.csv": orders(GOOD_ORDER), "orders_2024_resent.csv": orders(GOOD_ORDER)},
+         Loaded(1, warning="orders_2024_resent.csv has the same content as orders_2024.csv: not loaded twice"),
+         values=("select source_file, status, duplicate_of, rows_read from ledger order by 1",
+                 [("orders_2024.csv", "loaded", None, 1),
+                  ("orders_2024_resent.csv", "duplicate_file", "orders_2024.csv", 0)])),
+]
