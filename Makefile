@@ -71,5 +71,9 @@ lock:
 docs: prepare
 	cd dbt_project && $(BIN)/dbt docs generate --profiles-dir .
 
+TIERS ?= 10k,100k,1M
+benchmark: prepare
+	$(BIN)/python -m benchmarks.run --tiers $(TIERS)
+
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -39,6 +39,7 @@ def feedback_themes_asset(context: AssetExecutionContext) -> MaterializeResult:
                 using (customer_id)
             left join intermediate.int_customers_rfm_scored as rfm using (customer_id)
             where responses.response_date <= settings.as_of_date and responses.comment is not null
+              and not customers.is_erased
         """).df()
     finally:
         con.close()

@@ -18,6 +18,7 @@ from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.loader import IngestionResult, ingest_extract
 from pipelines.ingestion.source_config import SourceConfigError
+from pipelines.privacy.erasure import ErasureRequestError
 from pipelines.settings import Settings
 
 
@@ -68,7 +69,7 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
                 currency=settings.currency, customers_data=customers_data,
                 memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
             )
-        except (ExtractFileError, SourceConfigError) as exc:
+        except (ExtractFileError, SourceConfigError, ErasureRequestError) as exc:
             # The message names the file and column; a stack trace would only hide it.
             raise Failure(description=str(exc), allow_retries=False) from None
         for warning in result.warnings:

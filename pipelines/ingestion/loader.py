@@ -49,6 +49,13 @@ from pipelines.ingestion.readers import (
 )
 from pipelines.ingestion.row_checks import ParseRules, detect_date_format_sql, typed_rows_sql
 from pipelines.ingestion.source_config import SourceConfig, load_source_config
+from pipelines.privacy.erasure import (
+    ErasureRequests,
+    anonymised_rows_sql,
+    applied_state,
+    read_erasure_requests,
+    record_state,
+)
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
 PARSER_VERSION = "2"
@@ -124,13 +131,17 @@ def _connect(memory_limit: str | None = None, threads: int | None = None) -> duc
     return con
 
 
-def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules) -> str:
+def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests) -> str:
     payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "dialect": opened.describe_dialect(),
-                          "mapping": opened.mapping.positions, "currency": rules.currency}, sort_keys=True)
+                          "mapping": opened.mapping.positions, "currency": rules.currency,
+                          "erasures": erasures.fingerprint if "customer_id" in extract.column_names else ""},
+                         sort_keys=True)
     return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
 
 
-def _parse_file(opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: datetime) -> dict:
+def _parse_file(
+    opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: datetime, erasures: ErasureRequests
+) -> dict:
     """Stage 1 for one file: write every record, typed and checked, into the directory `target`.
 
     `rows.parquet` holds every record the reader could split into fields (accepted or rejected by a
@@ -139,7 +150,7 @@ def _parse_file(opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: 
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     building.mkdir(parents=True)
     try:
-        meta = _parse_into(opened, rules, building, loaded_at)
+        meta = _parse_into(opened, rules, building, loaded_at, erasures)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -148,7 +159,18 @@ def _parse_file(opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: 
     return meta
 
 
-def _parse_into(opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime) -> dict:
+def _erasing(con: duckdb.DuckDBPyConnection, extract: Extract, erasures: ErasureRequests, sql: str) -> str:
+    """`sql` with erased customers anonymised (pipelines/privacy/erasure.py), when there are any."""
+    if not erasures or "customer_id" not in extract.column_names:
+        return sql
+    con.register("erased_customers", pa.table({"customer_id": list(erasures.tokens),
+                                               "token": list(erasures.tokens.values())}))
+    return anonymised_rows_sql(extract.name, sql, "erased_customers")
+
+
+def _parse_into(
+    opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime, erasures: ErasureRequests
+) -> dict:
     extract = opened.extract
     con = _connect()
     try:
@@ -162,7 +184,8 @@ def _parse_into(opened: OpenedFile, rules: ParseRules, building: Path, loaded_at
                 stream = pa.RecordBatchReader.from_batches(
                     batch_schema(extract), itertools.chain([first] if first is not None else [], batches))
                 con.register("batch", stream)
-                con.execute(f"copy ({typed_rows_sql(extract, rules)}) to '{building / 'rows.parquet'}' "
+                typed = _erasing(con, extract, erasures, typed_rows_sql(extract, rules))
+                con.execute(f"copy ({typed}) to '{building / 'rows.parquet'}' "
                             "(format parquet, compression zstd)")
                 con.unregister("batch")
                 break
@@ -171,7 +194,7 @@ def _parse_into(opened: OpenedFile, rules: ParseRules, building: Path, loaded_at
                     raise
                 (building / "rows.parquet").unlink(missing_ok=True)
         if opened.malformed:
-            _write_malformed(con, extract, opened.malformed, building / "malformed.parquet")
+            _write_malformed(con, extract, opened.malformed, building / "malformed.parquet", erasures)
     finally:
         con.close()
     meta = {"rows_read": opened.rows_read, "dialect": opened.describe_dialect(),
@@ -189,7 +212,9 @@ def _watch_for_slow_path(batches, state: dict):
         raise
 
 
-def _write_malformed(con: duckdb.DuckDBPyConnection, extract: Extract, malformed, path: Path) -> None:
+def _write_malformed(
+    con: duckdb.DuckDBPyConnection, extract: Extract, malformed, path: Path, erasures: ErasureRequests
+) -> None:
     rows = pa.Table.from_pylist([
         {"_source_row": m.source_row, "_reject_reason": m.reason.value, "_reject_column": m.column,
          "_reject_detail": m.detail,
@@ -198,14 +223,14 @@ def _write_malformed(con: duckdb.DuckDBPyConnection, extract: Extract, malformed
     ])
     con.register("malformed_rows", rows)
     typed = ", ".join(f"cast(null as {_SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
-    con.execute(f"""
-        copy (select cast(_source_row as bigint) as _source_row, {typed},
-                     cast(_reject_reason as varchar) as _reject_reason,
-                     cast(_reject_column as varchar) as _reject_column,
-                     cast(_reject_detail as varchar) as _reject_detail,
-                     cast(_raw_record as varchar) as _raw_record
-              from malformed_rows) to '{path}' (format parquet, compression zstd)
-    """)
+    rows_sql = f"""
+        select cast(_source_row as bigint) as _source_row, {typed},
+               cast(_reject_reason as varchar) as _reject_reason,
+               cast(_reject_column as varchar) as _reject_column,
+               cast(_reject_detail as varchar) as _reject_detail,
+               cast(_raw_record as varchar) as _raw_record
+        from malformed_rows"""
+    con.execute(f"copy ({_erasing(con, extract, erasures, rows_sql)}) to '{path}' (format parquet, compression zstd)")
     con.unregister("malformed_rows")
 
 
@@ -230,10 +255,11 @@ def _with_likely_date_formats(
 
 def parse_files(
     extract: Extract, landing_dir: Path, cache_dir: Path, config: SourceConfig, currency: str,
-    now: datetime | None = None,
+    now: datetime | None = None, erasures: ErasureRequests | None = None,
 ) -> tuple[list[FileOutcome], list[str]]:
     """Stage 1 for every file of the extract; a file whose content was parsed before is not read again."""
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    erasures = erasures or ErasureRequests()
     outcomes: list[FileOutcome] = []
     warnings: list[str] = []
     seen_checksums: dict[str, str] = {}
@@ -265,13 +291,13 @@ def parse_files(
         decimal = opened.dialect.decimal if opened.dialect else "."
         date_order = opened.dialect.date_order if opened.dialect else options.date_order
         rules = ParseRules(decimal=decimal, date_order=date_order, load_date=now.date(), currency=currency)
-        target = cache / f"{opened.checksum}-{_parse_signature(extract, opened, rules)}"
+        target = cache / f"{opened.checksum}-{_parse_signature(extract, opened, rules, erasures)}"
         meta_path = target / "meta.json"
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
         else:
             try:
-                meta = _parse_file(opened, rules, target, now)
+                meta = _parse_file(opened, rules, target, now, erasures)
             except (ExtractFileError, OSError):
                 if _changed_since(path, stat):
                     outcomes.append(
@@ -524,7 +550,8 @@ def _ingest_locked(
     customers_data: Path | None, now: datetime | None, memory_limit: str | None, threads: int | None,
 ) -> IngestionResult:
     extract_name = extract.name
-    outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency, now)
+    erasures = read_erasure_requests(landing_dir)
+    outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency, now, erasures)
     if not discover_files(landing_dir, extract):
         warnings.append(f"no {extract.file_prefix}*.csv or *.parquet file in {landing_dir}")
     upstream = customers_data.resolve().parent.name if customers_data is not None else None
@@ -544,6 +571,7 @@ def _ingest_locked(
                 reconcile(con, extract, outcomes, building, customers_data)
             finally:
                 con.close()
+            record_state(building, erasures.fingerprint)
             (building / "_SUCCESS").write_text("")
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
@@ -555,7 +583,10 @@ def _ingest_locked(
     if link.exists() and not link.is_symlink():
         raise ExtractFileError(link, "the raw layer path is not a symlink managed by Retentio; move it away")
     _swap_symlink(link, f".versions/{version_name}")
-    keep = {version_name} | ({Path(previous).name} if previous else set())
+    # The previous version stays for a reader still on it, unless it holds data of someone since erased.
+    keep = {version_name}
+    if previous and applied_state(versions_dir / Path(previous).name) == erasures.fingerprint:
+        keep.add(Path(previous).name)
     _collect_garbage(versions_dir, extract, keep)
     _collect_cache_garbage(cache_dir, extract, outcomes)
     return summarise(extract_name, version_dir, warnings, reused)

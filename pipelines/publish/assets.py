@@ -3,6 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.publish.audiences import export_audiences
+from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
@@ -25,14 +26,18 @@ def mart_asset_key(model_name: str) -> AssetKey:
 )
 def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()
+    erasures = erasures_in_raw_layer(settings.raw_dir)
+    state = settings.warehouse_dir / "private" / "published_erasure_state.json"
     publication = publish(
         settings.warehouse_db, settings.bi_db, settings.exports_dir,
+        keep_previous_exports=applied_state(state) == erasures,
         run_metadata={
             "dagster_run_id": context.run_id,
             "activity_window_days": str(settings.activity_window_days),
             "as_of_date_setting": settings.as_of_date.isoformat() if settings.as_of_date else "latest order date",
         },
     )
+    record_state(state, erasures)
     return MaterializeResult(metadata={
         "bi_file": MetadataValue.path(str(publication.bi_path)),
         "exports": MetadataValue.path(str(publication.exports_dir)),

@@ -117,8 +117,15 @@ def _collect_garbage(exports_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def publish(warehouse_db: Path, bi_path: Path, exports_dir: Path, run_metadata: dict[str, str]) -> Publication:
-    """Copy the published marts from the warehouse into a new BI file and Parquet exports, then swap them in."""
+def publish(
+    warehouse_db: Path, bi_path: Path, exports_dir: Path, run_metadata: dict[str, str],
+    keep_previous_exports: bool = True,
+) -> Publication:
+    """Copy the published marts from the warehouse into a new BI file and Parquet exports, then swap them in.
+
+    `keep_previous_exports=False` removes the previous export version at once (after an erasure request,
+    a copy still holding the erased customer must not linger for slow readers).
+    """
     bi_path.parent.mkdir(parents=True, exist_ok=True)
     with _publish_lock(bi_path.parent):
         _remove_leftovers(bi_path, exports_dir)
@@ -141,7 +148,8 @@ def publish(warehouse_db: Path, bi_path: Path, exports_dir: Path, run_metadata: 
         os.rename(building, version)
         previous = _swap_exports(exports_dir, version, token)
         _replace_durably(tmp_db, bi_path)
-        _collect_garbage(exports_dir, {version.name} | ({Path(previous).name} if previous else set()))
+        kept = {version.name} | ({Path(previous).name} if previous and keep_previous_exports else set())
+        _collect_garbage(exports_dir, kept)
     return Publication(bi_path, exports_dir, row_counts, published_at)
 
 

@@ -21,6 +21,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.settings import Settings, export_to_environment
 from pipelines.transform.project import retentio_dbt_project
 
@@ -63,9 +64,22 @@ def _remove_old_invocations(target_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _forget_erased_customers(context: AssetExecutionContext, settings: Settings) -> None:
+    """After a new erasure request, rebuild the warehouse file from scratch: a file DuckDB rewrote in place
+    could keep the erased customer's old values in its free blocks."""
+    erasures = erasures_in_raw_layer(settings.raw_dir)
+    state = settings.warehouse_dir / "private" / "warehouse_erasure_state.json"
+    if applied_state(state) != erasures and settings.warehouse_db.exists():
+        context.log.info("erasure requests changed: rebuilding the warehouse file from scratch")
+        for path in (settings.warehouse_db, settings.warehouse_db.with_name(settings.warehouse_db.name + ".wal")):
+            path.unlink(missing_ok=True)
+    record_state(state, erasures)
+
+
 def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     settings = Settings.from_env()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    _forget_erased_customers(context, settings)
     export_to_environment(settings)  # profiles.yml and sources.yml read the warehouse path from here
     # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py), a production run
     # does not pay for them again.

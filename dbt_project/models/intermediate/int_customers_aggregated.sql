@@ -40,6 +40,7 @@ final as (
         customers.country_code,
         coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
         customers.has_marketing_consent,
+        customers.is_erased,
         purchase_summary.first_purchase_date is not null as has_purchased,
         purchase_summary.first_purchase_date,
         purchase_summary.last_purchase_date,

@@ -1,6 +1,7 @@
 with customers as (
 
     select * from {{ ref('int_customers_aggregated') }}
+    where not is_erased  -- counted in the aggregates, never listed
 
 ),
 

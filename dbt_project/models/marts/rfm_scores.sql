@@ -31,6 +31,8 @@ final as (
         scored.rfm_segment
     from scored
     inner join pseudonyms on pseudonyms.customer_id = scored.customer_id
+    inner join {{ ref('int_customers_aggregated') }} as customers
+        on customers.customer_id = scored.customer_id and not customers.is_erased
     cross join settings
 
 )
