@@ -43,3 +43,42 @@
 {% macro default__percentile_value(expression, fraction) -%}
     percentile_disc({{ fraction }}) within group (order by {{ expression }})
 {%- endmacro %}
+
+{#- The value of `value` on the row where `ordering` is smallest (largest for last_by); ties do not arise
+    when `ordering` ends with a unique column (see ordering_key). -#}
+{% macro first_by(value, ordering) -%}
+    {{ return(adapter.dispatch('first_by')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro default__first_by(value, ordering) -%}
+    arg_min({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro spark__first_by(value, ordering) -%}
+    min_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro last_by(value, ordering) -%}
+    {{ return(adapter.dispatch('last_by')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value, ordering) -%}
+    arg_max({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro spark__last_by(value, ordering) -%}
+    max_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{#- Several columns compared as one, left to right (a row value, ordered lexicographically). -#}
+{% macro ordering_key(columns) -%}
+    {{ return(adapter.dispatch('ordering_key')(columns)) }}
+{%- endmacro %}
+
+{% macro default__ordering_key(columns) -%}
+    row({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__ordering_key(columns) -%}
+    struct({{ columns | join(', ') }})
+{%- endmacro %}

@@ -1,37 +1,20 @@
 {#-
-  Every purchasing customer's segment along each dimension analysts slice retention by: acquisition
-  channel, country, acquisition cohort year and current RFM segment. One row per customer and dimension,
-  so each dimension partitions the customers and its slices add up to the totals.
+  The dimensions of int_customer_dimensions in long form, one row per customer and dimension, so each
+  dimension partitions the purchasing customers and its slices add up to the totals.
 -#}
 
-with customers as (
+with dimensions as (
 
-    select * from {{ ref('int_customers_aggregated') }}
-    where has_purchased
-
-),
-
-rfm as (
-
-    select customer_id, rfm_segment from {{ ref('int_customers_rfm_scored') }}
+    select * from {{ ref('int_customer_dimensions') }}
 
 ),
 
 final as (
 
-    select customer_id, 'acquisition_channel' as dimension, acquisition_channel as segment
-    from customers
-    union all
-    select customer_id, 'country' as dimension, coalesce(country_code, 'unknown') as segment
-    from customers
-    union all
-    select customer_id, 'cohort_year' as dimension,
-           cast(extract(year from first_purchase_date) as {{ dbt.type_string() }}) as segment
-    from customers
-    union all
-    select customers.customer_id, 'rfm_segment' as dimension, coalesce(rfm.rfm_segment, 'unscored') as segment
-    from customers
-    left join rfm on rfm.customer_id = customers.customer_id
+    {% for dimension in ['acquisition_channel', 'country', 'cohort_year', 'rfm_segment'] %}
+    select customer_id, '{{ dimension }}' as dimension, {{ dimension }} as segment from dimensions
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 

@@ -1,7 +1,8 @@
 {#-
   Purchases: completed orders placed on or before the as-of date. Refunded and cancelled orders never
-  count. Each customer's purchases are numbered in time order (order_id breaks ties), so the first
-  purchase is the one that makes them a customer.
+  count, so a customer whose only order was refunded is not a customer. Each customer's first purchase
+  (earliest ordered_at, order_id breaking ties) is the one that made them a customer; it is found with one
+  aggregate per customer rather than a window over every purchase.
 -#}
 
 with orders as (
@@ -31,22 +32,25 @@ purchases as (
 
 ),
 
-sequenced as (
+first_purchases as (
 
     select
-        *,
-        row_number() over (partition by customer_id order by ordered_at, order_id) as purchase_number,
-        min(order_date) over (partition by customer_id) as first_purchase_date
+        customer_id,
+        {{ first_by('order_id', ordering_key(['ordered_at', 'order_id'])) }} as first_order_id,
+        min(order_date) as first_purchase_date
     from purchases
+    group by customer_id
 
 ),
 
 final as (
 
     select
-        *,
-        purchase_number = 1 as is_first_purchase
-    from sequenced
+        purchases.*,
+        first_purchases.first_purchase_date,
+        purchases.order_id = first_purchases.first_order_id as is_first_purchase
+    from purchases
+    inner join first_purchases on first_purchases.customer_id = purchases.customer_id
 
 )
 

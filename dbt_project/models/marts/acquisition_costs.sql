@@ -26,7 +26,7 @@ spend as (
 
 purchases as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    select * from {{ ref('int_customer_period_purchases') }}
 
 ),
 
@@ -44,17 +44,14 @@ spend_in_period as (
 conversions_in_period as (
 
     select
-        periods.period_grain,
-        periods.period_start,
+        purchases.period_grain,
+        purchases.period_start,
         customers.acquisition_channel as channel,
-        {{ count_where('purchases.is_first_purchase') }} as first_purchases,
-        {{ count_where('not purchases.is_first_purchase') }} as repeat_purchases
-    from periods
-    inner join purchases
-        on purchases.order_date >= periods.period_start
-        and purchases.order_date <= periods.measured_through_date
+        sum(purchases.first_purchases) as first_purchases,
+        sum(purchases.repeat_purchases) as repeat_purchases
+    from purchases
     inner join customers on customers.customer_id = purchases.customer_id
-    group by periods.period_grain, periods.period_start, customers.acquisition_channel
+    group by purchases.period_grain, purchases.period_start, customers.acquisition_channel
 
 ),
 

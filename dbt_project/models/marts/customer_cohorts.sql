@@ -21,17 +21,19 @@ customers as (
 
 ),
 
-classified as (
+active_at_month_end as (
 
-    select * from {{ ref('int_customer_periods_classified') }}
-    where period_grain = 'month' and is_active_at_end
+    select cast(segment as date) as cohort_month, period_start as activity_month, customers_at_end as active_customers
+    from {{ ref('int_spell_period_counts') }}
+    where period_grain = 'month' and dimension = 'cohort_month'
 
 ),
 
 purchases as (
 
-    select customer_id, {{ truncate_date('month', 'order_date') }} as purchase_month, amount
-    from {{ ref('int_purchases_sequenced') }}
+    select customer_id, period_start as purchase_month, revenue, purchases
+    from {{ ref('int_customer_period_purchases') }}
+    where period_grain = 'month'
 
 ),
 
@@ -55,19 +57,10 @@ grid as (
 
 ),
 
-active_by_month as (
-
-    select customers.cohort_month, classified.period_start as activity_month, count(*) as active_customers
-    from classified
-    inner join customers on customers.customer_id = classified.customer_id
-    group by customers.cohort_month, classified.period_start
-
-),
-
 revenue_by_month as (
 
     select customers.cohort_month, purchases.purchase_month as activity_month,
-           sum(purchases.amount) as revenue, count(*) as purchases
+           sum(purchases.revenue) as revenue, sum(purchases.purchases) as purchases
     from purchases
     inner join customers on customers.customer_id = purchases.customer_id
     group by customers.cohort_month, purchases.purchase_month
@@ -82,13 +75,13 @@ combined as (
         {{ dbt.datediff('grid.cohort_month', 'grid.activity_month', 'month') }} as months_since_first_purchase,
         grid.is_complete,
         grid.cohort_size,
-        coalesce(active_by_month.active_customers, 0) as active_customers,
+        coalesce(active_at_month_end.active_customers, 0) as active_customers,
         coalesce(revenue_by_month.purchases, 0) as purchases,
         coalesce(revenue_by_month.revenue, 0) as revenue
     from grid
-    left join active_by_month
-        on active_by_month.cohort_month = grid.cohort_month
-        and active_by_month.activity_month = grid.activity_month
+    left join active_at_month_end
+        on active_at_month_end.cohort_month = grid.cohort_month
+        and active_at_month_end.activity_month = grid.activity_month
     left join revenue_by_month
         on revenue_by_month.cohort_month = grid.cohort_month
         and revenue_by_month.activity_month = grid.activity_month

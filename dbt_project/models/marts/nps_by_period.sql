@@ -14,14 +14,12 @@ responses as (
 
 answers_in_period as (
 
-    select
-        periods.period_grain,
-        periods.period_start,
-        responses.nps_score
-    from periods
-    inner join responses
-        on responses.response_date >= periods.period_start
-        and responses.response_date <= periods.measured_through_date
+    {% for grain in ['month', 'quarter', 'year'] %}
+    select '{{ grain }}' as period_grain, {{ truncate_date(grain, 'response_date') }} as period_start, nps_score
+    from responses
+    where response_date <= (select as_of_date from {{ ref('int_run_settings') }})
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -14,15 +14,16 @@ with periods as (
 
 ),
 
-classified as (
+customer_counts as (
 
-    select * from {{ ref('int_customer_periods_classified') }}
+    select * from {{ ref('int_spell_period_counts') }}
+    where dimension = 'all'
 
 ),
 
-purchases as (
+customer_purchases_in_period as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    select * from {{ ref('int_customer_period_purchases') }}
 
 ),
 
@@ -39,64 +40,13 @@ blended_costs as (
 
 ),
 
-customer_counts as (
-
-    select
-        period_grain,
-        period_start,
-        {{ count_where('was_active_at_start') }} as customers_at_start,
-        {{ count_where('is_active_at_end') }} as customers_at_end,
-        {{ count_where('is_new') }} as new_customers,
-        {{ count_where('was_active_at_start and not is_active_at_end') }} as churned_customers,
-        {{ count_where('was_active_at_start and is_active_at_end') }} as retained_customers,
-        {{ count_where('is_active_at_end and not was_active_at_start and not is_new') }} as reactivated_customers,
-        {{ count_where('is_new and not is_active_at_end') }} as new_customers_inactive_at_end
-    from classified
-    group by period_grain, period_start
-
-),
-
-purchases_by_grain as (
-
-    {% for grain in ['month', 'quarter', 'year'] %}
-    select
-        '{{ grain }}' as period_grain,
-        {{ truncate_date(grain, 'order_date') }} as period_start,
-        customer_id,
-        amount,
-        is_first_purchase,
-        first_purchase_date
-    from purchases
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-customer_purchases_in_period as (
-
-    select
-        period_grain,
-        period_start,
-        customer_id,
-        sum(amount) as revenue,
-        sum(case when first_purchase_date < period_start then amount else 0 end) as revenue_from_existing,
-        max(case when is_first_purchase then 0 else 1 end) as made_repeat_purchase,
-        sum(case when is_first_purchase then amount end) as first_purchase_amount,
-        {{ count_where('is_first_purchase') }} as first_purchases,
-        sum(case when not is_first_purchase then amount end) as repeat_purchase_amount,
-        {{ count_where('not is_first_purchase') }} as repeat_purchases
-    from purchases_by_grain
-    group by period_grain, period_start, customer_id
-
-),
-
 purchase_stats as (
 
     select
         period_grain,
         period_start,
         count(*) as purchasing_customers,
-        sum(made_repeat_purchase) as repeat_purchasing_customers,
+        {{ count_where('made_repeat_purchase') }} as repeat_purchasing_customers,
         sum(revenue) as revenue,
         sum(revenue_from_existing) as revenue_from_existing,
         sum(first_purchase_amount) as first_purchase_amount,
@@ -111,11 +61,12 @@ purchase_stats as (
 monthly_totals as (
 
     select
-        {{ truncate_date('month', 'order_date') }} as month_start,
-        sum(amount) as revenue,
-        {{ count_where('is_first_purchase') }} as new_customers
-    from purchases
-    group by {{ truncate_date('month', 'order_date') }}
+        period_start as month_start,
+        sum(revenue) as revenue,
+        sum(first_purchases) as new_customers
+    from customer_purchases_in_period
+    where period_grain = 'month'
+    group by period_start
 
 ),
 

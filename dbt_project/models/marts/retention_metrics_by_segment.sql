@@ -4,73 +4,43 @@
   retention_metrics; the rates are each slice's own.
 -#}
 
+{%- set dimensions = ['acquisition_channel', 'country', 'cohort_year', 'rfm_segment'] -%}
+
 with periods as (
 
     select * from {{ ref('int_periods_enumerated') }}
 
 ),
 
-classified as (
-
-    select * from {{ ref('int_customer_periods_classified') }}
-
-),
-
-segments as (
-
-    select * from {{ ref('int_customer_segments') }}
-
-),
-
-purchases as (
-
-    select * from {{ ref('int_purchases_sequenced') }}
-
-),
-
 customer_counts as (
 
-    select
-        classified.period_grain,
-        classified.period_start,
-        segments.dimension,
-        segments.segment,
-        {{ count_where('classified.was_active_at_start') }} as customers_at_start,
-        {{ count_where('classified.is_active_at_end') }} as customers_at_end,
-        {{ count_where('classified.is_new') }} as new_customers,
-        {{ count_where('classified.was_active_at_start and not classified.is_active_at_end') }} as churned_customers,
-        {{ count_where('classified.was_active_at_start and classified.is_active_at_end') }} as retained_customers,
-        {{ count_where('classified.is_active_at_end and not classified.was_active_at_start and not classified.is_new') }}
-            as reactivated_customers,
-        {{ count_where('classified.is_new and not classified.is_active_at_end') }} as new_customers_inactive_at_end
-    from classified
-    inner join segments on segments.customer_id = classified.customer_id
-    group by classified.period_grain, classified.period_start, segments.dimension, segments.segment
+    select * from {{ ref('int_spell_period_counts') }}
+    where dimension in ('{{ dimensions | join("', '") }}')
 
 ),
 
-purchases_by_grain as (
-
-    {% for grain in ['month', 'quarter', 'year'] %}
-    select '{{ grain }}' as period_grain, {{ truncate_date(grain, 'order_date') }} as period_start, customer_id, amount
-    from purchases
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
+{#- One pass over the customer x period purchases, grouped by each dimension at once. -#}
 revenue as (
 
     select
-        purchases_by_grain.period_grain,
-        purchases_by_grain.period_start,
-        segments.dimension,
-        segments.segment,
-        count(distinct purchases_by_grain.customer_id) as purchasing_customers,
-        sum(purchases_by_grain.amount) as revenue
-    from purchases_by_grain
-    inner join segments on segments.customer_id = purchases_by_grain.customer_id
-    group by purchases_by_grain.period_grain, purchases_by_grain.period_start, segments.dimension, segments.segment
+        purchases.period_grain,
+        purchases.period_start,
+        case
+            {% for dimension in dimensions %}
+            when grouping(dimensions.{{ dimension }}) = 0 then '{{ dimension }}'
+            {% endfor %}
+        end as dimension,
+        coalesce({% for dimension in dimensions %}dimensions.{{ dimension }}{{ ', ' if not loop.last }}{% endfor %})
+            as segment,
+        count(*) as purchasing_customers,
+        sum(purchases.revenue) as revenue
+    from {{ ref('int_customer_period_purchases') }} as purchases
+    inner join {{ ref('int_customer_dimensions') }} as dimensions on dimensions.customer_id = purchases.customer_id
+    group by grouping sets (
+        {% for dimension in dimensions %}
+        (purchases.period_grain, purchases.period_start, dimensions.{{ dimension }}){{ ',' if not loop.last }}
+        {% endfor %}
+    )
 
 ),
 
