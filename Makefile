@@ -54,7 +54,7 @@ prepare: $(INSTALLED) $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 # The dbt manifest is prepared at build time, not parsed each time Dagster imports the definitions.
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
-	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/python -m pipelines.transform.prepare
 	touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml

@@ -143,14 +143,17 @@ def run_pipeline(
     if parse_with_run_environment or dbt_preparse:
         # What `make prepare` does before `make run` (untimed, as it is skipped while nothing changed),
         # with this run's directories, so that dbt's profile and sources render as in the run.
-        parse = [str(python.parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."]
-        if dbt_preparse:
-            # dbt hashes --vars together with --target: pass both exactly as dagster-dbt will.
-            dbt_vars = {"activity_window_days": int(settings["RETENTIO_ACTIVITY_WINDOW_DAYS"])}
-            if settings.get("RETENTIO_AS_OF_DATE"):
-                dbt_vars["as_of_date"] = settings["RETENTIO_AS_OF_DATE"]
-            parse += ["--vars", json.dumps(dbt_vars), "--target", env.get("RETENTIO_DBT_TARGET") or "duckdb"]
-        subprocess.run(parse, cwd=code_root / "dbt_project", env=env, check=True)
+        prepare = code_root / "pipelines" / "transform" / "prepare.py"
+        if prepare.exists():
+            subprocess.run([str(python), "-m", "pipelines.transform.prepare"], cwd=code_root, env=env, check=True)
+        else:  # a snapshot from before prepare.py existed
+            parse = [str(python.parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."]
+            if dbt_preparse:
+                dbt_vars = {"activity_window_days": int(settings["RETENTIO_ACTIVITY_WINDOW_DAYS"])}
+                if settings.get("RETENTIO_AS_OF_DATE"):
+                    dbt_vars["as_of_date"] = settings["RETENTIO_AS_OF_DATE"]
+                parse += ["--vars", json.dumps(dbt_vars), "--target", env.get("RETENTIO_DBT_TARGET") or "duckdb"]
+            subprocess.run(parse, cwd=code_root / "dbt_project", env=env, check=True)
     tree = run_measured(
         [str(python), str(LAUNCHER)],
         cwd=code_root,

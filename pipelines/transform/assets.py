@@ -6,7 +6,6 @@ the `warehouse` pool with every other step that opens it.
 """
 
 
-import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,13 +35,6 @@ class RetentioDbtTranslator(DagsterDbtTranslator):
             return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
-
-
-def dbt_vars(settings: Settings) -> dict:
-    values: dict[str, Any] = {"activity_window_days": settings.activity_window_days}
-    if settings.as_of_date:
-        values["as_of_date"] = settings.as_of_date.isoformat()
-    return values
 
 
 # The predictive CLV and feedback assets read dbt models and write sources that later models read back. Two dbt
@@ -83,7 +75,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     export_to_environment(settings)  # profiles.yml and sources.yml read the warehouse path from here
     # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py), a production run
     # does not pay for them again.
-    arguments = ["build", "--vars", json.dumps(dbt_vars(settings)), "--exclude", "resource_type:unit_test"]
+    # Settings reach dbt through the environment (export_to_environment), not --vars: dbt would re-parse
+    # the whole project whenever the vars differ from those of the prepared manifest.
+    arguments = ["build", "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(arguments, context=context).stream()
     _remove_old_invocations(retentio_dbt_project.project_dir / "target")
 

@@ -27,19 +27,14 @@ settings as (
 
 latest_answers as (
 
-    select customer_id, nps_score as latest_nps_score
-    from (
-        select
-            responses.customer_id,
-            responses.nps_score,
-            row_number() over (
-                partition by responses.customer_id order by responses.responded_at desc, responses.response_id desc
-            ) as recency_rank
-        from {{ ref('stg_survey__survey_responses') }} as responses
-        cross join settings
-        where responses.response_date <= settings.as_of_date
-    ) as ranked
-    where recency_rank = 1
+    select
+        responses.customer_id,
+        {{ last_by('responses.nps_score', ordering_key(['responses.responded_at', 'responses.response_id'])) }}
+            as latest_nps_score
+    from {{ ref('stg_survey__survey_responses') }} as responses
+    cross join settings
+    where responses.response_date <= settings.as_of_date
+    group by responses.customer_id
 
 ),
 
@@ -51,71 +46,53 @@ purchase_days as (
 
 ),
 
-days_numbered as (
+{#- One aggregate per customer: the first and latest days' revenue by first_by / last_by, the repeat
+    days' mean as (all days - first day) / repeat days. -#}
+per_customer as (
 
     select
-        purchase_days.*,
-        min(purchase_date) over (partition by customer_id) as first_purchase_date,
-        row_number() over (partition by customer_id order by purchase_date desc) as days_from_latest
+        purchase_days.customer_id,
+        min(purchase_days.purchase_date) as first_purchase_date,
+        max(purchase_days.purchase_date) as last_purchase_date,
+        count(*) as purchase_days,
+        sum(purchase_days.day_revenue) as revenue,
+        {{ first_by('purchase_days.day_revenue', 'purchase_days.purchase_date') }} as first_day_revenue,
+        {{ last_by('purchase_days.day_revenue', 'purchase_days.purchase_date') }} as latest_day_revenue,
+        {{ count_where('purchase_days.purchase_date <= settings.backtest_cutoff_date') }} as calibration_days,
+        max(case when purchase_days.purchase_date <= settings.backtest_cutoff_date
+                 then purchase_days.purchase_date end) as calibration_last_purchase_date
     from purchase_days
-
-),
-
-full_history as (
-
-    select
-        days_numbered.customer_id,
-        min(days_numbered.first_purchase_date) as first_purchase_date,
-        count(*) - 1 as frequency,
-        {{ days_between('min(days_numbered.first_purchase_date)', 'max(days_numbered.purchase_date)') }} as recency_days,
-        {{ days_between('min(days_numbered.first_purchase_date)', 'min(settings.as_of_date)') }} as tenure_days,
-        avg(case when days_numbered.purchase_date > days_numbered.first_purchase_date
-                 then days_numbered.day_revenue end) as monetary_value,
-        avg(days_numbered.day_revenue) as mean_day_revenue,
-        max(case when days_numbered.days_from_latest = 1 then days_numbered.day_revenue end) as latest_day_revenue
-    from days_numbered
     cross join settings
-    group by days_numbered.customer_id
-
-),
-
-calibration_history as (
-
-    select
-        days_numbered.customer_id,
-        {{ count_where('days_numbered.purchase_date <= settings.backtest_cutoff_date') }} - 1 as calibration_frequency,
-        {{ days_between('min(days_numbered.first_purchase_date)',
-                        'max(case when days_numbered.purchase_date <= settings.backtest_cutoff_date
-                                  then days_numbered.purchase_date end)') }} as calibration_recency_days,
-        {{ days_between('min(days_numbered.first_purchase_date)', 'min(settings.backtest_cutoff_date)') }}
-            as calibration_tenure_days,
-        {{ count_where('days_numbered.purchase_date > settings.backtest_cutoff_date') }} as holdout_purchase_days
-    from days_numbered
-    cross join settings
-    where days_numbered.first_purchase_date <= settings.backtest_cutoff_date
-    group by days_numbered.customer_id
+    group by purchase_days.customer_id
 
 ),
 
 final as (
 
     select
-        full_history.customer_id,
-        full_history.first_purchase_date,
-        full_history.frequency,
-        full_history.recency_days,
-        full_history.tenure_days,
-        full_history.monetary_value,
-        full_history.mean_day_revenue,
-        full_history.latest_day_revenue,
-        calibration_history.calibration_frequency,
-        calibration_history.calibration_recency_days,
-        calibration_history.calibration_tenure_days,
-        calibration_history.holdout_purchase_days,
+        per_customer.customer_id,
+        per_customer.first_purchase_date,
+        per_customer.purchase_days - 1 as frequency,
+        {{ days_between('per_customer.first_purchase_date', 'per_customer.last_purchase_date') }} as recency_days,
+        {{ days_between('per_customer.first_purchase_date', 'settings.as_of_date') }} as tenure_days,
+        {{ safe_divide('per_customer.revenue - per_customer.first_day_revenue', 'per_customer.purchase_days - 1') }}
+            as monetary_value,
+        {{ safe_divide('per_customer.revenue', 'per_customer.purchase_days') }} as mean_day_revenue,
+        per_customer.latest_day_revenue,
+        case when per_customer.calibration_days > 0 then per_customer.calibration_days - 1 end
+            as calibration_frequency,
+        case when per_customer.calibration_days > 0 then
+            {{ days_between('per_customer.first_purchase_date', 'per_customer.calibration_last_purchase_date') }}
+        end as calibration_recency_days,
+        case when per_customer.calibration_days > 0 then
+            {{ days_between('per_customer.first_purchase_date', 'settings.backtest_cutoff_date') }}
+        end as calibration_tenure_days,
+        case when per_customer.calibration_days > 0 then per_customer.purchase_days - per_customer.calibration_days
+        end as holdout_purchase_days,
         latest_answers.latest_nps_score
-    from full_history
-    left join calibration_history on calibration_history.customer_id = full_history.customer_id
-    left join latest_answers on latest_answers.customer_id = full_history.customer_id
+    from per_customer
+    cross join settings
+    left join latest_answers on latest_answers.customer_id = per_customer.customer_id
 
 )
 
