@@ -97,6 +97,20 @@ def log_odds_z(detractor_counts: Counter, n_detractors: int, promoter_counts: Co
                          "detractor_comments": y_d.astype(int), "promoter_comments": y_p.astype(int)})
 
 
+def _first_examples(members: pd.DataFrame, wanted: set[str], per_term: int = 2) -> dict[str, list[str]]:
+    """The first `per_term` comments (members are in loyalty order) holding each wanted term, in one pass."""
+    examples: dict[str, list[str]] = {term: [] for term in wanted}
+    missing = set(wanted)
+    for customer_key, comment, terms in zip(members["customer_key"], members["comment"], members["terms"]):
+        for term in missing & terms:
+            examples[term].append(f"{customer_key}: {masked_example(comment)}")
+            if len(examples[term]) == per_term:
+                missing.discard(term)
+        if not missing:
+            break
+    return examples
+
+
 def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     """`comments`: customer_key, nps_score, comment, response_date, rfm_segment, tenure_days, purchases.
 
@@ -105,7 +119,8 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     """
     frame = comments[comments["comment"].fillna("").str.strip() != ""].copy()
     frame["side"] = np.select([frame["nps_score"] <= 6, frame["nps_score"] >= 9], ["detractor", "promoter"], "passive")
-    frame["terms"] = frame["comment"].map(terms_of)
+    # Many customers write the same few words: tokenise each distinct comment once.
+    frame["terms"] = frame["comment"].map({comment: terms_of(comment) for comment in frame["comment"].unique()})
     frame["tenure_band"] = frame["tenure_days"].map(tenure_band)
     quarter = pd.to_datetime(frame["response_date"]).dt.to_period("Q").astype(str)
     frame["quarter"] = quarter
@@ -129,11 +144,11 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
             column = "detractor_comments" if side == "detractor" else "promoter_comments"
             top = scores[scores[column] >= 2].sort_values(["z_score", "term"], ascending=[ascending, True]).head(
                 TERMS_PER_SIDE)
+            examples_of = _first_examples(members, set(top["term"]))
             for rank, term in enumerate(top.itertuples(), start=1):
                 if (term.z_score > 0) != (side == "detractor"):
                     continue
-                holders = members[members["terms"].map(lambda ts, t=term.term: t in ts)].head(2)
-                examples = [f"{row.customer_key}: {masked_example(row.comment)}" for row in holders.itertuples()]
+                examples = examples_of.get(term.term, [])
                 rows.append({
                     "scope_type": scope.scope_type, "scope": scope.scope, "side": side, "rank": rank,
                     "term": term.term, "z_score": float(term.z_score), "log_odds": float(term.log_odds),
