@@ -59,7 +59,6 @@ class History:
     """One warehouse through everything that can happen to it (see `history`)."""
 
     warehouse: Path
-    baseline: FinishedRun
     baseline_metrics: list[tuple]
     baseline_exports: dict[str, list[dict]]
     killed: dict[str, KilledRun]
@@ -79,11 +78,12 @@ def _start_together(start) -> tuple[PipelineRun, PipelineRun]:
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory, sample_landing) -> History:
+def history(tmp_path_factory, sample_landing, published_workspace) -> History:
     """Full runs take most of a minute, so one warehouse lives through all of it, in this order:
 
-    1. an uninterrupted run on a fresh warehouse: the last good publication, and the result every
-       later run must reproduce;
+    1. an uninterrupted run on a fresh warehouse (a copy of the session's `published_workspace`, the same
+       pipeline on the same sample): the last good publication, and the result every later run must
+       reproduce;
     2. with its raw layer and parse cache removed (so that ingestion has work to be killed in), a run
        killed with SIGKILL during ingestion, then one killed during dbt (dbt outlives it and goes on
        writing the warehouse file);
@@ -100,8 +100,9 @@ def history(tmp_path_factory, sample_landing) -> History:
         return runs[-1]
 
     try:
-        baseline = start("baseline").wait()
-        assert baseline.returncode == 0, baseline.output
+        published, _ = published_workspace
+        assert published.landing_dir == sample_landing
+        shutil.copytree(published.warehouse_dir, warehouse, symlinks=True)
         baseline_metrics = table_rows(warehouse / "bi.duckdb", "retention_metrics")
         baseline_exports = export_rows(warehouse / "exports")
 
@@ -132,7 +133,7 @@ def history(tmp_path_factory, sample_landing) -> History:
     finally:
         for run in runs:  # if the fixture fails half-way, nothing it started may outlive the tests
             run.end_orphans()
-    return History(warehouse, baseline, baseline_metrics, baseline_exports, killed, holder, recovery)
+    return History(warehouse, baseline_metrics, baseline_exports, killed, holder, recovery)
 
 
 @pytest.mark.parametrize("phase", list(PHASES))

@@ -1,12 +1,8 @@
-"""The whole graph materialized in-process: publish, idempotence, the gate and readers during a run."""
+"""The whole graph materialized in-process: publish, idempotence and the gate (readers during a run: test_daily_runs)."""
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import duckdb
@@ -82,57 +78,3 @@ def test_a_broken_extract_stops_publish_and_leaves_the_bi_file_byte_identical(pu
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "bi/published_marts" not in materialized
     assert {p.name: digest(p) for p in published} == before
-
-
-# Two BI clients, each in its own process (DuckDB shares one open database per path within a process,
-# so a connection held open would make the same process's new connections see the old file too).
-LOOPING_READER = textwrap.dedent("""
-    import os, sys, time, duckdb
-    bi, stop = sys.argv[1], sys.argv[2]
-    seen, reads = [], 0
-    while not os.path.exists(stop):
-        con = duckdb.connect(bi, read_only=True)  # reconnects for every query, like a BI dashboard refresh
-        value = con.execute("select sum(revenue) from retention_metrics where period_grain = 'year'").fetchall()[0][0]
-        con.close()
-        if not seen or seen[-1] != value:
-            seen.append(value)
-        reads += 1
-        time.sleep(0.02)
-    print(reads, len(seen))
-""")
-HOLDING_READER = textwrap.dedent("""
-    import os, sys, time, duckdb
-    bi, stop = sys.argv[1], sys.argv[2]
-    held = duckdb.connect(bi, read_only=True)  # keeps its connection open through the whole run
-    before = held.execute("select sum(revenue) from retention_metrics").fetchall()[0][0]
-    while not os.path.exists(stop):
-        time.sleep(0.05)
-    assert held.execute("select sum(revenue) from retention_metrics").fetchall()[0][0] == before
-    print("held")
-""")
-
-
-def test_readers_of_the_bi_file_never_fail_or_block_a_run(published_workspace, tmp_path):
-    workspace = copy_workspace(published_workspace[0], tmp_path)
-    # New purchases on the last day, so the run publishes different numbers.
-    lines = ["order_id,customer_id,ordered_at,amount,currency,status"]
-    lines += [f"O-NEW-{i},C-{i:07d},2026-06-30 18:00:00,25.00,EUR,completed" for i in range(1, 30)]
-    (workspace.landing_dir / "orders_2026_late.csv").write_text("\n".join(lines) + "\n")
-    stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", script, str(workspace.bi_db), str(stop)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for script in (LOOPING_READER, HOLDING_READER)]
-    try:
-        time.sleep(1.5)
-        result = run_pipeline(workspace)
-        time.sleep(0.5)
-    finally:
-        stop.touch()
-        outputs = [reader.communicate(timeout=60) for reader in readers]
-    assert result.success, failed_checks(result)
-    for reader, (_, err) in zip(readers, outputs):
-        assert reader.returncode == 0, err
-    reads, distinct_values = map(int, outputs[0][0].split())
-    assert reads > 20
-    assert distinct_values == 2, "the reader saw the old numbers, then the new ones, and nothing in between"
-    assert outputs[1][0].strip() == "held"

@@ -6,7 +6,6 @@ import uuid
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from pipelines.feedback.themes import feedback_themes
 from pipelines.privacy.assets import PSEUDONYMS_KEY
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
@@ -26,6 +25,8 @@ INPUT_MODELS = ("stg_survey__survey_responses", "int_customers_aggregated", "int
                 "with two pseudonymous examples from loyal customers first.",
 )
 def feedback_themes_asset(context: AssetExecutionContext) -> MaterializeResult:
+    from pipelines.feedback.themes import feedback_themes  # pandas and numpy load when the asset runs
+
     settings = Settings.from_env()
     con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     try:

@@ -9,9 +9,9 @@ forecast on the back-test raises a warning.
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -25,10 +25,14 @@ from dagster import (
     multi_asset,
 )
 
-from models import ModelFitError
-from pipelines.predictions.clv import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT, ClvRun, predict_customers
+from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
+
+if TYPE_CHECKING:  # the models (numpy, scipy, pandas) load when the asset runs, not with the code location
+    import pandas as pd
+
+    from pipelines.predictions.clv import ClvRun
 
 PREDICTIONS_KEY = AssetKey(["predictions", "customer_clv_predictions"])
 MODEL_FITS_KEY = AssetKey(["predictions", "clv_model_fits"])
@@ -36,7 +40,7 @@ BACKTEST_KEY = AssetKey(["predictions", "clv_backtest"])
 SUMMARIES_MODEL = "int_customer_transaction_summaries"
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def _write_parquet(frame: "pd.DataFrame", path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     con = duckdb.connect()
@@ -48,7 +52,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read_summaries(settings: Settings) -> tuple[pd.DataFrame, object, int]:
+def _read_summaries(settings: Settings) -> tuple["pd.DataFrame", object, int]:
     con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     try:
         summaries = con.sql(f"select * from intermediate.{SUMMARIES_MODEL} order by customer_id").df()
@@ -59,7 +63,7 @@ def _read_summaries(settings: Settings) -> tuple[pd.DataFrame, object, int]:
     return summaries, as_of, holdout_days
 
 
-def _calibration_table(run: ClvRun) -> str:
+def _calibration_table(run: "ClvRun") -> str:
     rows = run.backtest[run.backtest["scope"] != "all customers"]
     if rows.empty:
         return "no back-test (not enough history before the cut-off)"
@@ -72,7 +76,7 @@ def _calibration_table(run: ClvRun) -> str:
     return "Holdout repeat purchases, actual vs predicted (calibration plot as a table):\n\n" + "\n".join(lines)
 
 
-def _fits_table(fits: pd.DataFrame) -> str:
+def _fits_table(fits: "pd.DataFrame") -> str:
     lines = ["| model | fitted on | parameter | estimate | standard error |", "|---|---|---|---:|---:|"]
     for row in fits.itertuples():
         lines.append(f"| {row.model} | {row.fitted_on} | {row.parameter} | {row.estimate:.6g} | "
@@ -108,6 +112,9 @@ def _fits_table(fits: pd.DataFrame) -> str:
     pool=WAREHOUSE_POOL,
 )
 def customer_clv_models(context: AssetExecutionContext):
+    from models import ModelFitError
+    from pipelines.predictions.clv import predict_customers
+
     settings = Settings.from_env()
     summaries, as_of, holdout_days = _read_summaries(settings)
     try:

@@ -26,9 +26,7 @@ from models import (
     health_score,
 )
 
-TIME_UNIT = "days"
-HORIZON_MONTHS = 12
-MONTHLY_DISCOUNT_RATE = 0.01
+from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 
 @dataclass
