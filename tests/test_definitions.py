@@ -75,3 +75,17 @@ def test_the_code_location_loads_without_parsing_dbt_or_importing_great_expectat
     seconds, imported_gx = out.stdout.split()
     assert imported_gx == "False"
     print(f"code location import: {float(seconds):.2f} s")
+
+
+def test_the_dbt_resource_skips_only_what_dagster_dbt_still_calls():
+    """The resource overrides two private dagster-dbt members to save ~10 s a run; if dagster-dbt renames
+    them the override silently stops working, so this says so."""
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.transform.project import DbtBesideThisPython, dbt_cli_resource
+
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(dir(DbtCliResource))
+    resource = dbt_cli_resource()
+    assert isinstance(resource, DbtBesideThisPython)
+    installed = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True).stdout
+    assert f"installed: {resource._cli_version}" in installed
