@@ -21,10 +21,11 @@ export DO_NOT_TRACK := 1
 export TQDM_DISABLE ?=
 
 INSTALLED := $(VENV)/.installed
+SPARK_INSTALLED := $(VENV)/.spark-installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test dev prepare install lock docs benchmark clean browser
+.PHONY: run test dev prepare install lock docs benchmark clean browser spark-deps test-spark
 
 run: prepare
 	$(BIN)/python -m pipelines.run
@@ -42,6 +43,21 @@ install: $(INSTALLED)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "chromium not installed: the browser test will skip"
+
+# What the Spark test needs (README, "Running on Spark"), installed by .ci/run before `make test`: Debian's
+# Java 17 when there is no java (with root and apt; otherwise the test skips and says why) and the spark
+# dependency group, pinned in requirements-spark.lock on top of requirements.lock.
+spark-deps: $(SPARK_INSTALLED)
+	@command -v java >/dev/null || { mkdir -p /usr/share/man/man1 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null; } || echo "java not installed: the Spark test will skip"
+
+$(SPARK_INSTALLED): $(INSTALLED) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-spark.lock
+	touch $@
+
+# The dbt models on a local Spark against the DuckDB run, mart by mart (also part of `make test`).
+test-spark: prepare spark-deps
+	$(BIN)/python -m pytest -m spark
 
 # requirements.lock pins every package the tests ran with; pyproject.toml says what we depend on.
 $(INSTALLED): pyproject.toml requirements.lock
@@ -66,6 +82,8 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet -e ".[test]"
 	.lock-venv/bin/python -m pip freeze --exclude-editable > requirements.lock
+	.lock-venv/bin/python -m pip install --quiet -c requirements.lock -e ".[spark]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -vxFf requirements.lock > requirements-spark.lock
 	rm -rf .lock-venv
 
 docs: prepare

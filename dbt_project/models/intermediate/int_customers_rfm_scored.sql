@@ -61,8 +61,11 @@ final as (
 
     select
         scored.*,
-        {{ dbt.concat(["cast(scored.recency_score as varchar)", "cast(scored.frequency_score as varchar)",
-                       "cast(scored.monetary_score as varchar)"]) }} as rfm_code,
+        {#- dbt.type_string(), not varchar: Spark's varchar needs a length -#}
+        {%- set text_type = dbt.type_string() %}
+        {{ dbt.concat(["cast(scored.recency_score as " ~ text_type ~ ")",
+                       "cast(scored.frequency_score as " ~ text_type ~ ")",
+                       "cast(scored.monetary_score as " ~ text_type ~ ")"]) }} as rfm_code,
         segment_map.rfm_segment
     from scored
     inner join segment_map

@@ -76,7 +76,9 @@ segment_drivers as (
         rate_effect,
         row_number() over (
             partition by metric
-            order by case when metric = 'churned_customers' then -rate_effect else rate_effect end, dimension, segment
+            -- nulls last spelled out: DuckDB's default, Spark's default is nulls first
+            order by case when metric = 'churned_customers' then -rate_effect else rate_effect end nulls last,
+                     dimension, segment
         ) as driver_rank
     from {{ ref('retention_drivers') }}
     -- RFM segments are measured as of the as-of date, so customers who just lapsed sit in low-recency

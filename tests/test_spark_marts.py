@@ -1,0 +1,188 @@
+"""The same dbt models on Spark (dbt-spark, local session) give every mart the DuckDB run gave, row for row.
+
+The DuckDB side is the session's pipeline run (`published_workspace`); the Spark side is one `dbt build`
+of the seed and models with `--target spark` on a copy of that run's Parquet sources, Spark's warehouse
+and metastore in a temporary directory. Spark's tables are read back from their Parquet files with
+DuckDB, so no second JVM is started just to read them.
+
+Needs Java and the spark dependency group (`pip install -r requirements-spark.lock`); skips, saying
+which is missing, without them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import DBT_PROJECT_DIR, Workspace
+
+pytestmark = pytest.mark.spark
+
+MARTS = sorted(path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql"))
+# The Parquet layers the dbt sources read (models/staging/_sources.yml); the rest of the warehouse
+# directory (DuckDB files, exports, report) is not an input.
+SOURCE_LAYERS = ("raw", "predictions", "private", "feedback")
+RELATIVE_TOLERANCE = 1e-9
+# Values that should be zero can come out as 1e-15 on one engine and 0 on the other (summing in another order).
+ABSOLUTE_TOLERANCE = 1e-9
+
+
+def _spark_prerequisites_missing() -> str | None:
+    if shutil.which("java") is None:
+        return "java is not on PATH: install a JRE 17 (make spark-deps installs Debian's openjdk-17-jre-headless)"
+    # Looked up, not imported: pyspark stays out of the test process, dbt runs it in its own.
+    for module in ("pyspark", "dbt.adapters.spark"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed: make spark-deps (pip install -r requirements-spark.lock)"
+    return None
+
+
+def _copy_sources(source: Workspace, warehouse_dir: Path) -> None:
+    """The Parquet sources only, symlinked version directories resolved to plain copies."""
+    for layer in SOURCE_LAYERS:
+        if (source.warehouse_dir / layer).exists():
+            shutil.copytree(source.warehouse_dir / layer, warehouse_dir / layer)
+
+
+def build_on_spark(workspace: Workspace, warehouse_dir: Path, work_dir: Path) -> subprocess.CompletedProcess:
+    """One dbt invocation: the seed and every model, as the pipeline builds them (no unit tests), on Spark.
+
+    The data tests already ran on DuckDB in the pipeline run; here the marts are compared instead."""
+    dbt = Path(sys.executable).parent / "dbt"
+    environment = os.environ | workspace.environment() | {
+        "RETENTIO_DBT_TARGET": "spark",
+        "RETENTIO_WAREHOUSE_DIR": str(warehouse_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # Tuned for a few thousand rows on a small machine, where compiling and re-planning each query
+        # costs more than running it: no whole-stage code generation, no adaptive re-planning, a JVM
+        # that does not spend cores on its optimising compiler (and, with one compiler tier, needs a larger
+        # code cache than the default 48 MB). These knobs stay out of the profile.
+        "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.adaptive.enabled=false"
+                               " pyspark-shell",
+        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
+    }
+    command = [
+        str(dbt), "build", "--profiles-dir", ".", "--target", "spark",
+        "--resource-type", "seed", "--resource-type", "model",
+        # Its own target and log directories: the prepared DuckDB manifest in dbt_project/target stays as is.
+        "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
+    ]
+    return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment, capture_output=True, text=True)
+
+
+def spark_table_files(warehouse_dir: Path, schema: str, table: str) -> Path:
+    """Where dbt-spark's managed table lives: <spark.sql.warehouse.dir>/<schema>.db/<table>."""
+    return warehouse_dir / "spark" / "warehouse" / f"{schema}.db" / table
+
+
+def read_spark_table(warehouse_dir: Path, schema: str, table: str) -> tuple[list[str], list[tuple]]:
+    location = spark_table_files(warehouse_dir, schema, table)
+    files = sorted(location.glob("*.parquet"))
+    assert files, f"Spark wrote no data file for {schema}.{table} in {location}"
+    relation = duckdb.sql(f"select * from read_parquet({[str(f) for f in files]})")
+    return relation.columns, relation.fetchall()
+
+
+def read_duckdb_table(database: Path, schema: str, table: str) -> tuple[list[str], list[tuple]]:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        relation = connection.sql(f"select * from {schema}.{table}")
+        return relation.columns, relation.fetchall()
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _sort_key(row: tuple) -> tuple:
+    """Rows in a stable order whatever the engine: nulls first, numbers to 9 significant digits (so that
+    float noise in the last bits does not reorder rows), everything else by its text."""
+    key = []
+    for value in row:
+        if value is None:
+            key.append((0, 0.0, ""))
+        elif _is_number(value):
+            key.append((1, float(f"{float(value):.9g}"), ""))
+        else:
+            key.append((2, 0.0, value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)))
+    return tuple(key)
+
+
+def values_equal(left, right) -> bool:
+    if left is None or right is None:
+        return left is None and right is None
+    if _is_number(left) and _is_number(right):
+        if isinstance(left, int) and isinstance(right, int):
+            return left == right
+        return math.isclose(float(left), float(right), rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+    if type(left) is not type(right):
+        return False
+    return left == right
+
+
+def table_differences(expected: tuple[list[str], list[tuple]], actual: tuple[list[str], list[tuple]],
+                      limit: int = 5) -> list[str]:
+    """What differs between two tables (columns, row count, then the first few differing rows); [] if none."""
+    expected_columns, expected_rows = expected
+    actual_columns, actual_rows = actual
+    if expected_columns != actual_columns:
+        return [f"columns differ: duckdb {expected_columns} vs spark {actual_columns}"]
+    if len(expected_rows) != len(actual_rows):
+        return [f"{len(expected_rows)} rows on duckdb, {len(actual_rows)} on spark"]
+    differences = []
+    for expected_row, actual_row in zip(sorted(expected_rows, key=_sort_key), sorted(actual_rows, key=_sort_key)):
+        unequal = [(name, e, a) for name, e, a in zip(expected_columns, expected_row, actual_row)
+                   if not values_equal(e, a)]
+        if unequal:
+            differences.append("; ".join(f"{name}: duckdb {e!r} vs spark {a!r}" for name, e, a in unequal))
+            if len(differences) >= limit:
+                break
+    return differences
+
+
+@dataclass
+class BuiltOnBothEngines:
+    duckdb_database: Path  # the pipeline run's warehouse file
+    spark_warehouse_dir: Path  # the same sources built on Spark
+
+
+@pytest.fixture(scope="module")
+def built_on_both(request, tmp_path_factory) -> BuiltOnBothEngines:
+    """The session's pipeline run (DuckDB) and its sources built into marts on a local Spark."""
+    missing = _spark_prerequisites_missing()
+    if missing:
+        pytest.skip(f"Spark test skipped: {missing}")
+    # Asked for only now, so that a machine without Spark does not run the pipeline for nothing.
+    workspace, _ = request.getfixturevalue("published_workspace")
+    root = tmp_path_factory.mktemp("spark")
+    warehouse_dir = root / "warehouse"
+    _copy_sources(workspace, warehouse_dir)
+    started = time.monotonic()
+    result = build_on_spark(workspace, warehouse_dir, root)
+    print(f"\ndbt build on local Spark: {time.monotonic() - started:.0f} s")
+    assert result.returncode == 0, "dbt build on Spark failed:\n" + "\n".join(
+        line for line in result.stdout.splitlines() if not line.startswith('{"ts"'))[-6000:]
+    return BuiltOnBothEngines(workspace.warehouse_db, warehouse_dir)
+
+
+def test_every_mart_is_compared():
+    assert "retention_metrics" in MARTS and len(MARTS) >= 10, MARTS
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_mart_equals_duckdb(mart, built_on_both):
+    expected = read_duckdb_table(built_on_both.duckdb_database, "marts", mart)
+    actual = read_spark_table(built_on_both.spark_warehouse_dir, "marts", mart)
+    differences = table_differences(expected, actual)
+    assert not differences, f"marts.{mart} on Spark differs from DuckDB:\n" + "\n".join(differences)
