@@ -1,9 +1,9 @@
 """The same dbt models on Spark (dbt-spark, local session) give every mart the DuckDB run gave, row for row.
 
-The DuckDB side is the session's pipeline run (`published_workspace`); the Spark side is one `dbt build`
-of the seed and models with `--target spark` on a copy of that run's Parquet sources, Spark's warehouse
-and metastore in a temporary directory. Spark's tables are read back from their Parquet files with
-DuckDB, so no second JVM is started just to read them.
+The DuckDB side is the session's pipeline run (`published_workspace`); the Spark side is the same
+pipeline (`python -m pipelines.run`, the Dagster asset graph) on the same landing files with
+RETENTIO_DBT_TARGET=spark, Spark's warehouse and metastore in a temporary directory. Spark's tables are
+read back from their Parquet files with DuckDB, so no second JVM is started just to read them.
 
 Needs Java and the spark dependency group (`pip install -r requirements-spark.lock`); skips, saying
 which is missing, without them.
@@ -14,10 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import math
-import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,14 +23,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import DBT_PROJECT_DIR, Workspace
+from tests.conftest import DBT_PROJECT_DIR
+from tests.pipeline_runs import FinishedRun, PipelineRun
 
 pytestmark = pytest.mark.spark
 
 MARTS = sorted(path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.sql"))
-# The Parquet layers the dbt sources read (models/staging/_sources.yml); the rest of the warehouse
-# directory (DuckDB files, exports, report) is not an input.
-SOURCE_LAYERS = ("raw", "predictions", "private", "feedback")
 RELATIVE_TOLERANCE = 1e-9
 # Values that should be zero can come out as 1e-15 on one engine and 0 on the other (summing in another order).
 ABSOLUTE_TOLERANCE = 1e-9
@@ -49,37 +44,22 @@ def _spark_prerequisites_missing() -> str | None:
     return None
 
 
-def _copy_sources(source: Workspace, warehouse_dir: Path) -> None:
-    """The Parquet sources only, symlinked version directories resolved to plain copies."""
-    for layer in SOURCE_LAYERS:
-        if (source.warehouse_dir / layer).exists():
-            shutil.copytree(source.warehouse_dir / layer, warehouse_dir / layer)
+# Tuned for a few thousand rows on a small machine, where compiling and re-planning each query costs more
+# than running it: no whole-stage code generation, no adaptive re-planning, a JVM that does not spend cores
+# on its optimising compiler (and, with one compiler tier, needs a larger code cache than the default
+# 48 MB). These knobs stay out of the profile.
+SMALL_DATA_SPARK = {
+    "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.adaptive.enabled=false"
+                           " pyspark-shell",
+    "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
+}
 
 
-def build_on_spark(workspace: Workspace, warehouse_dir: Path, work_dir: Path) -> subprocess.CompletedProcess:
-    """One dbt invocation: the seed and every model, as the pipeline builds them (no unit tests), on Spark.
-
-    The data tests already ran on DuckDB in the pipeline run; here the marts are compared instead."""
-    dbt = Path(sys.executable).parent / "dbt"
-    environment = os.environ | workspace.environment() | {
-        "RETENTIO_DBT_TARGET": "spark",
-        "RETENTIO_WAREHOUSE_DIR": str(warehouse_dir),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        # Tuned for a few thousand rows on a small machine, where compiling and re-planning each query
-        # costs more than running it: no whole-stage code generation, no adaptive re-planning, a JVM
-        # that does not spend cores on its optimising compiler (and, with one compiler tier, needs a larger
-        # code cache than the default 48 MB). These knobs stay out of the profile.
-        "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.adaptive.enabled=false"
-                               " pyspark-shell",
-        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
-    }
-    command = [
-        str(dbt), "build", "--profiles-dir", ".", "--target", "spark",
-        "--resource-type", "seed", "--resource-type", "model",
-        # Its own target and log directories: the prepared DuckDB manifest in dbt_project/target stays as is.
-        "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
-    ]
-    return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment, capture_output=True, text=True)
+def run_pipeline_on_spark(landing: Path, warehouse_dir: Path, log_dir: Path) -> FinishedRun:
+    """`python -m pipelines.run` with RETENTIO_DBT_TARGET=spark: the asset graph `make run` materializes,
+    dbt's steps on a local Spark (its warehouse and metastore under warehouse_dir/spark)."""
+    return PipelineRun(landing, warehouse_dir, log_dir, "spark", RETENTIO_DBT_TARGET="spark",
+                       **SMALL_DATA_SPARK).wait(timeout=900)
 
 
 def spark_table_files(warehouse_dir: Path, schema: str, table: str) -> Path:
@@ -153,27 +133,24 @@ def table_differences(expected: tuple[list[str], list[tuple]], actual: tuple[lis
 
 @dataclass
 class BuiltOnBothEngines:
-    duckdb_database: Path  # the pipeline run's warehouse file
-    spark_warehouse_dir: Path  # the same sources built on Spark
+    duckdb_warehouse_dir: Path  # the session's pipeline run, dbt on DuckDB
+    spark_warehouse_dir: Path  # the same pipeline on the same landing files, dbt on Spark
 
 
 @pytest.fixture(scope="module")
 def built_on_both(request, tmp_path_factory) -> BuiltOnBothEngines:
-    """The session's pipeline run (DuckDB) and its sources built into marts on a local Spark."""
+    """The session's pipeline run (DuckDB) and the same pipeline with dbt on a local Spark."""
     missing = _spark_prerequisites_missing()
     if missing:
         pytest.skip(f"Spark test skipped: {missing}")
     # Asked for only now, so that a machine without Spark does not run the pipeline for nothing.
     workspace, _ = request.getfixturevalue("published_workspace")
     root = tmp_path_factory.mktemp("spark")
-    warehouse_dir = root / "warehouse"
-    _copy_sources(workspace, warehouse_dir)
     started = time.monotonic()
-    result = build_on_spark(workspace, warehouse_dir, root)
-    print(f"\ndbt build on local Spark: {time.monotonic() - started:.0f} s")
-    assert result.returncode == 0, "dbt build on Spark failed:\n" + "\n".join(
-        line for line in result.stdout.splitlines() if not line.startswith('{"ts"'))[-6000:]
-    return BuiltOnBothEngines(workspace.warehouse_db, warehouse_dir)
+    run = run_pipeline_on_spark(workspace.landing_dir, root / "warehouse", root / "logs")
+    print(f"\nthe pipeline with dbt on local Spark: {time.monotonic() - started:.0f} s")
+    assert run.returncode == 0, run.output[-6000:]
+    return BuiltOnBothEngines(workspace.warehouse_dir, root / "warehouse")
 
 
 def test_every_mart_is_compared():
@@ -182,7 +159,17 @@ def test_every_mart_is_compared():
 
 @pytest.mark.parametrize("mart", MARTS)
 def test_mart_equals_duckdb(mart, built_on_both):
-    expected = read_duckdb_table(built_on_both.duckdb_database, "marts", mart)
+    expected = read_duckdb_table(built_on_both.duckdb_warehouse_dir / "retentio.duckdb", "marts", mart)
     actual = read_spark_table(built_on_both.spark_warehouse_dir, "marts", mart)
     differences = table_differences(expected, actual)
     assert not differences, f"marts.{mart} on Spark differs from DuckDB:\n" + "\n".join(differences)
+
+
+def test_the_run_on_spark_publishes_what_the_run_on_duckdb_publishes(built_on_both):
+    """Predictions, checks and publish read Spark's tables (copied into the warehouse file after each
+    dbt step) and give the same BI file."""
+    for table in ("retention_metrics", "customers", "rfm_scores"):
+        expected = read_duckdb_table(built_on_both.duckdb_warehouse_dir / "bi.duckdb", "main", table)
+        actual = read_duckdb_table(built_on_both.spark_warehouse_dir / "bi.duckdb", "main", table)
+        differences = table_differences(expected, actual)
+        assert not differences, f"published {table} differs:\n" + "\n".join(differences)

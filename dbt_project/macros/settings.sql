@@ -1,6 +1,7 @@
 {#-
-  Run settings, one definition each. Dagster passes them as --vars; run by hand, dbt reads the same
-  environment variables as the rest of Retentio (see the README).
+  Run settings, one definition each, read from the same environment variables as the rest of Retentio
+  (see the README); Dagster's runs export them (pipelines.settings.export_to_environment). A --vars given
+  by hand wins.
 -#}
 
 {#- A customer is active at the end of day d when d - (latest purchase on or before d) < this many days. -#}

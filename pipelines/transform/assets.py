@@ -23,6 +23,7 @@ from dagster_dbt import (
 from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.settings import Settings, export_to_environment
 from pipelines.transform.project import retentio_dbt_project
+from pipelines.transform.spark_mirror import mirror_spark_tables, runs_on_spark
 
 WAREHOUSE_POOL = "warehouse"
 
@@ -79,6 +80,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     # the whole project whenever the vars differ from those of the prepared manifest.
     arguments = ["build", "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(arguments, context=context).stream()
+    if runs_on_spark(settings):
+        copied = mirror_spark_tables(settings)
+        context.log.info(f"copied {len(copied)} Spark tables into {settings.warehouse_db} for the steps after dbt")
     _remove_old_invocations(retentio_dbt_project.project_dir / "target")
 
 
