@@ -127,3 +127,31 @@ def copy_workspace(source: Workspace, destination: Path) -> Workspace:
     shutil.copytree(source.landing_dir, destination / "landing")
     shutil.copytree(source.warehouse_dir, destination / "warehouse", symlinks=True)
     return Workspace(destination / "landing", destination / "warehouse", source.activity_window_days)
+
+
+@dataclass
+class BackgroundSparkRun:
+    run: object | None  # tests.pipeline_runs.PipelineRun, or None when skipped
+    skipped_because: str | None
+    warehouse_dir: Path | None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spark_pipeline(request, tmp_path_factory):
+    """The pipeline on the sample with dbt on Spark, started before the first test when the Spark tests are
+    selected (see tests/spark_pipeline.py); tests/test_spark_marts.py waits for it."""
+    from tests.spark_pipeline import spark_prerequisites_missing, start_pipeline_on_spark, stop
+
+    if not any(item.get_closest_marker("spark") for item in request.session.items):
+        yield BackgroundSparkRun(None, "no Spark test selected", None)
+        return
+    missing = spark_prerequisites_missing()
+    if missing:
+        yield BackgroundSparkRun(None, missing, None)
+        return
+    root = tmp_path_factory.mktemp("spark")
+    run = start_pipeline_on_spark(request.getfixturevalue("sample_landing"), root)
+    try:
+        yield BackgroundSparkRun(run, None, root / "warehouse")
+    finally:
+        stop(run)

@@ -2,7 +2,8 @@
 
 The DuckDB side is the session's pipeline run (`published_workspace`); the Spark side is the same
 pipeline (`python -m pipelines.run`, the Dagster asset graph) on the same landing files with
-RETENTIO_DBT_TARGET=spark, Spark's warehouse and metastore in a temporary directory. Spark's tables are
+RETENTIO_DBT_TARGET=spark, Spark's warehouse and metastore in a temporary directory, started in the
+background when the session begins (tests/spark_pipeline.py). Spark's tables are
 read back from their Parquet files with DuckDB, so no second JVM is started just to read them.
 
 Needs Java and the spark dependency group (`pip install -r requirements-spark.lock`); skips, saying
@@ -12,9 +13,7 @@ which is missing, without them.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +23,6 @@ import duckdb
 import pytest
 
 from tests.conftest import DBT_PROJECT_DIR
-from tests.pipeline_runs import FinishedRun, PipelineRun
 
 pytestmark = pytest.mark.spark
 
@@ -32,34 +30,6 @@ MARTS = sorted(path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob
 RELATIVE_TOLERANCE = 1e-9
 # Values that should be zero can come out as 1e-15 on one engine and 0 on the other (summing in another order).
 ABSOLUTE_TOLERANCE = 1e-9
-
-
-def _spark_prerequisites_missing() -> str | None:
-    if shutil.which("java") is None:
-        return "java is not on PATH: install a JRE 17 (make spark-deps installs Debian's openjdk-17-jre-headless)"
-    # Looked up, not imported: pyspark stays out of the test process, dbt runs it in its own.
-    for module in ("pyspark", "dbt.adapters.spark"):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} is not installed: make spark-deps (pip install -r requirements-spark.lock)"
-    return None
-
-
-# Tuned for a few thousand rows on a small machine, where compiling and re-planning each query costs more
-# than running it: no whole-stage code generation, no adaptive re-planning, a JVM that does not spend cores
-# on its optimising compiler (and, with one compiler tier, needs a larger code cache than the default
-# 48 MB). These knobs stay out of the profile.
-SMALL_DATA_SPARK = {
-    "PYSPARK_SUBMIT_ARGS": "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.adaptive.enabled=false"
-                           " pyspark-shell",
-    "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC",
-}
-
-
-def run_pipeline_on_spark(landing: Path, warehouse_dir: Path, log_dir: Path) -> FinishedRun:
-    """`python -m pipelines.run` with RETENTIO_DBT_TARGET=spark: the asset graph `make run` materializes,
-    dbt's steps on a local Spark (its warehouse and metastore under warehouse_dir/spark)."""
-    return PipelineRun(landing, warehouse_dir, log_dir, "spark", RETENTIO_DBT_TARGET="spark",
-                       **SMALL_DATA_SPARK).wait(timeout=900)
 
 
 def spark_table_files(warehouse_dir: Path, schema: str, table: str) -> Path:
@@ -138,19 +108,17 @@ class BuiltOnBothEngines:
 
 
 @pytest.fixture(scope="module")
-def built_on_both(request, tmp_path_factory) -> BuiltOnBothEngines:
-    """The session's pipeline run (DuckDB) and the same pipeline with dbt on a local Spark."""
-    missing = _spark_prerequisites_missing()
-    if missing:
-        pytest.skip(f"Spark test skipped: {missing}")
-    # Asked for only now, so that a machine without Spark does not run the pipeline for nothing.
+def built_on_both(spark_pipeline, request) -> BuiltOnBothEngines:
+    """The session's pipeline run (DuckDB) and the same pipeline with dbt on a local Spark, which the
+    session started in the background before the first test (conftest's `spark_pipeline`)."""
+    if spark_pipeline.run is None:
+        pytest.skip(f"Spark test skipped: {spark_pipeline.skipped_because}")
     workspace, _ = request.getfixturevalue("published_workspace")
-    root = tmp_path_factory.mktemp("spark")
     started = time.monotonic()
-    run = run_pipeline_on_spark(workspace.landing_dir, root / "warehouse", root / "logs")
-    print(f"\nthe pipeline with dbt on local Spark: {time.monotonic() - started:.0f} s")
+    run = spark_pipeline.run.wait(timeout=900)
+    print(f"\nwaited {time.monotonic() - started:.0f} s for the pipeline with dbt on local Spark")
     assert run.returncode == 0, run.output[-6000:]
-    return BuiltOnBothEngines(workspace.warehouse_dir, root / "warehouse")
+    return BuiltOnBothEngines(workspace.warehouse_dir, spark_pipeline.warehouse_dir)
 
 
 def test_every_mart_is_compared():
