@@ -81,7 +81,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     arguments = ["build", "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(arguments, context=context).stream()
     if runs_on_spark(settings):
-        copied = mirror_spark_tables(settings)
+        built = {key.path[-1] for key in context.selected_asset_keys}  # a dbt asset key ends with its model's name
+        copied = mirror_spark_tables(settings, built)
         context.log.info(f"copied {len(copied)} Spark tables into {settings.warehouse_db} for the steps after dbt")
     _remove_old_invocations(retentio_dbt_project.project_dir / "target")
 

@@ -27,9 +27,10 @@ def spark_tables_dir(settings: Settings) -> Path:
     return Path(os.environ.get("RETENTIO_SPARK_TABLES_DIR") or settings.warehouse_dir / "spark" / "warehouse")
 
 
-def mirror_spark_tables(settings: Settings) -> list[str]:
-    """Replaces each `<schema>.<table>` of the warehouse DuckDB file with Spark's table of that name, in one
-    transaction; returns the tables copied."""
+def mirror_spark_tables(settings: Settings, names: set[str]) -> list[str]:
+    """Replaces each `<schema>.<table>` of the warehouse DuckDB file whose table is in `names` (the models
+    and seeds one dbt step built) with Spark's table of that name, in one transaction; returns the tables
+    copied."""
     copied = []
     con = duckdb.connect(str(settings.warehouse_db))
     try:
@@ -38,7 +39,7 @@ def mirror_spark_tables(settings: Settings) -> list[str]:
         for schema_dir in sorted(spark_tables_dir(settings).glob("*.db")):
             schema = schema_dir.name.removesuffix(".db")
             con.execute(f'create schema if not exists "{schema}"')
-            for table_dir in sorted(path for path in schema_dir.iterdir() if path.is_dir()):
+            for table_dir in sorted(path for path in schema_dir.iterdir() if path.is_dir() and path.name in names):
                 # Spark writes at least one file per table, an empty one with the schema for no rows.
                 files = [str(path) for path in sorted(table_dir.glob("*.parquet"))]
                 if files:
