@@ -58,6 +58,41 @@ def quarantined_rows(warehouse: Path) -> int | None:
     )
 
 
+def _run_peer(
+    what: str, name: str, command: list[str], out: Path, timings: Path, interval: float,
+    max_rss_gb: float | None = None,
+) -> dict:
+    """Runs a peer script measured (output beside `out` as <name>.stdout/.stderr) and merges what it
+    timed itself (`timings`) with what was measured from outside; a peer stopped for using more than
+    `max_rss_gb` is reported as skipped."""
+    tree = run_measured(
+        command,
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        stdout=out.parent / f"{name}.stdout",
+        stderr=out.parent / f"{name}.stderr",
+        interval=interval,
+        max_rss_mb=None if max_rss_gb is None else max_rss_gb * 1024,
+    )
+    if tree.killed_for_memory:
+        return {
+            "skipped": f"stopped at {tree.peak_rss_mb / 1024:.1f} GB, over the {max_rss_gb:g} GB allowed",
+            "seconds_until_stopped": tree.seconds,
+            "peak_rss_mb": tree.peak_rss_mb,
+        }
+    if tree.returncode != 0:
+        raise RuntimeError(f"{what} failed: {(out.parent / f'{name}.stderr').read_text()[-2000:]}")
+    inside = json.loads(timings.read_text())
+    # The process's own time for the script (without Python's start-up); RSS: the larger of the sampled
+    # peak and the kernel's own high-water mark.
+    return inside | {
+        "process_seconds": tree.seconds,
+        "cpu_seconds": tree.cpu_seconds,
+        "peak_rss_mb": max(inside["peak_rss_mb"], tree.peak_rss_mb),
+        "output": str(out),
+    }
+
+
 def run_floor(tier_dir: Path, landing: Path, python: Path, settings: dict, interval: float) -> dict:
     out, timings, temp = (
         tier_dir / "floor" / "retention_metrics.parquet",
@@ -87,25 +122,7 @@ def run_floor(tier_dir: Path, landing: Path, python: Path, settings: dict, inter
     ]
     if settings["as_of_date"]:
         command += ["--as-of-date", settings["as_of_date"]]
-    tree = run_measured(
-        command,
-        cwd=REPO_ROOT,
-        env=dict(os.environ),
-        stdout=out.parent / "floor.stdout",
-        stderr=out.parent / "floor.stderr",
-        interval=interval,
-    )
-    if tree.returncode != 0:
-        raise RuntimeError(f"floor.sql failed: {(out.parent / 'floor.stderr').read_text()[-2000:]}")
-    inside = json.loads(timings.read_text())
-    # The process's own time for the script (without Python's start-up); RSS: the larger of the sampled
-    # peak and the kernel's own high-water mark.
-    return inside | {
-        "process_seconds": tree.seconds,
-        "cpu_seconds": tree.cpu_seconds,
-        "peak_rss_mb": max(inside["peak_rss_mb"], tree.peak_rss_mb),
-        "output": str(out),
-    }
+    return _run_peer("floor.sql", "floor", command, out, timings, interval)
 
 
 def run_pandas(
@@ -129,30 +146,7 @@ def run_pandas(
     ]
     if settings["as_of_date"]:
         command += ["--as-of-date", settings["as_of_date"]]
-    tree = run_measured(
-        command,
-        cwd=REPO_ROOT,
-        env=dict(os.environ),
-        stdout=out.parent / "pandas.stdout",
-        stderr=out.parent / "pandas.stderr",
-        interval=interval,
-        max_rss_mb=max_rss_gb * 1024,
-    )
-    if tree.killed_for_memory:
-        return {
-            "skipped": f"stopped at {tree.peak_rss_mb / 1024:.1f} GB, over the {max_rss_gb:g} GB allowed",
-            "seconds_until_stopped": tree.seconds,
-            "peak_rss_mb": tree.peak_rss_mb,
-        }
-    if tree.returncode != 0:
-        raise RuntimeError(f"pandas peer failed: {(out.parent / 'pandas.stderr').read_text()[-2000:]}")
-    inside = json.loads(timings.read_text())
-    return inside | {
-        "process_seconds": tree.seconds,
-        "cpu_seconds": tree.cpu_seconds,
-        "peak_rss_mb": max(inside["peak_rss_mb"], tree.peak_rss_mb),
-        "output": str(out),
-    }
+    return _run_peer("pandas peer", "pandas", command, out, timings, interval, max_rss_gb)
 
 
 def run_tier(tier: Tier, args: argparse.Namespace, code_root: Path, settings: dict) -> dict:

@@ -9,20 +9,13 @@ import duckdb
 
 from pipelines.publish.bi_file import PUBLISHED_TABLES
 from tests.conftest import copy_workspace, failed_checks, run_pipeline
+from tests.pipeline_runs import table_rows
 
 PERSONAL_DATA_COLUMNS = {"email", "full_name", "comment", "customer_id"}
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def table_rows(db: Path, table: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(f"select * from main.{table}").fetchall()
-    finally:
-        con.close()
 
 
 def test_a_run_publishes_every_mart_with_every_check_passing(published_workspace):
