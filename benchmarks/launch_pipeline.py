@@ -86,15 +86,16 @@ def _timed_iterator(function, label: str, subject: int | None):
 # (module, function, label, iterator?, argument naming the extract) — labels are what the report shows.
 PROBES = [
     (
-        "pipelines.ingestion.loader",
+        "pipelines.ingestion.parsing",
         "open_extract_file",
         "ingest: fingerprint file + detect dialect",
         False,
         1,
     ),
-    ("pipelines.ingestion.loader", "read_batches", "ingest: read CSV into text batches (pyarrow)", True, 0),
+    ("pipelines.ingestion.parsing", "read_batches", "ingest: read CSV into text batches (pyarrow)", True, 0),
     ("pipelines.ingestion.loader", "parse_files", "ingest: stage 1 parse + type + row checks", False, 0),
-    ("pipelines.ingestion.loader", "reconcile", "ingest: stage 2 reconcile across files", False, 1),
+    ("pipelines.ingestion.loader", "reconcile_in_full", "ingest: stage 2 reconcile across files", False, 1),
+    ("pipelines.ingestion.loader", "reconcile_by_appending", "ingest: stage 2 reconcile across files", False, 1),
     ("pipelines.ingestion.loader", "summarise", "ingest: summarise the version", False, 0),
     (
         "pipelines.checks.contract_checks",

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.ingestion.raw_layer import data_glob
 from tests.conftest import Workspace, failed_checks, run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def move_last_day_to_its_own_file(landing, full: Workspace, destination) -> Path
     try:
         accepted = {row[0] for row in con.execute(
             "select order_id from read_parquet(?) where _source_file = ?",
-            [str(full.warehouse_dir / "raw" / "orders" / "data.parquet"), latest.name]).fetchall()}
+            [data_glob(full.warehouse_dir / "raw" / "orders"), latest.name]).fetchall()}
     finally:
         con.close()
     occurrences = Counter(line.split(",")[0] for path in order_files

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.ingestion.raw_layer import data_glob
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_key, customer_keys, pseudonym_key
 from tests.conftest import copy_workspace, failed_checks, run_pipeline
 
@@ -66,16 +67,16 @@ def test_an_erased_customer_leaves_no_trace_and_the_aggregates_do_not_move(publi
     con = duckdb.connect()
     raw = warehouse / "raw"
     chosen = con.execute(f"""
-        with customers as (select * from read_parquet('{raw}/customers/data.parquet')),
+        with customers as (select * from read_parquet('{data_glob(raw / 'customers')}')),
         names as (select full_name, count(*) as n from customers group by all)
         select c.customer_id, c.email, c.full_name, p.customer_key
         from customers as c
         join names using (full_name)
         join read_parquet('{warehouse}/private/customer_pseudonyms.parquet') as p using (customer_id)
         where names.n = 1 and c.email is not null and c.marketing_consent
-          and c.customer_id in (select customer_id from read_parquet('{raw}/survey_responses/data.parquet')
+          and c.customer_id in (select customer_id from read_parquet('{data_glob(raw / 'survey_responses')}')
                                 where comment is not null)
-          and c.customer_id in (select customer_id from read_parquet('{raw}/orders/data.parquet')
+          and c.customer_id in (select customer_id from read_parquet('{data_glob(raw / 'orders')}')
                                 where status = 'completed')
         order by c.customer_id limit 1
     """).fetchall()[0]

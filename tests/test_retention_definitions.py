@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
+from pipelines.ingestion.raw_layer import data_glob
 from tests.conftest import Workspace, failed_checks, run_pipeline
 
 
@@ -44,7 +45,7 @@ def reference_metrics(warehouse: Workspace) -> dict[tuple[str, date], dict]:
     con = duckdb.connect()
     orders = con.execute(f"""
         select customer_id, cast(ordered_at as date) as day, status, amount
-        from read_parquet('{warehouse.warehouse_dir}/raw/orders/data.parquet')
+        from read_parquet('{data_glob(warehouse.warehouse_dir / 'raw' / 'orders')}')
     """).fetchall()
     as_of = max(day for _, day, _, _ in orders)
     window = warehouse.activity_window_days

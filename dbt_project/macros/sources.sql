@@ -1,5 +1,5 @@
 {#-
-  Every source is a Parquet file (models/staging/_sources.yml, `external_location`). dbt-duckdb reads it
+  Every source is Parquet (models/staging/_sources.yml, `external_location`): a file, or a raw extract's parts. dbt-duckdb reads it
   through that setting; dbt-spark ignores it, so on Spark `source()` resolves to the same file, read
   directly as parquet.`<path>`. No catalogue table has to be registered first: the file is listed when a
   query reads it, and a file that is absent fails only the models that read it, as on DuckDB (the
@@ -27,6 +27,8 @@
         {{ exceptions.raise_compiler_error("source " ~ source_name ~ "." ~ table_name
             ~ ": expected external_location read_parquet('<path>'), got " ~ location) }}
     {%- endif -%}
-    {{ return(api.Relation.create(schema='parquet', identifier=match.group(1),
+    {#- A raw extract's parts (<dir>/_batch=*/*.parquet): Spark reads the directory and finds _batch itself. -#}
+    {%- set path = modules.re.sub("/_batch=\*/\*\.parquet$", "", match.group(1)) -%}
+    {{ return(api.Relation.create(schema='parquet', identifier=path,
                                   quote_policy={'schema': false, 'identifier': true})) }}
 {%- endmacro %}

@@ -40,8 +40,7 @@ def _build_contract_check(extract_name: str) -> AssetChecksDefinition:
         description=f"Great Expectations suite `{suite}` (expectations/gx) on a fixed-seed sample of the raw table.",
     )
     def _check() -> AssetCheckResult:
-        data = Settings.from_env().raw_dir / extract_name / "data.parquet"
-        return outcome_result(validate_parquet(suite, data))
+        return outcome_result(validate_parquet(suite, Settings.from_env().raw_dir / extract_name))
 
     return _check
 

@@ -62,11 +62,11 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
     )
     def _ingest(context: AssetExecutionContext):
         settings = Settings.from_env()
-        customers_data = settings.raw_dir / "customers" / "data.parquet" if extract.references_customers else None
+        customers_dir = settings.raw_dir / "customers" if extract.references_customers else None
         try:
             result = ingest_extract(
                 extract.name, settings.landing_dir, settings.raw_dir, settings.parse_cache_dir,
-                currency=settings.currency, customers_data=customers_data,
+                currency=settings.currency, customers_dir=customers_dir,
                 memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
             )
         except (ExtractFileError, SourceConfigError, ErasureRequestError) as exc:
@@ -80,7 +80,9 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "warnings": MetadataValue.json(result.warnings),
-            "path": MetadataValue.path(str(result.data_path)),
+            "path": MetadataValue.path(result.data_glob),
+            "batch": result.batch,
+            "appended_to_previous_version": result.appended,
             "reused_previous_version": result.reused,
         })
         yield MaterializeResult(asset_key=quarantine_asset_key(extract.name), metadata={

@@ -15,6 +15,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition,
 
 from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.contracts import EXTRACTS
+from pipelines.ingestion.raw_layer import data_glob
 from pipelines.settings import Settings
 
 DEFAULT_MAX_REJECTED_PCT = 50.0
@@ -33,7 +34,7 @@ def count_mismatches(extract_dir) -> list[dict]:
         return _rows(con, f"""
             with loaded as (
                 select _source_file as source_file, count(*) as n
-                from read_parquet('{extract_dir}/data.parquet') group by all
+                from read_parquet('{data_glob(extract_dir)}') group by all
             ),
             quarantined as (
                 select source_file, count(*) as n

@@ -81,9 +81,14 @@ def batch_schema(extract: Extract) -> pa.Schema:
     return pa.schema([pa.field(c, pa.string()) for c in extract.column_names] + [("_source_row", pa.int64())])
 
 
+def _digest():
+    """SHA-256: twice as fast as BLAKE2 where the CPU has SHA instructions; 40 hex digits are kept."""
+    return hashlib.sha256()
+
+
 def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
     """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance."""
-    digest = hashlib.blake2b(digest_size=20)
+    digest = _digest()
     decoder = codecs.getincrementaldecoder("utf-8")()
     valid_utf8, quotes, remaining = True, 0, size
     with path.open("rb") as handle:
@@ -104,11 +109,11 @@ def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             valid_utf8 = False
-    return digest.hexdigest(), FileFacts(size_bytes=size, is_valid_utf8=valid_utf8, has_odd_quote_count=quotes % 2 == 1)
+    return digest.hexdigest()[:40], FileFacts(size_bytes=size, is_valid_utf8=valid_utf8, has_odd_quote_count=quotes % 2 == 1)
 
 
 def checksum_file(path: Path, size: int) -> str:
-    digest = hashlib.blake2b(digest_size=20)
+    digest = _digest()
     with path.open("rb") as handle:
         remaining = size
         while remaining > 0:
@@ -117,7 +122,7 @@ def checksum_file(path: Path, size: int) -> str:
                 break
             remaining -= len(chunk)
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest.hexdigest()[:40]
 
 
 def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int) -> OpenedFile:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
 from pipelines.ingestion.assets import raw_asset_key
+from pipelines.ingestion.raw_layer import data_glob
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_keys, pseudonym_key
 from pipelines.settings import Settings
 
@@ -32,7 +33,7 @@ def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
     if is_development_key:
         context.log.warning("RETENTIO_PSEUDONYM_KEY is not set: using the development key; set your own secret "
                             "before publishing real customers")
-    ids = duckdb.sql(f"select customer_id from read_parquet('{settings.raw_dir / 'customers' / 'data.parquet'}') "
+    ids = duckdb.sql(f"select customer_id from read_parquet('{data_glob(settings.raw_dir / 'customers')}') "
                      "order by customer_id").fetchnumpy()["customer_id"].tolist()
     table = pa.table({"customer_id": pa.array(ids, pa.string()),
                       "customer_key": pa.array(customer_keys(ids, key), pa.string())})

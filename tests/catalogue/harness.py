@@ -1,6 +1,6 @@
 """Run one bad extract through the real loader in a temporary landing directory, and recount what it wrote.
 
-The recount reads the ledger (`files.parquet`), the raw table (`data.parquet`) and the quarantine
+The recount reads the ledger (`files.parquet`), the raw table (its parts, `data/_batch=*/*.parquet`) and the quarantine
 (`quarantine.parquet`) back from disk, independently of the loader's own summary, so a row lost between
 the two stages shows up here.
 """
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingestion.loader import IngestionResult, ingest_extract
+from pipelines.ingestion.raw_layer import data_glob
 
 # Two customers every case can refer to; a case about customers brings its own customers*.csv.
 KNOWN_CUSTOMERS = b"customer_id,signup_date\nC1,2024-01-01\nC2,2024-01-02\n"
@@ -37,7 +38,7 @@ def ingest(landing: Path, warehouse: Path, extract_name: str) -> IngestionResult
     customers = ingest_extract("customers", landing, raw, cache)
     if extract_name == "customers":
         return customers
-    return ingest_extract(extract_name, landing, raw, cache, customers_data=raw / "customers" / "data.parquet")
+    return ingest_extract(extract_name, landing, raw, cache, customers_dir=raw / "customers")
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Recount:
     """What is on disk for one extract, per file."""
 
     ledger: dict[str, dict]                       # source_file -> ledger row
-    loaded: Counter = field(default_factory=Counter)       # source_file -> rows in data.parquet
+    loaded: Counter = field(default_factory=Counter)       # source_file -> rows in the raw table
     quarantined: Counter = field(default_factory=Counter)  # source_file -> rows in quarantine.parquet
 
 
@@ -54,7 +55,7 @@ def recount(extract_dir: Path) -> Recount:
     try:
         ledger = {row["source_file"]: row for row in pq.read_table(extract_dir / "files.parquet").to_pylist()}
         loaded = Counter(dict(con.execute(
-            f"select _source_file, count(*) from read_parquet('{extract_dir / 'data.parquet'}') group by all"
+            f"select _source_file, count(*) from read_parquet('{data_glob(extract_dir)}') group by all"
         ).fetchall()))
         quarantined = Counter(dict(con.execute(
             f"select source_file, count(*) from read_parquet('{extract_dir / 'quarantine.parquet'}') group by all"
@@ -80,7 +81,7 @@ def query(extract_dir: Path, sql: str) -> list[tuple]:
     con = duckdb.connect()
     try:
         con.execute("set TimeZone = 'UTC'")
-        con.execute(f"create view data as select * from read_parquet('{extract_dir / 'data.parquet'}')")
+        con.execute(f"create view data as select * from read_parquet('{data_glob(extract_dir)}')")
         con.execute(f"create view quarantine as select * from read_parquet('{extract_dir / 'quarantine.parquet'}')")
         con.execute(f"create view ledger as select * from read_parquet('{extract_dir / 'files.parquet'}')")
         return con.execute(sql).fetchall()

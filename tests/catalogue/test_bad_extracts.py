@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ingestion import loader
+from pipelines.ingestion import parsing
 from pipelines.ingestion.errors import ExtractFileError
 from tests.catalogue.cases import CATALOGUE, GOOD_ORDER, Case, FileFails, Loaded, Rejected, orders, parquet_orders
 from tests.catalogue.harness import (
@@ -114,7 +114,7 @@ def test_a_file_that_grows_while_it_is_read_is_skipped_then_loaded_by_the_next_r
     write_landing(landing, {"customers.csv": KNOWN_CUSTOMERS,
                             "orders_done.csv": orders(GOOD_ORDER),
                             "orders_growing.csv": orders("O2,C1,2024-01-02 10:00:00,5.00,EUR,completed")})
-    parse_file = loader._parse_file
+    parse_file = parsing._parse_file
 
     def parse_while_the_export_goes_on(opened, *args, **kwargs):
         # The exporter appends a row while the loader reads: deterministic, unlike racing a thread.
@@ -123,9 +123,9 @@ def test_a_file_that_grows_while_it_is_read_is_skipped_then_loaded_by_the_next_r
                 growing.write(b"O3,C2,2024-01-02 11:00:00,7.00,EUR,completed\n")
         return parse_file(opened, *args, **kwargs)
 
-    monkeypatch.setattr(loader, "_parse_file", parse_while_the_export_goes_on)
+    monkeypatch.setattr(parsing, "_parse_file", parse_while_the_export_goes_on)
     first = ingest(landing, warehouse, "orders")
-    monkeypatch.setattr(loader, "_parse_file", parse_file)
+    monkeypatch.setattr(parsing, "_parse_file", parse_file)
 
     ledger = {f["source_file"]: f for f in first.files}
     assert ledger["orders_growing.csv"]["status"] == "incomplete_delivery"
@@ -148,7 +148,7 @@ def test_a_parquet_file_still_being_written_is_skipped_not_failed(tmp_path, monk
     write_landing(landing, {"customers.csv": KNOWN_CUSTOMERS, "orders_case.parquet": parquet_orders()})
     complete = (landing / "orders_case.parquet").read_bytes()
     (landing / "orders_case.parquet").write_bytes(complete[: len(complete) // 2])  # no footer yet
-    open_extract_file = loader.open_extract_file
+    open_extract_file = parsing.open_extract_file
 
     def open_while_the_writer_finishes(path, *args, **kwargs):
         try:
@@ -157,9 +157,9 @@ def test_a_parquet_file_still_being_written_is_skipped_not_failed(tmp_path, monk
             if path.name == "orders_case.parquet":
                 path.write_bytes(complete)
 
-    monkeypatch.setattr(loader, "open_extract_file", open_while_the_writer_finishes)
+    monkeypatch.setattr(parsing, "open_extract_file", open_while_the_writer_finishes)
     first = ingest(landing, warehouse, "orders")
-    monkeypatch.setattr(loader, "open_extract_file", open_extract_file)
+    monkeypatch.setattr(parsing, "open_extract_file", open_extract_file)
 
     assert [f["status"] for f in first.files] == ["incomplete_delivery"]
     assert ingest(landing, warehouse, "orders").rows_loaded == 2
@@ -174,7 +174,7 @@ def test_what_a_killed_ingestion_left_behind_is_removed_and_never_read(tmp_path)
                  warehouse / "raw" / ".versions" / ".orders-0123456789abcdef.89abcdef.tmp"]
     for leftover in leftovers:
         leftover.mkdir(parents=True)
-        (leftover / "rows.parquet").write_bytes(b"PAR1 half written")
+        (leftover / "accepted.parquet").write_bytes(b"PAR1 half written")
     stale_link = warehouse / "raw" / ".orders.0123456789abcdef.link"
     os.symlink(".versions/.orders-0123456789abcdef.89abcdef.tmp", stale_link)
 

@@ -12,6 +12,7 @@ import pytest
 from pipelines.ingestion.contracts import EXTRACTS
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.loader import ingest_extract
+from pipelines.ingestion.raw_layer import data_glob
 from pipelines.sample_data import generate
 
 
@@ -19,7 +20,7 @@ def ingest_all(landing: Path, warehouse: Path) -> dict:
     raw, cache = warehouse / "raw", warehouse / "cache"
     results = {"customers": ingest_extract("customers", landing, raw, cache)}
     for name in ("orders", "survey_responses", "marketing_spend"):
-        results[name] = ingest_extract(name, landing, raw, cache, customers_data=raw / "customers" / "data.parquet")
+        results[name] = ingest_extract(name, landing, raw, cache, customers_dir=raw / "customers")
     return results
 
 
@@ -40,7 +41,7 @@ def test_every_dirty_row_is_quarantined_with_its_reason_and_none_is_lost(dirty_e
             assert ledger["rows_read"] == ledger["rows_loaded"] + ledger["rows_quarantined"], ledger
     raw = root / "warehouse" / "raw"
     for name in EXTRACTS:
-        loaded = duckdb.sql(f"select count(*) from '{raw / name / 'data.parquet'}'").fetchall()[0][0]
+        loaded = duckdb.sql(f"select count(*) from '{data_glob(raw / name)}'").fetchall()[0][0]
         quarantined = duckdb.sql(f"select count(*) from '{raw / name / 'quarantine.parquet'}'").fetchall()[0][0]
         assert loaded + quarantined == results[name].rows_read
 
@@ -63,9 +64,9 @@ def test_french_exports_are_read_with_their_own_separator_decimal_comma_and_enco
     _, root, _, results = dirty_extracts
     dialect = json.loads(results["customers"].files[0]["dialect"])
     assert dialect["delimiter"] == ";" and dialect["decimal"] == "," and dialect["encoding"] in ("cp1252", "latin-1")
-    names = duckdb.sql(f"select full_name from '{root / 'warehouse/raw/customers/data.parquet'}'").fetchall()
+    names = duckdb.sql(f"select full_name from '{data_glob(root / 'warehouse/raw/customers')}'").fetchall()
     assert any(ch in name for (name,) in names if name for ch in "éèçàô"), "accents survive Latin-1"
-    amounts = duckdb.sql(f"select max(amount) from '{root / 'warehouse/raw/orders/data.parquet'}'").fetchall()[0][0]
+    amounts = duckdb.sql(f"select max(amount) from '{data_glob(root / 'warehouse/raw/orders')}'").fetchall()[0][0]
     assert amounts > 100  # '1 234,50' read as 1234.50, not 1.2345 or an error
 
 
@@ -98,10 +99,14 @@ def test_a_second_ingestion_of_unchanged_files_reuses_the_raw_version(tmp_path):
     landing = tmp_path / "landing"
     generate(landing, customers=200, seed=3, progress=False)
     first = ingest_all(landing, tmp_path / "warehouse")
-    data_before = {n: r.data_path.read_bytes() for n, r in first.items()}
+    data_before = {n: parts_bytes(r.version_dir) for n, r in first.items()}
     second = ingest_all(landing, tmp_path / "warehouse")
     assert all(r.reused for r in second.values())
-    assert {n: r.data_path.read_bytes() for n, r in second.items()} == data_before
+    assert {n: parts_bytes(r.version_dir) for n, r in second.items()} == data_before
+
+
+def parts_bytes(version_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(version_dir)): p.read_bytes() for p in sorted(version_dir.glob("data/*/*.parquet"))}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,320 @@
+"""Stage 1 of ingestion: type every value of a landing file and reject the rows that are wrong on their own.
+
+Each distinct file content is parsed once (cached by checksum, name and parsing rules) into a directory:
+    accepted.parquet   the rows every row check accepted, in the raw layer's schema with lineage
+                       (_source_file, _source_row, _loaded_at), in file order; the raw layer hard-links it
+                       when no row of the file is rejected across files (reconcile.py)
+    rejected.parquet   rows a check rejected: row number, reason, column, detail, raw values as JSON
+    malformed.parquet  records the reader could not split into fields (same columns), when there are any
+    meta.json          rows read, dialect, unknown columns, load time
+The directory is built under a dot-named `.tmp` name and renamed into place, so a parse killed half-way is
+never mistaken for a finished one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.ingestion.contracts import ColumnType, Extract
+from pipelines.ingestion.errors import ExtractFileError
+from pipelines.ingestion.readers import NeedsSlowPath, OpenedFile, batch_schema, open_extract_file, read_batches
+from pipelines.ingestion.row_checks import ParseRules, detect_date_format_sql, typed_rows_sql
+from pipelines.ingestion.source_config import SourceConfig
+from pipelines.privacy.erasure import ErasureRequests, anonymised_rows_sql
+
+# Bump when parsing or checking changes meaning, so cached parses are redone.
+PARSER_VERSION = "3"
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
+ACCEPTED_FILE = "accepted.parquet"
+REJECT_FILES = ("rejected.parquet", "malformed.parquet")
+
+SQL_TYPES = {
+    ColumnType.TEXT: "varchar", ColumnType.CURRENCY: "varchar", ColumnType.DATE: "date",
+    ColumnType.TIMESTAMP: "timestamp", ColumnType.DECIMAL: "decimal(18, 2)", ColumnType.INTEGER: "integer",
+    ColumnType.BOOLEAN: "boolean",
+}
+REJECT_COLUMNS = "_source_row, _reject_reason, _reject_column, _reject_detail, _raw_record"
+
+
+@dataclass
+class FileOutcome:
+    source_file: str
+    checksum: str
+    size_bytes: int
+    file_format: str
+    dialect: dict
+    status: str                      # loaded | duplicate_file | incomplete_delivery (skipped, next run loads it)
+    parsed_path: Path | None
+    rows_read: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+    loaded_at: datetime | None = None
+    duplicate_of: str | None = None
+    rows_accepted: int = 0           # by stage 1; reconcile may still reject some across files
+    rows_rejected: int = 0
+
+    @property
+    def accepted_path(self) -> Path:
+        return self.parsed_path / ACCEPTED_FILE
+
+    def reject_paths(self) -> list[Path]:
+        return [self.parsed_path / name for name in REJECT_FILES if (self.parsed_path / name).exists()]
+
+
+def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
+    """Files of one extract, in the order that decides which duplicate wins: by name."""
+    if not landing_dir.is_dir():
+        return []
+    found = [
+        p for p in landing_dir.iterdir()
+        if p.is_file() and p.name.lower().startswith(extract.file_prefix)
+        and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+    ]
+    return sorted(found, key=lambda p: p.name)
+
+
+def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    return con
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests) -> str:
+    # The file name is part of it: accepted rows carry it as _source_file.
+    payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.path.name,
+                          "dialect": opened.describe_dialect(), "mapping": opened.mapping.positions,
+                          "currency": rules.currency,
+                          "erasures": erasures.fingerprint if "customer_id" in extract.column_names else ""},
+                         sort_keys=True)
+    return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
+
+def _parse_file(
+    opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: datetime, erasures: ErasureRequests
+) -> dict:
+    """Stage 1 for one file into the directory `target`; returns the file's metadata."""
+    building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    building.mkdir(parents=True)
+    try:
+        meta = _parse_into(opened, rules, building, loaded_at, erasures)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    os.rename(building, target)
+    return meta
+
+
+def _erasing(con: duckdb.DuckDBPyConnection, extract: Extract, erasures: ErasureRequests, sql: str) -> str:
+    """`sql` with erased customers anonymised (pipelines/privacy/erasure.py), when there are any."""
+    if not erasures or "customer_id" not in extract.column_names:
+        return sql
+    con.register("erased_customers", pa.table({"customer_id": list(erasures.tokens),
+                                               "token": list(erasures.tokens.values())}))
+    return anonymised_rows_sql(extract.name, sql, "erased_customers")
+
+
+def _parse_into(
+    opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime, erasures: ErasureRequests
+) -> dict:
+    extract = opened.extract
+    con = connect()
+    try:
+        for slow in (False, True):
+            state = {"needs_slow_path": False}
+            try:
+                batches = _watch_for_slow_path(read_batches(opened, slow=slow), state)
+                first = next(batches, None)
+                if first is not None:
+                    rules = _with_likely_date_formats(con, first, extract, rules)
+                stream = pa.RecordBatchReader.from_batches(
+                    batch_schema(extract), itertools.chain([first] if first is not None else [], batches))
+                con.register("batch", stream)
+                typed = _erasing(con, extract, erasures, typed_rows_sql(extract, rules))
+                # Typed once, then split: accepted rows in the raw layer's schema, rejects with their reasons.
+                con.execute(f"create or replace temp table typed as {typed}")
+                con.unregister("batch")
+                break
+            except (NeedsSlowPath, duckdb.Error):
+                if not state["needs_slow_path"]:
+                    raise
+        lineage = (f"{sql_string(opened.path.name)} as _source_file, _source_row, "
+                   f"cast('{loaded_at.isoformat(sep=' ')}' as timestamp) as _loaded_at")
+        con.execute(f"""
+            copy (select {", ".join(extract.column_names)}, {lineage} from typed where _reject_reason is null)
+            to '{building / ACCEPTED_FILE}' (format parquet, compression zstd)""")
+        con.execute(f"""
+            copy (select {REJECT_COLUMNS} from typed where _reject_reason is not null)
+            to '{building / REJECT_FILES[0]}' (format parquet, compression zstd)""")
+        accepted, rejected = con.execute(
+            "select count(*) filter (where _reject_reason is null), count(*) filter (where _reject_reason is not null) "
+            "from typed").fetchall()[0]
+        con.execute("drop table typed")
+        if opened.malformed:
+            _write_malformed(con, extract, opened.malformed, building / REJECT_FILES[1], erasures)
+    finally:
+        con.close()
+    meta = {"rows_read": opened.rows_read, "dialect": opened.describe_dialect(),
+            "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat(),
+            "rows_accepted": accepted, "rows_rejected": rejected + len(opened.malformed)}
+    (building / "meta.json").write_text(json.dumps(meta))
+    return meta
+
+
+def _watch_for_slow_path(batches, state: dict):
+    """Remember that the fast reader gave up, since DuckDB reports it only as a generic scan error."""
+    try:
+        yield from batches
+    except NeedsSlowPath:
+        state["needs_slow_path"] = True
+        raise
+
+
+def _write_malformed(
+    con: duckdb.DuckDBPyConnection, extract: Extract, malformed, path: Path, erasures: ErasureRequests
+) -> None:
+    rows = pa.Table.from_pylist([
+        {"_source_row": m.source_row, "_reject_reason": m.reason.value, "_reject_column": m.column,
+         "_reject_detail": m.detail,
+         "_raw_record": json.dumps({"_raw_text": m.raw_text}, ensure_ascii=False)}
+        for m in malformed
+    ])
+    con.register("malformed_rows", rows)
+    # Typed (empty) columns too, so an erasure can be applied to them as to any other rows.
+    typed = ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
+    rows_sql = f"""
+        select cast(_source_row as bigint) as _source_row, {typed},
+               cast(_reject_reason as varchar) as _reject_reason,
+               cast(_reject_column as varchar) as _reject_column,
+               cast(_reject_detail as varchar) as _reject_detail,
+               cast(_raw_record as varchar) as _raw_record
+        from malformed_rows"""
+    erased = _erasing(con, extract, erasures, rows_sql)
+    con.execute(f"copy (select {REJECT_COLUMNS} from ({erased})) to '{path}' (format parquet, compression zstd)")
+    con.unregister("malformed_rows")
+
+
+def _with_likely_date_formats(
+    con: duckdb.DuckDBPyConnection, batch: pa.RecordBatch, extract: Extract, rules: ParseRules
+) -> ParseRules:
+    """Find, on the file's first rows, the layout most of each date column's values have."""
+    formats = []
+    con.register("sample_batch", batch.slice(0, 2000))
+    for column in extract.columns:
+        if column.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
+            continue
+        value = f"nullif(trim({column.name}), '')"
+        result = con.execute(f"select {detect_date_format_sql(value, rules.date_order)} from sample_batch")
+        counts = dict(zip([d[0] for d in result.description], result.fetchall()[0]))
+        best = max(counts, key=lambda f: counts[f])  # the first of equals wins: 'cast' is listed first
+        if counts[best]:
+            formats.append((column.name, best))
+    con.unregister("sample_batch")
+    return dataclasses.replace(rules, date_formats=tuple(formats))
+
+
+def parse_files(
+    extract: Extract, landing_dir: Path, cache_dir: Path, config: SourceConfig, currency: str,
+    now: datetime | None = None, erasures: ErasureRequests | None = None,
+) -> tuple[list[FileOutcome], list[str]]:
+    """Stage 1 for every file of the extract; a file whose content was parsed before is not read again."""
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    erasures = erasures or ErasureRequests()
+    outcomes: list[FileOutcome] = []
+    warnings: list[str] = []
+    seen_checksums: dict[str, str] = {}
+    cache = cache_dir / extract.name
+    cache.mkdir(parents=True, exist_ok=True)
+    for path in discover_files(landing_dir, extract):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            warnings.append(f"{path.name} disappeared before it could be read: skipped")
+            continue
+        options = config.options_for(extract.name, path.name)
+        try:
+            opened = open_extract_file(path, extract, options, stat.st_size)
+        except (ExtractFileError, OSError):
+            # A half-written file can look broken (a Parquet file without its footer yet): blame the
+            # file only if it is not changing under us.
+            if _changed_since(path, stat):
+                file_format = "parquet" if path.suffix.lower() == ".parquet" else "csv"
+                outcomes.append(_still_being_written(path, stat, file_format, "", warnings))
+                continue
+            raise
+        if opened.checksum in seen_checksums:
+            outcomes.append(FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
+                                        opened.describe_dialect(), "duplicate_file", None,
+                                        duplicate_of=seen_checksums[opened.checksum]))
+            warnings.append(f"{path.name} has the same content as {seen_checksums[opened.checksum]}: not loaded twice")
+            continue
+        decimal = opened.dialect.decimal if opened.dialect else "."
+        date_order = opened.dialect.date_order if opened.dialect else options.date_order
+        rules = ParseRules(decimal=decimal, date_order=date_order, load_date=now.date(), currency=currency)
+        target = cache / f"{opened.checksum[:24]}-{_parse_signature(extract, opened, rules, erasures)}"
+        meta_path = target / "meta.json"
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+        else:
+            try:
+                meta = _parse_file(opened, rules, target, now, erasures)
+            except (ExtractFileError, OSError):
+                if _changed_since(path, stat):
+                    outcomes.append(
+                        _still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
+                    continue
+                raise
+            # The checksum and the parse cover the size seen at the start: a file still growing would
+            # be loaded cut short, so it waits for the next run.
+            if _changed_since(path, stat):
+                shutil.rmtree(target, ignore_errors=True)
+                outcomes.append(_still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
+                continue
+        seen_checksums[opened.checksum] = path.name
+        if meta["unknown_columns"]:
+            warnings.append(f"{path.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
+        if meta["rows_read"] == 0:
+            warnings.append(f"{path.name}: no data rows, only a header")
+        outcomes.append(FileOutcome(
+            path.name, opened.checksum, stat.st_size, opened.file_format, meta["dialect"], "loaded", target,
+            rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
+            loaded_at=datetime.fromisoformat(meta["loaded_at"]),
+            rows_accepted=meta["rows_accepted"], rows_rejected=meta["rows_rejected"],
+        ))
+    return outcomes, warnings
+
+
+def _still_being_written(
+    path: Path, stat: os.stat_result, file_format: str, checksum: str, warnings: list[str]
+) -> FileOutcome:
+    warnings.append(f"{path.name} changed while it was being read (still being written?): "
+                    "skipped, it will be loaded by the next run")
+    return FileOutcome(path.name, checksum, stat.st_size, file_format, {}, "incomplete_delivery", None)
+
+
+def _changed_since(path: Path, before: os.stat_result) -> bool:
+    try:
+        after = path.stat()
+    except FileNotFoundError:
+        return True
+    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)

@@ -1,0 +1,73 @@
+"""Where the raw layer keeps an extract, and what a version of it records.
+
+    raw/<extract>            -> .versions/<extract>-<token>/
+        data/_batch=<n>/*.parquet   accepted rows, typed, with lineage (_source_file, _source_row, _loaded_at);
+                                    one part per landing file (hard links to the parse, when every row of it
+                                    was accepted), in the batch that first accepted them
+        pending.parquet      rows waiting for their customer (unknown_customer), typed, for a later run
+        quarantine.parquet   rejected rows with file, row, column, reason, detail and raw values
+        files.parquet        one row per file: checksum, dialect, rows read / loaded / quarantined
+        version.json         batch, generation, the files it holds, the customers version it was checked against
+
+A version that only adds rows to the previous one (new landing files after the old ones, customers who
+arrived for waiting rows) keeps the previous parts as they are and adds a batch: readers find what is new
+by `_batch`. Anything else (a file changed or removed, an erasure request, a new file sorting before the
+old ones, customers changed) rebuilds every part in a new *generation*; dbt's incremental models rebuild
+from scratch when the generation they were built from is gone (pipelines/transform/incremental.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+DATA_DIR = "data"
+BATCH_COLUMN = "_batch"
+VERSION_FILE = "version.json"
+
+
+def data_glob(extract_dir: Path) -> str:
+    """Every part of an extract's accepted rows, for read_parquet (which adds the `_batch` column)."""
+    return f"{extract_dir}/{DATA_DIR}/{BATCH_COLUMN}=*/*.parquet"
+
+
+def batch_dir(version_dir: Path, batch: int) -> Path:
+    return version_dir / DATA_DIR / f"{BATCH_COLUMN}={batch}"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """What a version holds of one landing file; two versions hold the same file when these are equal."""
+
+    source_file: str
+    checksum: str
+    status: str
+    parse: str          # name of the parse directory in the cache ('' when not parsed)
+
+
+@dataclass
+class VersionState:
+    batch: int                      # the batch this version added (every part of a new generation is in it)
+    generation: str                 # stays the same while versions only add rows
+    files: list[FileEntry] = field(default_factory=list)
+    customers_generation: str = ""  # of the customers the rows were checked against (extracts that refer to them)
+    erasures: str = ""              # fingerprint of the erasure requests applied
+
+    def write(self, version_dir: Path) -> None:
+        (version_dir / VERSION_FILE).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def read(cls, version_dir: Path) -> "VersionState | None":
+        path = version_dir / VERSION_FILE
+        if not path.exists():
+            return None
+        state = json.loads(path.read_text())
+        state["files"] = [FileEntry(**entry) for entry in state["files"]]
+        return cls(**state)
+
+
+def current_generation(extract_dir: Path) -> str | None:
+    """The generation of the version an extract's symlink points at (None before the first ingestion)."""
+    state = VersionState.read(extract_dir) if extract_dir.exists() else None
+    return state.generation if state else None
