@@ -49,6 +49,7 @@ class Settings:
     warehouse_dir: Path
     as_of_date: date | None          # None: the latest order date in the data
     activity_window_days: int
+    backtest_holdout_days: int       # H: the back-test fits on history up to as-of - H days
     currency: str                    # reporting currency; orders in another currency are quarantined
     duckdb_memory_limit: str
     duckdb_threads: int
@@ -64,6 +65,7 @@ class Settings:
             warehouse_dir=_path("RETENTIO_WAREHOUSE_DIR", "data/warehouse"),
             as_of_date=_optional_date("RETENTIO_AS_OF_DATE"),
             activity_window_days=_positive_int("RETENTIO_ACTIVITY_WINDOW_DAYS", 365),
+            backtest_holdout_days=_positive_int("RETENTIO_BACKTEST_HOLDOUT_DAYS", 91),
             currency=currency,
             duckdb_memory_limit=os.environ.get("RETENTIO_DUCKDB_MEMORY_LIMIT") or "3GB",
             duckdb_threads=_positive_int("RETENTIO_DUCKDB_THREADS", os.cpu_count() or 2),
@@ -97,6 +99,7 @@ def export_to_environment(settings: Settings) -> None:
     os.environ["RETENTIO_LANDING_DIR"] = str(settings.landing_dir)
     os.environ["RETENTIO_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
     os.environ["RETENTIO_ACTIVITY_WINDOW_DAYS"] = str(settings.activity_window_days)
+    os.environ["RETENTIO_BACKTEST_HOLDOUT_DAYS"] = str(settings.backtest_holdout_days)
     os.environ["RETENTIO_AS_OF_DATE"] = settings.as_of_date.isoformat() if settings.as_of_date else ""
     os.environ["RETENTIO_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
     os.environ["RETENTIO_DUCKDB_THREADS"] = str(settings.duckdb_threads)

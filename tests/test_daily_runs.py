@@ -139,3 +139,19 @@ def test_readers_of_the_bi_file_never_fail_or_block_a_run(daily_runs):
     assert reads > 20
     assert distinct_values == 2, "the reader saw the old numbers, then the new ones, and nothing in between"
     assert holding.strip() == "held"
+
+
+def test_the_daily_run_rebuilt_only_the_customers_of_the_new_day(daily_runs):
+    con = duckdb.connect(str(daily_runs.daily.warehouse_db), read_only=True)
+    try:
+        rebuilt = dict(con.execute("""
+            select rebuild_number, count(distinct customer_id)
+            from intermediate.int_customer_purchase_days group by all""").fetchall())
+        day_customers = con.execute("""
+            select count(distinct customer_id) from intermediate.int_customer_purchase_days
+            where purchase_date = (select as_of_date from intermediate.int_run_settings)""").fetchall()[0][0]
+    finally:
+        con.close()
+    assert set(rebuilt) == {1, 2}, "yesterday's build, then one incremental build"
+    assert rebuilt[2] == day_customers, "only the customers who bought on the new day were rebuilt"
+    assert rebuilt[1] > 10 * rebuilt[2]

@@ -296,7 +296,7 @@ def test_the_summary_names_the_directory_a_storage_error_is_about(tmp_path, mess
     from pipelines.settings import Settings
 
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    settings = Settings(landing, warehouse, None, 365, "EUR", "1GB", 1, "duckdb")
+    settings = Settings(landing, warehouse, None, 365, 91, "EUR", "1GB", 1, "duckdb")
     def placed(text: str) -> str:
         return text.replace("{warehouse}", str(warehouse)).replace("{landing}", str(landing))
 

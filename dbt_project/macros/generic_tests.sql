@@ -35,3 +35,46 @@ from {{ model }}
 group by {{ combination_of_columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
+
+
+{#- Tests that cost what a run changed, not what the history holds, so a daily run does not rescan ten
+    million rows to re-prove what its previous runs proved. On a build from scratch they cover every row:
+    the raw layer's new generation is one batch, and every customer history has rebuild number 1. -#}
+
+{#- No combination repeats among the rows of the customers the latest build rebuilt (delete+insert
+    of the incremental histories replaces all of a customer's rows, or none). -#}
+{% test unique_within_rebuilt_customers(model, combination_of_columns) %}
+with rebuilt as (
+    select distinct customer_id from {{ model }}
+    where rebuild_number = (select max(rebuild_number) from {{ model }})
+)
+select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
+from {{ model }}
+where customer_id in (select customer_id from rebuilt)
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
+
+
+{#- The key of every row of the latest ingestion batch appears once in the whole table. -#}
+{% test unique_where_batch_is_latest(model, column_name, batch_column) %}
+select {{ column_name }}, count(*) as occurrences
+from {{ model }}
+where {{ column_name }} in (
+    select {{ column_name }} from {{ model }}
+    where {{ batch_column }} = (select max({{ batch_column }}) from {{ model }})
+)
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
+
+
+{#- Every row of the latest ingestion batch refers to a row of `to` (earlier batches were checked when
+    they arrived, and a raw layer that only grows never loses the rows they refer to). -#}
+{% test relationships_where_batch_is_latest(model, column_name, to, field, batch_column) %}
+select child.{{ column_name }}
+from {{ model }} as child
+where child.{{ batch_column }} = (select max({{ batch_column }}) from {{ model }})
+  and child.{{ column_name }} is not null
+  and not exists (select 1 from {{ to }} as parent where parent.{{ field }} = child.{{ column_name }})
+{% endtest %}

@@ -22,6 +22,12 @@ from dagster_dbt import (
 
 from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.settings import Settings, export_to_environment
+from pipelines.transform.incremental import (
+    current_inputs,
+    full_refresh_reason,
+    read_history_inputs,
+    record_history_inputs,
+)
 from pipelines.transform.project import retentio_dbt_project
 from pipelines.transform.spark_mirror import mirror_spark_tables, runs_on_spark
 
@@ -69,7 +75,7 @@ def _forget_erased_customers(context: AssetExecutionContext, settings: Settings)
     record_state(state, erasures)
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource):
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories: bool = False):
     settings = Settings.from_env()
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     _forget_erased_customers(context, settings)
@@ -79,7 +85,16 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     # Settings reach dbt through the environment (export_to_environment), not --vars: dbt would re-parse
     # the whole project whenever the vars differ from those of the prepared manifest.
     arguments = ["build", "--exclude", "resource_type:unit_test"]
+    histories = None
+    if builds_histories:
+        histories = current_inputs(settings, retentio_dbt_project.manifest_path, retentio_dbt_project.project_dir)
+        reason = full_refresh_reason(read_history_inputs(settings.warehouse_dir), histories, settings.warehouse_db)
+        if reason:
+            context.log.info(f"rebuilding the customer histories from scratch: {reason}")
+            arguments.append("--full-refresh")
     yield from dbt.cli(arguments, context=context).stream()
+    if histories is not None:
+        record_history_inputs(settings.warehouse_dir, histories)
     if runs_on_spark(settings):
         built = {key.path[-1] for key in context.selected_asset_keys}  # a dbt asset key ends with its model's name
         copied = mirror_spark_tables(settings, built)
@@ -95,8 +110,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource):
     pool=WAREHOUSE_POOL,
 )
 def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """Staging, intermediate and the marts that do not need predictions."""
-    yield from _build(context, dbt)
+    """Staging, intermediate (the customer histories incrementally) and the marts that do not need predictions."""
+    yield from _build(context, dbt, builds_histories=True)
 
 
 @dbt_assets(

@@ -1,17 +1,29 @@
+{{ config(
+    materialized=history_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+) }}
+
 {#-
   When each customer is active, as intervals instead of a customer x day grid.
 
   Rule: a customer is active at the end of day d when their latest purchase on or before d is less
-  than activity_window_days (W) days before d, i.e. d - last_purchase_date < W. A purchase on day p
+  than activity_window_days (W) days before d, i.e. d - last_purchase < W. A purchase on day p
   therefore keeps the customer active on days p .. p + W - 1. Purchases less than W days apart overlap
   and merge into one spell; a gap of W days or more starts a new spell. Active at d <=> some spell has
   spell_start_date <= d <= spell_end_date.
+
+  Incremental: rebuilds the spells of the customers int_customer_purchase_days rebuilt since this
+  model's last build (a change of W rebuilds everything: pipelines/transform/incremental.py).
 -#}
 
 with purchase_days as (
 
-    select distinct customer_id, order_date as purchase_date
-    from {{ ref('int_purchases_sequenced') }}
+    select customer_id, purchase_date, rebuild_number
+    from {{ ref('int_customer_purchase_days') }}
+    {%- if is_incremental() %}
+    where customer_id in ({{ customers_rebuilt_since_last_build(ref('int_customer_purchase_days')) }})
+    {%- endif %}
 
 ),
 
@@ -26,6 +38,7 @@ with_previous as (
     select
         customer_id,
         purchase_date,
+        rebuild_number,
         lag(purchase_date) over (partition by customer_id order by purchase_date) as previous_purchase_date
     from purchase_days
 
@@ -36,6 +49,7 @@ spell_starts_flagged as (
     select
         with_previous.customer_id,
         with_previous.purchase_date,
+        with_previous.rebuild_number,
         case
             when with_previous.previous_purchase_date is null then 1
             when {{ days_between('with_previous.previous_purchase_date', 'with_previous.purchase_date') }}
@@ -52,6 +66,7 @@ spells_numbered as (
     select
         customer_id,
         purchase_date,
+        rebuild_number,
         sum(starts_spell) over (
             partition by customer_id order by purchase_date rows between unbounded preceding and current row
         ) as spell_number
@@ -66,7 +81,8 @@ spells as (
         spell_number,
         min(purchase_date) as spell_start_date,
         max(purchase_date) as last_purchase_date,
-        count(*) as purchase_days
+        count(*) as purchase_days,
+        max(rebuild_number) as rebuild_number
     from spells_numbered
     group by customer_id, spell_number
 
@@ -80,7 +96,8 @@ final as (
         spells.spell_start_date,
         spells.last_purchase_date,
         {{ add_days('settings.activity_window_days - 1', 'spells.last_purchase_date') }} as spell_end_date,
-        spells.purchase_days
+        spells.purchase_days,
+        spells.rebuild_number
     from spells
     cross join settings
 

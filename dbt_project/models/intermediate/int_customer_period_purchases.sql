@@ -1,11 +1,22 @@
+{{ config(
+    materialized=history_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+) }}
+
 {#-
-  Each customer's purchases summed per calendar month, quarter and year: the months from the purchases,
-  quarters and years from the months, so the ten million purchases are read once.
+  Each customer's purchases summed per calendar month, quarter and year: the months from the purchase
+  days, quarters and years from the months.
+
+  Incremental: rebuilds the customers int_customer_purchase_days rebuilt since this model's last build.
 -#}
 
-with purchases as (
+with purchase_days as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    select * from {{ ref('int_customer_purchase_days') }}
+    {%- if is_incremental() %}
+    where customer_id in ({{ customers_rebuilt_since_last_build(ref('int_customer_purchase_days')) }})
+    {%- endif %}
 
 ),
 
@@ -13,23 +24,25 @@ monthly as (
 
     select
         customer_id,
-        {{ truncate_date('month', 'order_date') }} as month_start,
+        {{ truncate_date('month', 'purchase_date') }} as month_start,
         min(first_purchase_date) as first_purchase_date,
-        sum(amount) as revenue,
-        count(*) as purchases,
-        {{ count_where('is_first_purchase') }} as first_purchases,
-        sum(case when is_first_purchase then amount end) as first_purchase_amount,
-        {{ count_where('not is_first_purchase') }} as repeat_purchases,
-        sum(case when not is_first_purchase then amount end) as repeat_purchase_amount
-    from purchases
-    group by customer_id, {{ truncate_date('month', 'order_date') }}
+        sum(revenue) as revenue,
+        sum(orders) as purchases,
+        {{ count_where('is_first_purchase_day') }} as first_purchases,
+        sum(first_purchase_amount) as first_purchase_amount,
+        sum(repeat_orders) as repeat_purchases,
+        sum(case when repeat_orders > 0 then repeat_revenue end) as repeat_purchase_amount,
+        max(rebuild_number) as rebuild_number
+    from purchase_days
+    group by customer_id, {{ truncate_date('month', 'purchase_date') }}
 
 ),
 
 by_grain as (
 
     select 'month' as period_grain, month_start as period_start, customer_id, first_purchase_date, revenue,
-           purchases, first_purchases, first_purchase_amount, repeat_purchases, repeat_purchase_amount
+           purchases, first_purchases, first_purchase_amount, repeat_purchases, repeat_purchase_amount,
+           rebuild_number
     from monthly
     {% for grain in ['quarter', 'year'] %}
     union all
@@ -43,7 +56,8 @@ by_grain as (
         sum(first_purchases),
         sum(first_purchase_amount),
         sum(repeat_purchases),
-        sum(repeat_purchase_amount)
+        sum(repeat_purchase_amount),
+        max(rebuild_number)
     from monthly
     group by customer_id, {{ truncate_date(grain, 'month_start') }}
     {% endfor %}
@@ -53,9 +67,19 @@ by_grain as (
 final as (
 
     select
-        by_grain.*,
+        period_grain,
+        period_start,
+        customer_id,
+        first_purchase_date,
+        revenue,
+        purchases,
+        first_purchases,
+        first_purchase_amount,
+        repeat_purchases,
+        repeat_purchase_amount,
         case when first_purchase_date < period_start then revenue else 0 end as revenue_from_existing,
-        repeat_purchases > 0 as made_repeat_purchase
+        repeat_purchases > 0 as made_repeat_purchase,
+        rebuild_number
     from by_grain
 
 )

@@ -10,18 +10,15 @@
   Also the inputs of the health score: mean and latest day revenue, and the latest NPS answer.
 -#}
 
-with purchases as (
+with histories as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    select * from {{ ref('int_customer_histories') }}
 
 ),
 
 settings as (
 
-    select
-        *,
-        {{ add_days('-backtest_holdout_days', 'as_of_date') }} as backtest_cutoff_date
-    from {{ ref('int_run_settings') }}
+    select * from {{ ref('int_run_settings') }}
 
 ),
 
@@ -38,61 +35,32 @@ latest_answers as (
 
 ),
 
-purchase_days as (
-
-    select customer_id, order_date as purchase_date, sum(amount) as day_revenue
-    from purchases
-    group by customer_id, order_date
-
-),
-
-{#- One aggregate per customer: the first and latest days' revenue by first_by / last_by, the repeat
-    days' mean as (all days - first day) / repeat days. -#}
-per_customer as (
-
-    select
-        purchase_days.customer_id,
-        min(purchase_days.purchase_date) as first_purchase_date,
-        max(purchase_days.purchase_date) as last_purchase_date,
-        count(*) as purchase_days,
-        sum(purchase_days.day_revenue) as revenue,
-        {{ first_by('purchase_days.day_revenue', 'purchase_days.purchase_date') }} as first_day_revenue,
-        {{ last_by('purchase_days.day_revenue', 'purchase_days.purchase_date') }} as latest_day_revenue,
-        {{ count_where('purchase_days.purchase_date <= settings.backtest_cutoff_date') }} as calibration_days,
-        max(case when purchase_days.purchase_date <= settings.backtest_cutoff_date
-                 then purchase_days.purchase_date end) as calibration_last_purchase_date
-    from purchase_days
-    cross join settings
-    group by purchase_days.customer_id
-
-),
-
 final as (
 
     select
-        per_customer.customer_id,
-        per_customer.first_purchase_date,
-        per_customer.purchase_days - 1 as frequency,
-        {{ days_between('per_customer.first_purchase_date', 'per_customer.last_purchase_date') }} as recency_days,
-        {{ days_between('per_customer.first_purchase_date', 'settings.as_of_date') }} as tenure_days,
-        {{ safe_divide('per_customer.revenue - per_customer.first_day_revenue', 'per_customer.purchase_days - 1') }}
+        histories.customer_id,
+        histories.first_purchase_date,
+        histories.purchase_days - 1 as frequency,
+        {{ days_between('histories.first_purchase_date', 'histories.last_purchase_date') }} as recency_days,
+        {{ days_between('histories.first_purchase_date', 'settings.as_of_date') }} as tenure_days,
+        {{ safe_divide('histories.revenue - histories.first_day_revenue', 'histories.purchase_days - 1') }}
             as monetary_value,
-        {{ safe_divide('per_customer.revenue', 'per_customer.purchase_days') }} as mean_day_revenue,
-        per_customer.latest_day_revenue,
-        case when per_customer.calibration_days > 0 then per_customer.calibration_days - 1 end
+        {{ safe_divide('histories.revenue', 'histories.purchase_days') }} as mean_day_revenue,
+        histories.latest_day_revenue,
+        case when histories.calibration_days > 0 then histories.calibration_days - 1 end
             as calibration_frequency,
-        case when per_customer.calibration_days > 0 then
-            {{ days_between('per_customer.first_purchase_date', 'per_customer.calibration_last_purchase_date') }}
+        case when histories.calibration_days > 0 then
+            {{ days_between('histories.first_purchase_date', 'histories.calibration_last_purchase_date') }}
         end as calibration_recency_days,
-        case when per_customer.calibration_days > 0 then
-            {{ days_between('per_customer.first_purchase_date', 'settings.backtest_cutoff_date') }}
+        case when histories.calibration_days > 0 then
+            {{ days_between('histories.first_purchase_date', 'settings.backtest_cutoff_date') }}
         end as calibration_tenure_days,
-        case when per_customer.calibration_days > 0 then per_customer.purchase_days - per_customer.calibration_days
+        case when histories.calibration_days > 0 then histories.purchase_days - histories.calibration_days
         end as holdout_purchase_days,
         latest_answers.latest_nps_score
-    from per_customer
+    from histories
     cross join settings
-    left join latest_answers on latest_answers.customer_id = per_customer.customer_id
+    left join latest_answers on latest_answers.customer_id = histories.customer_id
 
 )
 

@@ -6,29 +6,15 @@ with customers as (
 
 ),
 
-purchases as (
+histories as (
 
-    select * from {{ ref('int_purchases_sequenced') }}
+    select * from {{ ref('int_customer_histories') }}
 
 ),
 
 settings as (
 
     select * from {{ ref('int_run_settings') }}
-
-),
-
-purchase_summary as (
-
-    select
-        customer_id,
-        min(order_date) as first_purchase_date,
-        max(order_date) as last_purchase_date,
-        count(*) as purchases,
-        count(distinct order_date) as purchase_days,
-        sum(amount) as revenue
-    from purchases
-    group by customer_id
 
 ),
 
@@ -41,22 +27,22 @@ final as (
         coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
         customers.has_marketing_consent,
         customers.is_erased,
-        purchase_summary.first_purchase_date is not null as has_purchased,
-        purchase_summary.first_purchase_date,
-        purchase_summary.last_purchase_date,
-        coalesce(purchase_summary.purchases, 0) as purchases,
-        coalesce(purchase_summary.purchase_days, 0) as purchase_days,
-        coalesce(purchase_summary.revenue, 0) as revenue,
-        {{ days_between('purchase_summary.first_purchase_date', 'settings.as_of_date') }} as tenure_days,
-        {{ days_between('purchase_summary.last_purchase_date', 'settings.as_of_date') }} as days_since_last_purchase,
+        histories.first_purchase_date is not null as has_purchased,
+        histories.first_purchase_date,
+        histories.last_purchase_date,
+        coalesce(histories.purchases, 0) as purchases,
+        coalesce(histories.purchase_days, 0) as purchase_days,
+        coalesce(histories.revenue, 0) as revenue,
+        {{ days_between('histories.first_purchase_date', 'settings.as_of_date') }} as tenure_days,
+        {{ days_between('histories.last_purchase_date', 'settings.as_of_date') }} as days_since_last_purchase,
         coalesce(
-            {{ days_between('purchase_summary.last_purchase_date', 'settings.as_of_date') }}
+            {{ days_between('histories.last_purchase_date', 'settings.as_of_date') }}
                 < settings.activity_window_days,
             false
         ) as is_active
     from customers
     cross join settings
-    left join purchase_summary on purchase_summary.customer_id = customers.customer_id
+    left join histories on histories.customer_id = customers.customer_id
 
 )
 

@@ -12,8 +12,8 @@ with settings as (
 
 first_month as (
 
-    select {{ truncate_date('month', 'min(order_date)') }} as first_month_start
-    from {{ ref('int_purchases_sequenced') }}
+    select {{ truncate_date('month', 'min(first_purchase_date)') }} as first_month_start
+    from {{ ref('int_customer_histories') }}
 
 ),
 

@@ -7,7 +7,7 @@ with latest_order as (
 
 ),
 
-final as (
+with_as_of as (
 
     select
         {% if var('as_of_date', env_var('RETENTIO_AS_OF_DATE', '')) %}
@@ -20,6 +20,15 @@ final as (
         {{ backtest_holdout_days() }} as backtest_holdout_days
 
     from latest_order
+
+),
+
+final as (
+
+    select
+        *,
+        {{ add_days('-backtest_holdout_days', 'as_of_date') }} as backtest_cutoff_date
+    from with_as_of
 
 )
 

@@ -16,7 +16,8 @@ renamed as (
         status as order_status,
         _source_file as source_file,
         _source_row as source_row,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _batch as ingestion_batch
 
     from source
 

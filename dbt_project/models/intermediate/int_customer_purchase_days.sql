@@ -1,0 +1,136 @@
+{{ config(
+    materialized=history_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+) }}
+
+{#-
+  Each customer's purchases summed per day: the one pass over the orders that every history is built
+  from. A purchase is a completed order on or before the as-of date; refunded and cancelled orders never
+  count, so a customer whose only order was refunded is not a customer. The first purchase is the
+  earliest (ordered_at, then order_id) and made them a customer.
+
+  Incremental (macros/incremental.sql): a run rebuilds every row of the customers with an order in a
+  new ingestion batch, an order the moving as-of date now includes, or an order on a day a backfill asks
+  for (RETENTIO_REBUILD_ORDER_DAYS), from all of their orders; rebuild_number tells the models built
+  from this one which customers changed.
+-#}
+
+with orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_run_settings') }}
+
+),
+
+{% if is_incremental() %}
+last_build as (
+
+    select
+        coalesce(max(built_through_batch), 0) as built_through_batch,
+        max(built_as_of_date) as built_as_of_date,
+        coalesce(max(rebuild_number), 0) as rebuild_number
+    from {{ this }}
+
+),
+
+{%- set rebuilt_days = rebuild_order_days() %}
+changed_customers as (
+
+    select distinct orders.customer_id
+    from orders
+    cross join last_build
+    cross join settings
+    where orders.ingestion_batch > last_build.built_through_batch
+       or (orders.order_date > last_build.built_as_of_date and orders.order_date <= settings.as_of_date)
+       {%- if rebuilt_days %}
+       or orders.order_date between {{ rebuilt_days[0] }} and {{ rebuilt_days[1] }}
+       {%- endif %}
+
+),
+{% endif %}
+
+purchases as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        orders.amount,
+        orders.ingestion_batch
+    from orders
+    cross join settings
+    where orders.order_status = 'completed'
+      and orders.order_date <= settings.as_of_date
+      {%- if is_incremental() %}
+      and orders.customer_id in (select customer_id from changed_customers)
+      {%- endif %}
+
+),
+
+days as (
+
+    select
+        customer_id,
+        order_date as purchase_date,
+        count(*) as orders,
+        sum(amount) as revenue,
+        {{ first_by('amount', ordering_key(['ordered_at', 'order_id'])) }} as first_order_amount
+    from purchases
+    group by customer_id, order_date
+
+),
+
+first_days as (
+
+    select customer_id, min(purchase_date) as first_purchase_date
+    from days
+    group by customer_id
+
+),
+
+build as (
+
+    select
+        max(ingestion_batch) as built_through_batch,
+        {% if is_incremental() -%}
+        (select rebuild_number from last_build) + 1
+        {%- else -%}
+        1
+        {%- endif %} as rebuild_number
+    from orders
+
+),
+
+final as (
+
+    select
+        days.customer_id,
+        days.purchase_date,
+        first_days.first_purchase_date,
+        days.purchase_date = first_days.first_purchase_date as is_first_purchase_day,
+        days.orders,
+        days.revenue,
+        case when days.purchase_date = first_days.first_purchase_date then days.first_order_amount end
+            as first_purchase_amount,
+        days.orders - case when days.purchase_date = first_days.first_purchase_date then 1 else 0 end
+            as repeat_orders,
+        days.revenue - case when days.purchase_date = first_days.first_purchase_date then days.first_order_amount
+                            else 0 end as repeat_revenue,
+        settings.as_of_date as built_as_of_date,
+        build.built_through_batch,
+        build.rebuild_number
+    from days
+    inner join first_days on first_days.customer_id = days.customer_id
+    cross join settings
+    cross join build
+
+)
+
+select * from final
