@@ -1,7 +1,7 @@
 """The one entry point Dagster loads (`workspace.yaml`, `dagster dev`, `python -m pipelines.run`)."""
 
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from pipelines.checks.alert_checks import retention_alerts
 from pipelines.checks.contract_checks import raw_contract_checks
@@ -17,9 +17,10 @@ from pipelines.schedules import daily_schedule, retentio_job
 from pipelines.sensors import new_extract_sensor
 from pipelines.transform.assets import DBT_ASSETS
 from pipelines.transform.project import dbt_cli_resource
+from pipelines.transform.rebuilds import order_day_rebuilds
 
 defs = Definitions(
-    assets=[*raw_extract_assets, customer_pseudonyms, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
+    assets=[*raw_extract_assets, customer_pseudonyms, order_day_rebuilds, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
     asset_checks=[
         *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
         retention_alerts,
@@ -28,4 +29,7 @@ defs = Definitions(
     schedules=[daily_schedule],
     sensors=[new_extract_sensor],
     resources={"dbt": dbt_cli_resource()},
+    # Every step that opens the warehouse file runs alone anyway (the `warehouse` pool): one process for
+    # the whole run, instead of one per step, each paying for Dagster's and dbt's imports.
+    executor=in_process_executor,
 )

@@ -3,9 +3,12 @@
 
 from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
+from pipelines.transform.rebuilds import ORDER_DAY_REBUILDS_KEY
+
+# Everything but the backfill requests (rebuilds/order_days), which only a backfill materializes.
 retentio_job = define_asset_job(
     "retentio_all",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.keys(ORDER_DAY_REBUILDS_KEY),
     description="Ingest every extract, build the dbt models, check them and publish the BI file.",
 )
 

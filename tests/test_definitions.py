@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context
+from dagster import AssetKey, DagsterInstance, DailyPartitionsDefinition, SkipReason, build_sensor_context
 
 from pipelines.definitions import defs
 from pipelines.sensors import SETTLE_SECONDS, new_extract_sensor
@@ -48,6 +48,20 @@ def test_the_job_schedule_and_sensor_users_start_from():
     assert defs.resolve_job_def("retentio_all") is not None
     assert defs.resolve_schedule_def("retentio_daily").cron_schedule == "0 6 * * *"
     assert defs.resolve_sensor_def("new_extract_sensor") is not None
+
+
+def test_order_days_are_daily_partitions_and_every_asset_backfills_in_one_run():
+    graph = defs.resolve_asset_graph()
+    rebuilds = graph.get(AssetKey(["rebuilds", "order_days"]))
+    assert isinstance(rebuilds.partitions_def, DailyPartitionsDefinition)
+    assert AssetKey(["rebuilds", "order_days"]) in graph.get(AssetKey(["staging", "stg_rebuilds__order_days"])).parent_keys
+    assert AssetKey(["staging", "stg_rebuilds__order_days"]) in graph.get(
+        AssetKey(["intermediate", "int_customer_purchase_days"])).parent_keys
+    for key in graph.get_all_asset_keys():
+        policy = graph.get(key).backfill_policy
+        assert policy is not None and policy.max_partitions_per_run is None, key.to_user_string()
+    job_keys = set(defs.resolve_job_def("retentio_all").asset_layer.selected_asset_keys)
+    assert AssetKey(["rebuilds", "order_days"]) not in job_keys, "only backfills ask for rebuilds"
 
 
 def test_the_sensor_waits_for_a_new_file_to_settle_then_requests_one_run(tmp_path):

@@ -33,15 +33,3 @@
 {% macro alert_setting(name, default) -%}
     {{ var('alert_' ~ name, env_var('RETENTIO_ALERT_' ~ (name | upper), default)) }}
 {%- endmacro %}
-
-{#- Order days to rebuild from the raw layer in this run, on top of what is new (a Dagster backfill of the
-    order-day partitions sets RETENTIO_REBUILD_ORDER_DAYS to 'YYYY-MM-DD..YYYY-MM-DD'): a pair of SQL
-    date literals, or none. -#}
-{% macro rebuild_order_days() -%}
-    {%- set window = env_var('RETENTIO_REBUILD_ORDER_DAYS', '') -%}
-    {%- if not window -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set bounds = window.split('..') -%}
-    {{ return(["cast('" ~ bounds[0] ~ "' as date)", "cast('" ~ bounds[-1] ~ "' as date)"]) }}
-{%- endmacro %}

@@ -6,6 +6,7 @@ import uuid
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.assets import PSEUDONYMS_KEY
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
@@ -23,6 +24,7 @@ INPUT_MODELS = ("stg_survey__survey_responses", "int_customers_aggregated", "int
     description="Terms and two-word phrases that set detractors' comments apart from promoters' (French and "
                 "English; log-odds with an informative prior), overall, per quarter, RFM segment and tenure band, "
                 "with two pseudonymous examples from loyal customers first.",
+    backfill_policy=IN_ONE_RUN,
 )
 def feedback_themes_asset(context: AssetExecutionContext) -> MaterializeResult:
     from pipelines.feedback.themes import feedback_themes  # pandas and numpy load when the asset runs

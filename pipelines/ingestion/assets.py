@@ -18,6 +18,7 @@ from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.loader import IngestionResult, ingest_extract
 from pipelines.ingestion.source_config import SourceConfigError
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.erasure import ErasureRequestError
 from pipelines.settings import Settings
 
@@ -59,6 +60,7 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
                       description=f"One row per {pattern} file read: checksum, dialect, rows read, loaded "
                                   "and quarantined."),
         ],
+        backfill_policy=IN_ONE_RUN,
     )
     def _ingest(context: AssetExecutionContext):
         settings = Settings.from_env()

@@ -25,6 +25,7 @@ from dagster import (
     multi_asset,
 )
 
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
@@ -110,6 +111,7 @@ def _fits_table(fits: "pd.DataFrame") -> str:
                                    "forecast's (a warning: the predictions are still published)."),
     ],
     pool=WAREHOUSE_POOL,
+    backfill_policy=IN_ONE_RUN,
 )
 def customer_clv_models(context: AssetExecutionContext):
     from models import ModelFitError

@@ -10,6 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult,
 
 from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.raw_layer import data_glob
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_keys, pseudonym_key
 from pipelines.settings import Settings
 
@@ -23,6 +24,7 @@ PSEUDONYMS_KEY = AssetKey(["private", "customer_pseudonyms"])
     kinds={"python", "parquet"},
     description="Keyed-hash pseudonym (customer_key) of every customer; published tables use it instead of the "
                 "CRM id. Kept under RETENTIO_WAREHOUSE_DIR/private, never published.",
+    backfill_policy=IN_ONE_RUN,
 )
 def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()

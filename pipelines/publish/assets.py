@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.publish.audiences import export_audiences
 from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
@@ -23,6 +24,7 @@ def mart_asset_key(model_name: str) -> AssetKey:
         "The marts and retention_metrics in RETENTIO_WAREHOUSE_DIR/bi.duckdb (what BI tools read, "
         "swapped in atomically) and as Parquet under RETENTIO_WAREHOUSE_DIR/exports."
     ),
+    backfill_policy=IN_ONE_RUN,
 )
 def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()
@@ -54,6 +56,7 @@ def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     pool=WAREHOUSE_POOL,
     description="Consented customers per RFM segment and per health band (pseudonymous key, e-mail, segment, band, "
                 "predicted CLV), as CSV under RETENTIO_WAREHOUSE_DIR/audiences for marketing tools.",
+    backfill_policy=IN_ONE_RUN,
 )
 def audiences(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()

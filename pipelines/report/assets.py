@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.report.build import build_report, report_path
 from pipelines.report.formatting import month_label
 from pipelines.report.summary import monthly_preview_markdown, trend_markdown
@@ -20,6 +21,7 @@ PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
         "NPS, CAC by channel, quarantine, definitions) in RETENTIO_WAREHOUSE_DIR/report/retention_report.html. "
         "Opens offline: styles and SVG charts are inline."
     ),
+    backfill_policy=IN_ONE_RUN,
 )
 def retention_report(context: AssetExecutionContext) -> MaterializeResult:
     settings = Settings.from_env()

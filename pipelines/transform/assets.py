@@ -20,6 +20,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.settings import Settings, export_to_environment
 from pipelines.transform.incremental import (
@@ -29,6 +30,7 @@ from pipelines.transform.incremental import (
     record_history_inputs,
 )
 from pipelines.transform.project import retentio_dbt_project
+from pipelines.transform.rebuilds import ensure_request_log
 from pipelines.transform.spark_mirror import mirror_spark_tables, runs_on_spark
 
 WAREHOUSE_POOL = "warehouse"
@@ -87,6 +89,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories
     arguments = ["build", "--exclude", "resource_type:unit_test"]
     histories = None
     if builds_histories:
+        ensure_request_log(settings.warehouse_dir)  # a dbt source, even before the first backfill
         histories = current_inputs(settings, retentio_dbt_project.manifest_path, retentio_dbt_project.project_dir)
         reason = full_refresh_reason(read_history_inputs(settings.warehouse_dir), histories, settings.warehouse_db)
         if reason:
@@ -108,6 +111,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories
     exclude=ENRICHED_SELECTION,
     dagster_dbt_translator=_TRANSLATOR,
     pool=WAREHOUSE_POOL,
+    backfill_policy=IN_ONE_RUN,
 )
 def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     """Staging, intermediate (the customer histories incrementally) and the marts that do not need predictions."""
@@ -120,6 +124,7 @@ def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     select=ENRICHED_SELECTION,
     dagster_dbt_translator=_TRANSLATOR,
     pool=WAREHOUSE_POOL,
+    backfill_policy=IN_ONE_RUN,
 )
 def retentio_dbt_models_with_predictions(context: AssetExecutionContext, dbt: DbtCliResource):
     """The marts that carry predicted CLV and health: customers, retention_metrics, customers_at_risk, ..."""

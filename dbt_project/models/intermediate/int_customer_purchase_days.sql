@@ -11,9 +11,9 @@
   earliest (ordered_at, then order_id) and made them a customer.
 
   Incremental (macros/incremental.sql): a run rebuilds every row of the customers with an order in a
-  new ingestion batch, an order the moving as-of date now includes, or an order on a day a backfill asks
-  for (RETENTIO_REBUILD_ORDER_DAYS), from all of their orders; rebuild_number tells the models built
-  from this one which customers changed.
+  new ingestion batch, an order the moving as-of date now includes, or an order on a day a backfill
+  asked to rebuild since (stg_rebuilds__order_days), from all of their orders; rebuild_number tells the
+  models built from this one which customers changed.
 -#}
 
 with orders as (
@@ -28,18 +28,33 @@ settings as (
 
 ),
 
+rebuild_requests as (
+
+    select * from {{ ref('stg_rebuilds__order_days') }}
+
+),
+
 {% if is_incremental() %}
 last_build as (
 
     select
         coalesce(max(built_through_batch), 0) as built_through_batch,
         max(built_as_of_date) as built_as_of_date,
+        coalesce(max(built_through_request), 0) as built_through_request,
         coalesce(max(rebuild_number), 0) as rebuild_number
     from {{ this }}
 
 ),
 
-{%- set rebuilt_days = rebuild_order_days() %}
+days_to_rebuild as (
+
+    select rebuild_requests.first_order_date, rebuild_requests.last_order_date
+    from rebuild_requests
+    cross join last_build
+    where rebuild_requests.request_number > last_build.built_through_request
+
+),
+
 changed_customers as (
 
     select distinct orders.customer_id
@@ -48,9 +63,11 @@ changed_customers as (
     cross join settings
     where orders.ingestion_batch > last_build.built_through_batch
        or (orders.order_date > last_build.built_as_of_date and orders.order_date <= settings.as_of_date)
-       {%- if rebuilt_days %}
-       or orders.order_date between {{ rebuilt_days[0] }} and {{ rebuilt_days[1] }}
-       {%- endif %}
+    union
+    select distinct orders.customer_id
+    from orders
+    inner join days_to_rebuild
+        on orders.order_date between days_to_rebuild.first_order_date and days_to_rebuild.last_order_date
 
 ),
 {% endif %}
@@ -99,6 +116,7 @@ build as (
 
     select
         max(ingestion_batch) as built_through_batch,
+        (select coalesce(max(request_number), 0) from rebuild_requests) as built_through_request,
         {% if is_incremental() -%}
         (select rebuild_number from last_build) + 1
         {%- else -%}
@@ -125,6 +143,7 @@ final as (
                             else 0 end as repeat_revenue,
         settings.as_of_date as built_as_of_date,
         build.built_through_batch,
+        build.built_through_request,
         build.rebuild_number
     from days
     inner join first_days on first_days.customer_id = days.customer_id
