@@ -104,3 +104,26 @@ def compare(expected: list[dict], actual: list[dict]) -> dict:
         "mismatches": mismatches[:20],
         "mismatch_count": len(mismatches),
     }
+
+
+def published_tables_identical(expected_bi: Path, actual_bi: Path) -> dict:
+    """Every published table of two BI files, row for row (ordered by all columns), exactly; the
+    `publication` table (when and by which run) aside. {'equal': bool, 'tables': n, 'different': [...]}"""
+    expected, actual = (duckdb.connect(str(p), read_only=True) for p in (expected_bi, actual_bi))
+    try:
+        tables = [t for (t,) in expected.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' "
+            "and table_name <> 'publication' order by 1").fetchall()]
+        different = []
+        for table in tables:
+            query = f"select * from main.{table} order by all"
+            try:
+                same = expected.execute(query).fetchall() == actual.execute(query).fetchall()
+            except duckdb.Error:
+                same = False
+            if not same:
+                different.append(table)
+        return {"equal": not different, "tables": len(tables), "different": different}
+    finally:
+        expected.close()
+        actual.close()

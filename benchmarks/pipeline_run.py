@@ -115,8 +115,10 @@ def run_pipeline(
     interval: float = 0.2,
     parse_with_run_environment: bool = False,
     dbt_preparse: bool = False,
+    fresh_warehouse: bool = True,
 ) -> dict:
-    """Run the whole pipeline once into run_dir/warehouse (removed first); return the measurements.
+    """Run the whole pipeline once into run_dir/warehouse (removed first, unless fresh_warehouse is False:
+    the next day's run of a warehouse); return the measurements.
 
     parse_with_run_environment: run `dbt parse` first (untimed) with the run's environment, as `make prepare`
     does with its own directories (for snapshots; the working tree's manifest is left to `make`).
@@ -124,7 +126,7 @@ def run_pipeline(
     well, so that both dbt invocations can use partial parsing.
     """
     warehouse, dagster_home = run_dir / "warehouse", run_dir / "dagster_home"
-    for stale in (warehouse, dagster_home):
+    for stale in (warehouse, dagster_home) if fresh_warehouse else (dagster_home,):
         shutil.rmtree(stale, ignore_errors=True)
     dagster_home.mkdir(parents=True)
     shutil.copy(code_root / "dagster.yaml", dagster_home / "dagster.yaml")

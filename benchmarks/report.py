@@ -15,6 +15,7 @@ STAGE_LABELS = {
     "summary": "summary printed after the run",
 }
 TARGET_RATIO, TARGET_RSS_MB = 2.0, 4096
+TARGET_DAILY_SHARE = 0.10  # the issue: a new day of orders in at most 10 % of the full rebuild
 
 
 def _s(value) -> str:
@@ -74,6 +75,18 @@ def pipeline_floor_ratio(tier: dict) -> float | None:
     return pipeline["end_to_end_seconds"] / floor
 
 
+def daily_full_ratio(tier: dict) -> float | None:
+    """The daily run's time as a share of the full rebuild's (the tier's pipeline run)."""
+    pipeline, daily = tier.get("pipeline"), tier.get("daily", {}).get("run")
+    if not pipeline or not daily or not pipeline.get("succeeded") or not daily.get("succeeded"):
+        return None
+    return daily["end_to_end_seconds"] / pipeline["end_to_end_seconds"]
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
 def summary_rows(tiers: list[dict]) -> list[list[str]]:
     rows = []
 
@@ -109,6 +122,18 @@ def summary_rows(tiers: list[dict]) -> list[list[str]]:
             [_mb(t.get("pipeline", {}).get("stages", {}).get(stage, {}).get("peak_rss_mb")) for t in tiers],
         )
     row(
+        "new day's orders (share of the history)",
+        [f"{t['daily']['day_orders']:,} ({t['daily']['day_share_pct']:.2f} %)" if t.get("daily", {}).get("day_orders")
+         else "–" for t in tiers],
+    )
+    row("**daily run, s (CPU s)**", [f"**{_wall_cpu(_end_to_end(t.get('daily', {}).get('run')))}**" for t in tiers])
+    for stage in ("ingest", "checks", "dbt", "models", "publish"):
+        row(f"&nbsp;&nbsp;daily {stage}, s",
+            [_s(t.get("daily", {}).get("run", {}).get("stages", {}).get(stage, {}).get("seconds")) for t in tiers])
+    row("daily run peak RSS (MB)", [_mb(t.get("daily", {}).get("run", {}).get("peak_rss_mb")) for t in tiers])
+    row("**daily run / full rebuild**", [f"**{_percent(daily_full_ratio(t))}**" for t in tiers])
+    row("published tables: daily run = full rebuild", [_equal(t.get("daily", {}).get("comparison")) for t in tiers])
+    row(
         "**floor: floor.sql in one DuckDB process, s (CPU s)**",
         [f"**{_wall_cpu(_process(t.get('floor')))}**" for t in tiers],
     )
@@ -142,7 +167,9 @@ def summary_rows(tiers: list[dict]) -> list[list[str]]:
 def _equal(comparison: dict | None) -> str:
     if not comparison:
         return "–"
-    return "yes" if comparison["equal"] else f"**NO** ({comparison.get('mismatch_count', '?')} differences)"
+    if comparison["equal"]:
+        return "yes"
+    return f"**NO** ({comparison.get('mismatch_count', len(comparison.get('different', [])) or '?')} differences)"
 
 
 def _pandas(tier: dict) -> str:
@@ -340,6 +367,26 @@ def tier_detail(tier: dict) -> list[str]:
         lines += _table(
             ["statement", "s"], [[f"`{s['statement']}`", _s(s["seconds"])] for s in floor["statements"]]
         )
+    daily_run = tier.get("daily", {}).get("run")
+    if daily_run:
+        lines += [
+            "",
+            f"Daily run: yesterday's warehouse (everything before {tier['daily']['day']}, built in "
+            f"{_s(tier['daily'].get('yesterday_seconds'))} s), then the {tier['daily'].get('day_orders', 0):,} orders "
+            f"of {tier['daily']['day']} as their own file: {_s(daily_run['end_to_end_seconds'])} s, peak RSS "
+            f"{_mb(daily_run['peak_rss_mb'])} MB. Steps, slowest first:",
+            "",
+        ]
+        steps = sorted(daily_run["steps"], key=lambda s: -s["seconds"])
+        lines += _table(["step", "stage", "s", "CPU s"],
+                        [[s["key"], s["stage"], _s(s["seconds"]), _s(s.get("cpu_seconds"))] for s in steps[:10]])
+        for dbt in daily_run.get("dbt", []):
+            lines += ["", f"Daily dbt `{dbt['step']}`, slowest nodes:", ""]
+            lines += _table(["node", "type", "s"],
+                            [[n["node"], n["type"], _s(n["seconds"])] for n in dbt["nodes"][:8]])
+        comparison = tier["daily"].get("comparison")
+        if comparison and not comparison["equal"]:
+            lines += ["", f"**The daily run's tables differ from the full rebuild's: {comparison['different']}**"]
     for name in ("floor", "pandas"):
         comparison = (tier.get(name) or {}).get("comparison")
         if comparison and not comparison["equal"]:
@@ -411,6 +458,13 @@ def markdown(results: dict) -> str:
             f"{TARGET_RSS_MB / 1024:.0f} GB. Measured: {_ratio(ratio)} "
             f"({'met' if ratio <= TARGET_RATIO else 'not met'}), {rss / 1024:.1f} GB "
             f"({'met' if rss <= TARGET_RSS_MB else 'not met'}).",
+        ]
+    daily = daily_full_ratio(last)
+    if daily is not None:
+        lines += [
+            "",
+            f"Target at {last['label']}: a new day of orders processed in ≤ {TARGET_DAILY_SHARE:.0%} of the full "
+            f"rebuild's time. Measured: {_percent(daily)} ({'met' if daily <= TARGET_DAILY_SHARE else 'not met'}).",
         ]
     if len(tiers) >= 2:
         header, rows = growth_rows(tiers)

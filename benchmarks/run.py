@@ -26,11 +26,11 @@ from pathlib import Path
 from benchmarks import clv_peer, compare, report
 from benchmarks.pipeline_run import code_description, prepare_manifest, run_pipeline, snapshot
 from benchmarks.process_tree import run_measured
-from benchmarks.tier_data import Tier, parse_tiers, tier_data
+from benchmarks.tier_data import Tier, daily_split, parse_tiers, tier_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
-PEERS = ("pipeline", "floor", "pandas", "clv")
+PEERS = ("pipeline", "daily", "floor", "pandas", "clv")
 
 
 def log(message: str) -> None:
@@ -170,6 +170,12 @@ def run_tier(tier: Tier, args: argparse.Namespace, code_root: Path, settings: di
     }
     warm_page_cache(data.landing_dir)
     published = None
+    pipeline_settings = {
+        "RETENTIO_ACTIVITY_WINDOW_DAYS": str(settings["activity_window_days"]),
+        "RETENTIO_AS_OF_DATE": settings["as_of_date"] or "",
+        "RETENTIO_DUCKDB_MEMORY_LIMIT": settings["duckdb_memory_limit"],
+        "RETENTIO_DUCKDB_THREADS": str(settings["duckdb_threads"]),
+    }
     if "pipeline" in args.run:
         log(f"[{tier.label}] pipeline (python -m pipelines.run) from {code_root}...")
         pipeline = run_pipeline(
@@ -180,12 +186,7 @@ def run_tier(tier: Tier, args: argparse.Namespace, code_root: Path, settings: di
             interval=args.sample_interval,
             parse_with_run_environment=code_root != REPO_ROOT,
             dbt_preparse="dbt-preparse" in args.experiment,
-            settings={
-                "RETENTIO_ACTIVITY_WINDOW_DAYS": str(settings["activity_window_days"]),
-                "RETENTIO_AS_OF_DATE": settings["as_of_date"] or "",
-                "RETENTIO_DUCKDB_MEMORY_LIMIT": settings["duckdb_memory_limit"],
-                "RETENTIO_DUCKDB_THREADS": str(settings["duckdb_threads"]),
-            },
+            settings=pipeline_settings,
         )
         result["load_average"]["pipeline"] = _load()
         warehouse = Path(pipeline["warehouse_dir"])
@@ -206,6 +207,14 @@ def run_tier(tier: Tier, args: argparse.Namespace, code_root: Path, settings: di
             )
         if (warehouse / "bi.duckdb").exists():
             published = compare.published_metrics(warehouse / "bi.duckdb")
+    if "daily" in args.run:
+        result["daily"] = run_daily(tier, args, code_root, data, tier_dir, python, pipeline_settings, published)
+        result["load_average"]["daily"] = _load()
+        daily = result["daily"]
+        if not daily["run"]["succeeded"]:
+            result["problems"].append(f"the daily run failed; see {tier_dir / 'daily' / 'pipeline.stderr'}")
+        elif daily.get("comparison") and not daily["comparison"]["equal"]:
+            result["problems"].append("the daily run's retention_metrics differ from the full rebuild's")
     if "floor" in args.run:
         log(f"[{tier.label}] floor.sql...")
         floor = run_floor(tier_dir, data.landing_dir, python, settings, args.sample_interval)
@@ -253,6 +262,43 @@ def run_tier(tier: Tier, args: argparse.Namespace, code_root: Path, settings: di
             f"[{tier.label}] CLV ours {result['clv']['ours']['total_seconds']:.2f} s, lifetimes "
             f"{result['clv']['lifetimes']['total_seconds']:.2f} s"
         )
+    return result
+
+
+def run_daily(tier: Tier, args: argparse.Namespace, code_root: Path, data, tier_dir: Path, python: Path,
+              pipeline_settings: dict, published) -> dict:
+    """A warehouse that processed everything but the last order day (measured, as "yesterday"), then that
+    day's orders arrive as their own file and the next run processes them (measured: the daily run)."""
+    split = daily_split(data, log=lambda message: log(f"[{tier.label}] {message}"))
+    run_dir = tier_dir / "daily"
+    landing = run_dir / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    landing.mkdir(parents=True)
+    for path in split.history_dir.iterdir():
+        (landing / path.name).symlink_to(path.resolve())
+    log(f"[{tier.label}] daily: yesterday's run (everything before {split.day})...")
+    common = dict(interval=args.sample_interval, parse_with_run_environment=code_root != REPO_ROOT,
+                  settings=pipeline_settings)
+    yesterday = run_pipeline(code_root, landing, run_dir, python, **common)
+    if not yesterday["succeeded"]:
+        return {"day": split.day, "run": yesterday, "yesterday_seconds": yesterday["end_to_end_seconds"]}
+    (landing / split.day_file.name).symlink_to(split.day_file.resolve())
+    log(f"[{tier.label}] daily: today's run ({split.day_orders:,} new orders)...")
+    today = run_pipeline(code_root, landing, run_dir, python, fresh_warehouse=False, **common)
+    log(f"[{tier.label}] daily run {'succeeded' if today['succeeded'] else 'FAILED'} in "
+        f"{today['end_to_end_seconds']:.1f} s, peak RSS {today['peak_rss_mb']:,.0f} MB")
+    result = {
+        "day": split.day,
+        "day_orders": split.day_orders,
+        "all_orders": split.all_orders,
+        "day_share_pct": 100 * split.day_orders / split.all_orders,
+        "yesterday_seconds": yesterday["end_to_end_seconds"],
+        "run": today,
+    }
+    bi = Path(today["warehouse_dir"]) / "bi.duckdb"
+    full_bi = tier_dir / "warehouse" / "bi.duckdb"
+    if published is not None and today["succeeded"] and bi.exists():
+        result["comparison"] = compare.published_tables_identical(full_bi, bi)
     return result
 
 

@@ -83,3 +83,49 @@ def tier_data(work_dir: Path, tier: Tier, seed: int, log=print) -> TierData:
         )
     )
     return TierData(landing, generation, seconds, sum(files.values()))
+
+
+@dataclass(frozen=True)
+class DailySplit:
+    """The tier's data as a day before the last, plus the last day's orders as their own delivery."""
+
+    history_dir: Path   # every landing file, with the last order day taken out of its year's file
+    day_file: Path      # orders_<day>.csv: that day's orders (about 0.3 % of the history)
+    day: str
+    day_orders: int
+    all_orders: int
+
+
+def daily_split(data: TierData, log=print) -> DailySplit:
+    """Split (once per tier data) the last order day out of the landing files, for the daily-run benchmark."""
+    import duckdb
+
+    root = data.landing_dir.parent / "daily"
+    marker = root / MARKER
+    if marker.exists():
+        recorded = json.loads(marker.read_text())
+        return DailySplit(Path(recorded["history_dir"]), Path(recorded["day_file"]), recorded["day"],
+                          recorded["day_orders"], recorded["all_orders"])
+    shutil.rmtree(root, ignore_errors=True)
+    history = root / "history"
+    history.mkdir(parents=True)
+    con = duckdb.connect()
+    orders = f"read_csv('{data.landing_dir}/orders_*.csv', all_varchar = true, header = true)"
+    day = con.execute(f"select max(left(ordered_at, 10)) from {orders}").fetchall()[0][0]
+    log(f"splitting the orders of {day} out of {data.landing_dir}...")
+    for path in data.landing_dir.iterdir():
+        if not path.name.startswith(f"orders_{day[:4]}"):
+            (history / path.name).symlink_to(path)
+    year_files = sorted(data.landing_dir.glob(f"orders_{day[:4]}*.csv"))
+    con.execute(f"create table year_orders as select * from read_csv({[str(p) for p in year_files]}, "
+                "all_varchar = true, header = true)")
+    con.execute(f"copy (select * from year_orders where left(ordered_at, 10) <> '{day}') "
+                f"to '{history}/orders_{day[:4]}.csv' (header)")
+    day_file = root / f"orders_{day}.csv"
+    con.execute(f"copy (select * from year_orders where left(ordered_at, 10) = '{day}') to '{day_file}' (header)")
+    day_orders = con.execute(f"select count(*) from read_csv('{day_file}')").fetchall()[0][0]
+    all_orders = con.execute(f"select count(*) from {orders}").fetchall()[0][0]
+    con.close()
+    split = DailySplit(history, day_file, day, day_orders, all_orders)
+    marker.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in split.__dict__.items()}))
+    return split
