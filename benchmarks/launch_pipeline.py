@@ -98,8 +98,8 @@ PROBES = [
     ("pipelines.ingestion.loader", "reconcile_by_appending", "ingest: stage 2 reconcile across files", False, 1),
     ("pipelines.ingestion.loader", "summarise", "ingest: summarise the version", False, 0),
     (
-        "pipelines.checks.contract_checks",
-        "validate_parquet",
+        "pipelines.checks.gx_validation",
+        "validate_frame",
         "checks: Great Expectations on a raw sample",
         False,
         0,

@@ -10,12 +10,15 @@
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}
 {%- endmacro %}
 
-{#- The customers whose rows in int_customer_purchase_days a model built from it must rebuild: those the
-    latest purchase-days builds rebuilt since this model's own last build; everyone, should this model
-    have seen builds purchase-days no longer has (it was rebuilt from scratch without this one). -#}
-{% macro customers_rebuilt_since_last_build(purchase_days) -%}
-    select distinct customer_id
-    from {{ purchase_days }}
-    where rebuild_number > (select coalesce(max(rebuild_number), 0) from {{ this }})
-       or (select max(rebuild_number) from {{ this }}) > (select max(rebuild_number) from {{ purchase_days }})
+{#- A filter on int_customer_purchase_days for the rows a model built from it must rebuild: those of the
+    customers purchase days rebuilt since this model's own last build (every row of a rebuilt customer
+    carries the new rebuild_number); all rows, should this model have seen builds purchase days no longer
+    has (it was rebuilt from scratch without this one). One comparison with a one-row subquery, so DuckDB
+    skips the row groups of the customers nothing happened to. -#}
+{% macro rebuilt_since_last_build(purchase_days) -%}
+    rebuild_number > (
+        select case when max(this_model.rebuild_number) > (select max(rebuild_number) from {{ purchase_days }})
+                    then 0 else coalesce(max(this_model.rebuild_number), 0) end
+        from {{ this }} as this_model
+    )
 {%- endmacro %}

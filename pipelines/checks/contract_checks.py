@@ -4,7 +4,7 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, MetadataValue, asset_check
 
 from pipelines.checks.gx_suites import raw_suite_name
-from pipelines.checks.gx_validation import SuiteOutcome, validate_parquet
+from pipelines.checks.gx_validation import SuiteOutcome, validate_raw_extract
 from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.contracts import EXTRACTS
 from pipelines.settings import Settings
@@ -37,10 +37,13 @@ def _build_contract_check(extract_name: str) -> AssetChecksDefinition:
         asset=raw_asset_key(extract_name),
         name="great_expectations_contract",
         blocking=True,
-        description=f"Great Expectations suite `{suite}` (expectations/gx) on a fixed-seed sample of the raw table.",
+        description=f"Great Expectations suite `{suite}` (expectations/gx) on a fixed-seed sample of each batch of the "
+                    "raw table (a batch it passed on before is not validated again).",
     )
     def _check() -> AssetCheckResult:
-        return outcome_result(validate_parquet(suite, Settings.from_env().raw_dir / extract_name))
+        settings = Settings.from_env()
+        return outcome_result(validate_raw_extract(suite, settings.raw_dir / extract_name,
+                                                   settings.warehouse_dir / "cache" / "great_expectations"))
 
     return _check
 

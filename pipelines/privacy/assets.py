@@ -1,7 +1,10 @@
 """The pseudonym table: CRM customer_id -> customer_key, kept in the warehouse, never published."""
 
+import hashlib
+import hmac
 import os
 import uuid
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -35,13 +38,45 @@ def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
     if is_development_key:
         context.log.warning("RETENTIO_PSEUDONYM_KEY is not set: using the development key; set your own secret "
                             "before publishing real customers")
-    ids = duckdb.sql(f"select customer_id from read_parquet('{data_glob(settings.raw_dir / 'customers')}') "
-                     "order by customer_id").fetchnumpy()["customer_id"].tolist()
-    table = pa.table({"customer_id": pa.array(ids, pa.string()),
-                      "customer_key": pa.array(customer_keys(ids, key), pa.string())})
     target = settings.warehouse_dir / "private" / "customer_pseudonyms.parquet"
+    table, newly_keyed = _pseudonyms(data_glob(settings.raw_dir / "customers"), target, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, target)
-    return MaterializeResult(metadata={"dagster/row_count": len(ids), "development_key": is_development_key})
+    _key_fingerprint_file(target).write_text(_key_fingerprint(key))
+    return MaterializeResult(metadata={"dagster/row_count": table.num_rows, "newly_keyed": newly_keyed,
+                                       "development_key": is_development_key})
+
+
+def _key_fingerprint(key: bytes) -> str:
+    """Tells whether the previous table was keyed with the same secret, without storing the secret."""
+    return hmac.new(key, b"retentio pseudonym key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def _key_fingerprint_file(target: Path) -> Path:
+    return target.with_name(target.name + ".key")
+
+
+def _pseudonyms(customers: str, previous: Path, key: bytes) -> tuple[pa.Table, int]:
+    """Every raw customer's key, ordered by customer_id; the keys of customers keyed before with the same
+    secret are reused (a key depends only on the id and the secret), so a day's new customers cost their
+    own HMACs, not everyone's. Customers no longer in the raw layer (erased) drop out."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"create temp table ids as select customer_id from read_parquet('{customers}')")
+        fingerprint = _key_fingerprint_file(previous)
+        reusable = previous.exists() and fingerprint.exists() and fingerprint.read_text() == _key_fingerprint(key)
+        known = f"read_parquet('{previous}')" if reusable else "(select null::varchar as customer_id, null::varchar as customer_key where false)"
+        new_ids = con.execute(f"select customer_id from ids anti join {known} as k using (customer_id) "
+                              "order by customer_id").fetchnumpy()["customer_id"].tolist()
+        con.register("new_keys", pa.table({"customer_id": pa.array(new_ids, pa.string()),
+                                           "customer_key": pa.array(customer_keys(new_ids, key), pa.string())}))
+        table = con.sql(f"""
+            select customer_id, customer_key from ids join {known} as k using (customer_id)
+            union all
+            select customer_id, customer_key from new_keys
+            order by customer_id""").to_arrow_table()
+    finally:
+        con.close()
+    return table, len(new_ids)

@@ -22,7 +22,7 @@ with purchase_days as (
     select customer_id, purchase_date, rebuild_number
     from {{ ref('int_customer_purchase_days') }}
     {%- if is_incremental() %}
-    where customer_id in ({{ customers_rebuilt_since_last_build(ref('int_customer_purchase_days')) }})
+    where {{ rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
     {%- endif %}
 
 ),

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 {#-
   Each purchasing customer's segment along every dimension retention is sliced by, one row per customer:
   acquisition channel, country, acquisition cohort (year and month) and current RFM segment.

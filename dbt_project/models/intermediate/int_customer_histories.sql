@@ -20,15 +20,13 @@ with settings as (
 ),
 
 {% if is_incremental() %}
-changed_customers as (
+{#- Customers whose calibration the moving cut-off changes (rebuilt customers come by rebuild_number). -#}
+past_the_cut_off as (
 
-    {{ customers_rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
-    union
-    select distinct purchase_days.customer_id
-    from {{ ref('int_customer_purchase_days') }} as purchase_days
-    cross join settings
-    where purchase_days.purchase_date > (select max(calibration_cutoff_date) from {{ this }})
-      and purchase_days.purchase_date <= settings.backtest_cutoff_date
+    select distinct customer_id
+    from {{ ref('int_customer_purchase_days') }}
+    where purchase_date > (select max(calibration_cutoff_date) from {{ this }})
+      and purchase_date <= (select backtest_cutoff_date from settings)
 
 ),
 {% endif %}
@@ -37,7 +35,8 @@ purchase_days as (
 
     select * from {{ ref('int_customer_purchase_days') }}
     {%- if is_incremental() %}
-    where customer_id in (select customer_id from changed_customers)
+    where {{ rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
+       or customer_id in (select customer_id from past_the_cut_off)
     {%- endif %}
 
 ),

@@ -1,7 +1,7 @@
 {#-
   CS, CE, CN, churned, retained, reactivated and new-but-lapsed customers of every period, in total
-  (dimension 'all') and per segment (int_customer_segments, plus cohort_month for the cohort mart),
-  counted from the activity spells without building a customer x period table.
+  (dimension 'all') and per segment of every dimension of int_customer_dimensions (cohort_month for the
+  cohort mart), counted from the activity spells without building a customer x period table.
 
   A spell covers the days its customer is active, and a customer's spells never overlap, so with
   A(d) = #spells with start <= d  -  #spells with end < d   (the customers active at the end of day d)
@@ -15,6 +15,8 @@
     churned = CS - retained, reactivated = CE - retained - new_active_at_end,
     new_customers_inactive_at_end = CN - new_active_at_end.
 -#}
+
+{%- set dimensions = ['acquisition_channel', 'country', 'cohort_year', 'rfm_segment', 'cohort_month'] -%}
 
 with periods as (
 
@@ -30,33 +32,19 @@ customers as (
 
 ),
 
-segments as (
-
-    select customer_id, dimension, segment from {{ ref('int_customer_segments') }}
-    union all
-    select customer_id, 'cohort_month' as dimension, cohort_month as segment from {{ ref('int_customer_dimensions') }}
-    union all
-    select customer_id, 'all' as dimension, 'all' as segment from customers
-
-),
-
 spells as (
 
     select
         spells.customer_id,
         spells.spell_start_date,
         spells.spell_end_date,
-        customers.first_purchase_date
+        customers.first_purchase_date,
+        {%- for dimension in dimensions %}
+        dimensions.{{ dimension }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ ref('int_activity_spells_merged') }} as spells
     inner join customers on customers.customer_id = spells.customer_id
-
-),
-
-segment_spells as (
-
-    select segments.dimension, segments.segment, spells.*
-    from spells
-    inner join segments on segments.customer_id = spells.customer_id
+    inner join {{ ref('int_customer_dimensions') }} as dimensions on dimensions.customer_id = spells.customer_id
 
 ),
 
@@ -68,21 +56,39 @@ boundary_days as (
 
 ),
 
-{#- Running counts by day, per segment: starts on day d count at d (kind 0, before the boundary marker),
+spell_starts as (
+
+    select {{ slice_columns(dimensions) }}, spell_start_date as event_date, count(*) as starts
+    from spells
+    group by {{ slice_grouping_sets(['spell_start_date'], dimensions) }}
+
+),
+
+spell_ends as (
+
+    select {{ slice_columns(dimensions) }}, spell_end_date as event_date, count(*) as ends
+    from spells
+    group by {{ slice_grouping_sets(['spell_end_date'], dimensions) }}
+
+),
+
+slices as (
+
+    select distinct dimension, segment from spell_starts
+
+),
+
+{#- Running counts by day, per slice: starts on day d count at d (kind 0, before the boundary marker),
     ends on day d count after it (kind 2), so at a boundary day the running totals are
     #(start <= d) and #(end < d). -#}
 day_events as (
 
-    select dimension, segment, spell_start_date as event_date, 0 as kind, count(*) as starts, 0 as ends
-    from segment_spells
-    group by dimension, segment, spell_start_date
+    select dimension, segment, event_date, 0 as kind, starts, 0 as ends from spell_starts
     union all
-    select dimension, segment, spell_end_date, 2, 0, count(*)
-    from segment_spells
-    group by dimension, segment, spell_end_date
+    select dimension, segment, event_date, 2 as kind, 0 as starts, ends from spell_ends
     union all
     select slices.dimension, slices.segment, boundary_days.boundary_date, 1, 0, 0
-    from (select distinct dimension, segment from segments) as slices
+    from slices
     cross join boundary_days
 
 ),
@@ -113,8 +119,7 @@ at_boundaries as (
 spells_by_start_period as (
 
     {% for grain in ['month', 'quarter', 'year'] %}
-    select '{{ grain }}' as period_grain, {{ truncate_date(grain, 'spell_start_date') }} as period_start,
-           customer_id, spell_start_date, spell_end_date, first_purchase_date
+    select '{{ grain }}' as period_grain, {{ truncate_date(grain, 'spell_start_date') }} as period_start, spells.*
     from spells
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -138,7 +143,7 @@ started_in_period as (
 
 comebacks as (
 
-    select started.period_grain, started.period_start, started.customer_id
+    select *
     from started_in_period as started
     where started.covers_end and not started.is_new
       and exists (
@@ -153,26 +158,22 @@ comebacks as (
 in_period_counts as (
 
     select
-        started.period_grain,
-        started.period_start,
-        segments.dimension,
-        segments.segment,
-        {{ count_where('started.spell_start_date = started.first_purchase_date') }} as new_customers,
-        {{ count_where('not started.covers_end') }} as started_and_ended,
-        {{ count_where('started.covers_end and started.is_new') }} as new_active_at_end
-    from started_in_period as started
-    inner join segments on segments.customer_id = started.customer_id
-    group by started.period_grain, started.period_start, segments.dimension, segments.segment
+        period_grain,
+        period_start,
+        {{ slice_columns(dimensions) }},
+        {{ count_where('spell_start_date = first_purchase_date') }} as new_customers,
+        {{ count_where('not covers_end') }} as started_and_ended,
+        {{ count_where('covers_end and is_new') }} as new_active_at_end
+    from started_in_period
+    group by {{ slice_grouping_sets(['period_grain', 'period_start'], dimensions) }}
 
 ),
 
 comeback_counts as (
 
-    select comebacks.period_grain, comebacks.period_start, segments.dimension, segments.segment,
-           count(*) as comebacks
+    select period_grain, period_start, {{ slice_columns(dimensions) }}, count(*) as comebacks
     from comebacks
-    inner join segments on segments.customer_id = comebacks.customer_id
-    group by comebacks.period_grain, comebacks.period_start, segments.dimension, segments.segment
+    group by {{ slice_grouping_sets(['period_grain', 'period_start'], dimensions) }}
 
 ),
 
