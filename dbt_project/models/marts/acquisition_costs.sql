@@ -11,12 +11,6 @@ with periods as (
 
 ),
 
-customers as (
-
-    select customer_id, acquisition_channel from {{ ref('int_customers_aggregated') }}
-
-),
-
 spend as (
 
     select spend_date, coalesce(channel, 'unknown') as channel, amount
@@ -24,9 +18,9 @@ spend as (
 
 ),
 
-purchases as (
+purchase_totals as (
 
-    select * from {{ ref('int_customer_period_purchases') }}
+    select * from {{ ref('int_period_purchase_totals') }}
 
 ),
 
@@ -44,14 +38,13 @@ spend_in_period as (
 conversions_in_period as (
 
     select
-        purchases.period_grain,
-        purchases.period_start,
-        customers.acquisition_channel as channel,
-        sum(purchases.first_purchases) as first_purchases,
-        sum(purchases.repeat_purchases) as repeat_purchases
-    from purchases
-    inner join customers on customers.customer_id = purchases.customer_id
-    group by purchases.period_grain, purchases.period_start, customers.acquisition_channel
+        period_grain,
+        period_start,
+        acquisition_channel as channel,
+        sum(first_purchases) as first_purchases,
+        sum(repeat_purchases) as repeat_purchases
+    from purchase_totals
+    group by period_grain, period_start, acquisition_channel
 
 ),
 

@@ -21,9 +21,9 @@ customer_counts as (
 
 ),
 
-customer_purchases_in_period as (
+purchase_totals as (
 
-    select * from {{ ref('int_customer_period_purchases') }}
+    select * from {{ ref('int_period_purchase_totals') }}
 
 ),
 
@@ -45,15 +45,15 @@ purchase_stats as (
     select
         period_grain,
         period_start,
-        count(*) as purchasing_customers,
-        {{ count_where('made_repeat_purchase') }} as repeat_purchasing_customers,
+        sum(purchasing_customers) as purchasing_customers,
+        sum(repeat_purchasing_customers) as repeat_purchasing_customers,
         sum(revenue) as revenue,
         sum(revenue_from_existing) as revenue_from_existing,
         sum(first_purchase_amount) as first_purchase_amount,
         sum(first_purchases) as first_purchases,
         sum(repeat_purchase_amount) as repeat_purchase_amount,
         sum(repeat_purchases) as repeat_purchases
-    from customer_purchases_in_period
+    from purchase_totals
     group by period_grain, period_start
 
 ),
@@ -64,7 +64,7 @@ monthly_totals as (
         period_start as month_start,
         sum(revenue) as revenue,
         sum(first_purchases) as new_customers
-    from customer_purchases_in_period
+    from purchase_totals
     where period_grain = 'month'
     group by period_start
 

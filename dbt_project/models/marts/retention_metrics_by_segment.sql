@@ -19,26 +19,24 @@ customer_counts as (
 
 ),
 
-{#- One pass over the customer x period purchases, grouped by each dimension at once. -#}
+{#- One pass over the period purchase totals, grouped by each dimension at once. -#}
 revenue as (
 
     select
-        purchases.period_grain,
-        purchases.period_start,
+        period_grain,
+        period_start,
         case
             {% for dimension in dimensions %}
-            when grouping(dimensions.{{ dimension }}) = 0 then '{{ dimension }}'
+            when grouping({{ dimension }}) = 0 then '{{ dimension }}'
             {% endfor %}
         end as dimension,
-        coalesce({% for dimension in dimensions %}dimensions.{{ dimension }}{{ ', ' if not loop.last }}{% endfor %})
-            as segment,
-        count(*) as purchasing_customers,
-        sum(purchases.revenue) as revenue
-    from {{ ref('int_customer_period_purchases') }} as purchases
-    inner join {{ ref('int_customer_dimensions') }} as dimensions on dimensions.customer_id = purchases.customer_id
+        coalesce({% for dimension in dimensions %}{{ dimension }}{{ ', ' if not loop.last }}{% endfor %}) as segment,
+        sum(purchasing_customers) as purchasing_customers,
+        sum(revenue) as revenue
+    from {{ ref('int_period_purchase_totals') }}
     group by grouping sets (
         {% for dimension in dimensions %}
-        (purchases.period_grain, purchases.period_start, dimensions.{{ dimension }}){{ ',' if not loop.last }}
+        (period_grain, period_start, {{ dimension }}){{ ',' if not loop.last }}
         {% endfor %}
     )
 
