@@ -16,6 +16,7 @@ STAGE_LABELS = {
 }
 TARGET_RATIO, TARGET_RSS_MB = 2.0, 4096
 TARGET_DAILY_SHARE = 0.10  # the issue: a new day of orders in at most 10 % of the full rebuild
+TARGET_LOAD_SECONDS = 3.0
 
 
 def _s(value) -> str:
@@ -458,6 +459,15 @@ def markdown(results: dict) -> str:
             f"{TARGET_RSS_MB / 1024:.0f} GB. Measured: {_ratio(ratio)} "
             f"({'met' if ratio <= TARGET_RATIO else 'not met'}), {rss / 1024:.1f} GB "
             f"({'met' if rss <= TARGET_RSS_MB else 'not met'}).",
+        ]
+    load = results.get("code_location_load")
+    if load:
+        lines += [
+            "",
+            f"Code location load (a fresh Python importing `pipelines.definitions` and building the repository, "
+            f"as `dagster dev` and every run worker do), median of {len(load['seconds'])}: "
+            f"{_s(load['median_seconds'])} s (target ≤ {TARGET_LOAD_SECONDS:.0f} s: "
+            f"{'met' if load['median_seconds'] <= TARGET_LOAD_SECONDS else 'not met'}).",
         ]
     daily = daily_full_ratio(last)
     if daily is not None:

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -302,6 +303,22 @@ def run_daily(tier: Tier, args: argparse.Namespace, code_root: Path, data, tier_
     return result
 
 
+LOAD_CODE = ("from pipelines.definitions import defs; defs.get_repository_def()")
+
+
+def code_location_load(code_root: Path, python: Path, repeats: int = 5) -> dict:
+    """Seconds for a fresh Python process to load the Dagster code location (import the definitions and
+    build the repository, as `dagster dev` and every run worker do), the median of `repeats` runs."""
+    env = os.environ | {"DAGSTER_DISABLE_TELEMETRY": "true", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([str(python), "-c", LOAD_CODE], cwd=code_root, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds.append(time.perf_counter() - started)
+    return {"median_seconds": sorted(seconds)[len(seconds) // 2], "seconds": seconds}
+
+
 def _load() -> str:
     return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
@@ -403,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         "tiers": [],
     }
     started = time.perf_counter()
+    if "pipeline" in args.run:
+        log("code location load (5 fresh processes)...")
+        results["code_location_load"] = code_location_load(code_root, python)
     for tier in tiers:
         results["tiers"].append(run_tier(tier, args, code_root, settings))
         results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -27,7 +27,7 @@ DEFAULT_SAMPLE_SEED = 7
 
 def landing_has_extracts(landing_dir: Path) -> bool:
     from pipelines.ingestion.contracts import EXTRACTS
-    from pipelines.ingestion.loader import discover_files
+    from pipelines.ingestion.landing import discover_files
 
     return any(discover_files(landing_dir, extract) for extract in EXTRACTS.values())
 

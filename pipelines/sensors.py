@@ -8,7 +8,7 @@ import time
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.ingestion.contracts import EXTRACTS
-from pipelines.ingestion.loader import discover_files
+from pipelines.ingestion.landing import discover_files
 from pipelines.schedules import retentio_job
 from pipelines.settings import Settings
 

@@ -9,7 +9,6 @@ import json
 import os
 import urllib.request
 
-import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from pipelines.settings import Settings
@@ -19,6 +18,8 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 def read_alerts(warehouse_db) -> list[dict]:
+    import duckdb
+
     con = duckdb.connect(str(warehouse_db), read_only=True)
     try:
         result = con.execute("select * from marts.alerts order by metric")

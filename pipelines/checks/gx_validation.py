@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-import duckdb
 
 from pipelines.checks.gx_suites import EXPECTATIONS_DIR, file_context
 from pipelines.ingestion.raw_layer import BATCH_COLUMN, DATA_DIR, VersionState, data_glob
@@ -38,8 +37,10 @@ class SuiteOutcome:
     evaluated: int = 0
 
 
-def load_sample(query_source: str, con: duckdb.DuckDBPyConnection | None = None):
+def load_sample(query_source: str, con=None):
     """A pandas frame of at most SAMPLE_ROWS rows of `query_source` (a table or table function)."""
+    import duckdb
+
     own = con is None
     con = con or duckdb.connect()
     try:

@@ -1,6 +1,5 @@
 """The Great Expectations suite on `retention_metrics`, a blocking check in front of publish."""
 
-import duckdb
 from dagster import AssetCheckResult, asset_check
 
 from pipelines.checks.contract_checks import outcome_result
@@ -17,6 +16,8 @@ from pipelines.settings import Settings
     description="Great Expectations suite `retention_metrics` (expectations/gx): ranges, grains, uniqueness.",
 )
 def retention_metrics_expectations() -> AssetCheckResult:
+    import duckdb  # loads when a step runs, not with the code location
+
     con = duckdb.connect(str(Settings.from_env().warehouse_db), read_only=True)
     try:
         frame, total = load_sample("marts.retention_metrics", con)

@@ -3,7 +3,6 @@
 import os
 import uuid
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
@@ -30,6 +29,8 @@ def feedback_themes_asset(context: AssetExecutionContext) -> MaterializeResult:
     from pipelines.feedback.themes import feedback_themes  # pandas and numpy load when the asset runs
 
     settings = Settings.from_env()
+    import duckdb
+
     con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     try:
         comments = con.sql(f"""

@@ -3,6 +3,8 @@
 See loader.py for how rows are typed, checked and reconciled.
 """
 
+from typing import TYPE_CHECKING
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,11 +18,13 @@ from dagster import (
 
 from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.loader import IngestionResult, ingest_extract
 from pipelines.ingestion.source_config import SourceConfigError
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.erasure import ErasureRequestError
 from pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    from pipelines.ingestion.loader import IngestionResult
 
 
 def raw_asset_key(extract_name: str) -> AssetKey:
@@ -35,7 +39,7 @@ def ledger_asset_key(extract_name: str) -> AssetKey:
     return AssetKey(["raw", f"{extract_name}_files"])
 
 
-def _files_table(result: IngestionResult) -> str:
+def _files_table(result: "IngestionResult") -> str:
     lines = ["| file | status | read | loaded | quarantined | dialect |", "|---|---|---:|---:|---:|---|"]
     for f in result.files:
         lines.append(f"| {f['source_file']} | {f['status']} | {f['rows_read']} | {f['rows_loaded']} | "
@@ -63,6 +67,8 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
         backfill_policy=IN_ONE_RUN,
     )
     def _ingest(context: AssetExecutionContext):
+        from pipelines.ingestion.loader import ingest_extract  # pyarrow and DuckDB load when a step runs
+
         settings = Settings.from_env()
         customers_dir = settings.raw_dir / "customers" if extract.references_customers else None
         try:

@@ -10,7 +10,6 @@
 
 import os
 
-import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, MetadataValue, asset_check
 
 from pipelines.ingestion.assets import raw_asset_key
@@ -21,7 +20,7 @@ from pipelines.settings import Settings
 DEFAULT_MAX_REJECTED_PCT = 50.0
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+def _rows(con, sql: str) -> list[dict]:
     result = con.execute(sql)
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, row)) for row in result.fetchall()]
@@ -29,6 +28,8 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 
 def count_mismatches(extract_dir) -> list[dict]:
     """Files whose read count differs from the rows found in data + quarantine (empty when all add up)."""
+    import duckdb
+
     con = duckdb.connect()
     try:
         return _rows(con, f"""
@@ -55,6 +56,8 @@ def count_mismatches(extract_dir) -> list[dict]:
 
 
 def mostly_rejected_files(extract_dir, max_rejected_pct: float) -> list[dict]:
+    import duckdb
+
     con = duckdb.connect()
     try:
         return _rows(con, f"""

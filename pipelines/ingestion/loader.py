@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.parsing import PARSER_VERSION, FileOutcome, connect, discover_files, parse_files
+from pipelines.ingestion.landing import discover_files
+from pipelines.ingestion.parsing import PARSER_VERSION, FileOutcome, connect, parse_files
 from pipelines.ingestion.raw_layer import VersionState, data_glob
 from pipelines.ingestion.reconcile import (
     CannotAppend,

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from pipelines.ingestion.contracts import ColumnType, Extract
 from pipelines.ingestion.errors import ExtractFileError
+from pipelines.ingestion.landing import discover_files
 from pipelines.ingestion.readers import NeedsSlowPath, OpenedFile, batch_schema, open_extract_file, read_batches
 from pipelines.ingestion.row_checks import ParseRules, detect_date_format_sql, typed_rows_sql
 from pipelines.ingestion.source_config import SourceConfig
@@ -36,7 +37,6 @@ from pipelines.privacy.erasure import ErasureRequests, anonymised_rows_sql
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
 PARSER_VERSION = "3"
-SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
 ACCEPTED_FILE = "accepted.parquet"
 REJECT_FILES = ("rejected.parquet", "malformed.parquet")
 
@@ -70,18 +70,6 @@ class FileOutcome:
 
     def reject_paths(self) -> list[Path]:
         return [self.parsed_path / name for name in REJECT_FILES if (self.parsed_path / name).exists()]
-
-
-def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
-    """Files of one extract, in the order that decides which duplicate wins: by name."""
-    if not landing_dir.is_dir():
-        return []
-    found = [
-        p for p in landing_dir.iterdir()
-        if p.is_file() and p.name.lower().startswith(extract.file_prefix)
-        and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-    ]
-    return sorted(found, key=lambda p: p.name)
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:

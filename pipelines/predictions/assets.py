@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -42,6 +41,8 @@ SUMMARIES_MODEL = "int_customer_transaction_summaries"
 
 
 def _write_parquet(frame: "pd.DataFrame", path: Path) -> None:
+    import duckdb
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     con = duckdb.connect()
@@ -54,6 +55,8 @@ def _write_parquet(frame: "pd.DataFrame", path: Path) -> None:
 
 
 def _read_summaries(settings: Settings) -> tuple["pd.DataFrame", object, int]:
+    import duckdb
+
     con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     try:
         summaries = con.sql(f"select * from intermediate.{SUMMARIES_MODEL} order by customer_id").df()

@@ -6,9 +6,6 @@ import os
 import uuid
 from pathlib import Path
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
 from pipelines.ingestion.assets import raw_asset_key
@@ -38,6 +35,8 @@ def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
     if is_development_key:
         context.log.warning("RETENTIO_PSEUDONYM_KEY is not set: using the development key; set your own secret "
                             "before publishing real customers")
+    import pyarrow.parquet as pq
+
     target = settings.warehouse_dir / "private" / "customer_pseudonyms.parquet"
     table, newly_keyed = _pseudonyms(data_glob(settings.raw_dir / "customers"), target, key)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -58,10 +57,13 @@ def _key_fingerprint_file(target: Path) -> Path:
     return target.with_name(target.name + ".key")
 
 
-def _pseudonyms(customers: str, previous: Path, key: bytes) -> tuple[pa.Table, int]:
+def _pseudonyms(customers: str, previous: Path, key: bytes) -> tuple["pa.Table", int]:
     """Every raw customer's key, ordered by customer_id; the keys of customers keyed before with the same
     secret are reused (a key depends only on the id and the secret), so a day's new customers cost their
     own HMACs, not everyone's. Customers no longer in the raw layer (erased) drop out."""
+    import duckdb
+    import pyarrow as pa
+
     con = duckdb.connect()
     try:
         con.execute(f"create temp table ids as select customer_id from read_parquet('{customers}')")

@@ -17,8 +17,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 ERASED_PREFIX = "erased-"
 REQUEST_FILE_PREFIX = "erasure_requests"
 STATE_FILE = "erasure_state.json"  # beside what a step produced: the erasure requests it reflects
@@ -43,6 +41,8 @@ class ErasureRequests:
 
 
 def read_erasure_requests(landing_dir: Path) -> ErasureRequests:
+    import duckdb
+
     files = sorted(p for p in landing_dir.glob(f"{REQUEST_FILE_PREFIX}*.csv") if p.is_file()) if landing_dir.is_dir() else []
     if not files:
         return ErasureRequests()

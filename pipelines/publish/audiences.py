@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 
 AUDIENCE_COLUMNS = "customer_key, email, rfm_segment, health_band, predicted_clv_12m"
 
@@ -46,6 +45,8 @@ def export_audiences(warehouse_db: Path, warehouse_dir: Path, audiences_dir: Pat
     building = audiences_dir.with_name(f".{audiences_dir.name}-{uuid.uuid4().hex[:12]}.tmp")
     building.mkdir(parents=True)
     counts: dict[str, int] = {}
+    import duckdb
+
     con = duckdb.connect()
     try:
         con.execute(f"attach '{warehouse_db}' as warehouse (read_only)")

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 
 # Published marts and the order their rows are written in, so two runs on the same input give
 # byte-for-byte comparable tables and exports.
@@ -157,6 +156,8 @@ def _write_publication(
     warehouse_db: Path, db_path: Path, exports: Path, run_metadata: dict[str, str], published_at: datetime
 ) -> dict[str, int]:
     """The published tables into the new DuckDB file `db_path` and as Parquet into the directory `exports`."""
+    import duckdb
+
     row_counts: dict[str, int] = {}
     con = duckdb.connect(str(db_path))
     try:

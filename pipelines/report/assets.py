@@ -3,9 +3,6 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.report.build import build_report, report_path
-from pipelines.report.formatting import month_label
-from pipelines.report.summary import monthly_preview_markdown, trend_markdown
 from pipelines.settings import Settings
 
 PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
@@ -24,6 +21,11 @@ PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
     backfill_policy=IN_ONE_RUN,
 )
 def retention_report(context: AssetExecutionContext) -> MaterializeResult:
+    # The report's modules (queries, charts, page) load when it is built, not with the code location.
+    from pipelines.report.build import build_report, report_path
+    from pipelines.report.formatting import month_label
+    from pipelines.report.summary import monthly_preview_markdown, trend_markdown
+
     settings = Settings.from_env()
     built = build_report(settings.bi_db, report_path(settings.warehouse_dir), settings.currency)
     data = built.data

@@ -23,8 +23,6 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from pipelines.ingestion.raw_layer import current_generation, data_glob
 from pipelines.settings import Settings
 
@@ -43,6 +41,8 @@ class HistoryInputs:
 
 def effective_as_of_date(settings: Settings) -> date | None:
     """The as-of date dbt will use: the setting, or the latest order date of the raw orders."""
+    import duckdb
+
     if settings.as_of_date is not None:
         return settings.as_of_date
     orders = settings.raw_dir / "orders"

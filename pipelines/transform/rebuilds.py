@@ -17,16 +17,19 @@ import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.partitions import IN_ONE_RUN, order_day_partitions
 from pipelines.settings import Settings
 
 ORDER_DAY_REBUILDS_KEY = AssetKey(["rebuilds", "order_days"])
-LOG_SCHEMA = pa.schema([("request_number", pa.int64()), ("first_day", pa.date32()), ("last_day", pa.date32()),
-                        ("requested_at", pa.timestamp("us"))])
+
+
+def _log_schema():
+    import pyarrow as pa  # loads when a step runs, not with the code location
+
+    return pa.schema([("request_number", pa.int64()), ("first_day", pa.date32()), ("last_day", pa.date32()),
+                      ("requested_at", pa.timestamp("us"))])
 
 
 def request_log(warehouse_dir: Path) -> Path:
@@ -37,22 +40,27 @@ def ensure_request_log(warehouse_dir: Path) -> Path:
     """The log, empty when nothing was ever requested (dbt reads it as a source)."""
     path = request_log(warehouse_dir)
     if not path.exists():
-        _write(path, LOG_SCHEMA.empty_table())
+        _write(path, _log_schema().empty_table())
     return path
 
 
 def request_rebuild(warehouse_dir: Path, first_day: date, last_day: date) -> int:
     """Append a request to rebuild the order days first_day..last_day; returns its number."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = ensure_request_log(warehouse_dir)
     log = pq.read_table(path)
     number = (max(log.column("request_number").to_pylist()) if log.num_rows else 0) + 1
     row = pa.table({"request_number": [number], "first_day": [first_day], "last_day": [last_day],
-                    "requested_at": [datetime.now(timezone.utc).replace(tzinfo=None)]}, schema=LOG_SCHEMA)
+                    "requested_at": [datetime.now(timezone.utc).replace(tzinfo=None)]}, schema=_log_schema())
     _write(path, pa.concat_tables([log, row]))
     return number
 
 
-def _write(path: Path, table: pa.Table) -> None:
+def _write(path: Path, table) -> None:
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp)

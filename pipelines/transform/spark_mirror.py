@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import duckdb
 
 from pipelines.settings import Settings
 
@@ -32,6 +31,8 @@ def mirror_spark_tables(settings: Settings, names: set[str]) -> list[str]:
     and seeds one dbt step built) with Spark's table of that name, in one transaction; returns the tables
     copied."""
     copied = []
+    import duckdb  # only on Spark: loads when a dbt step on Spark has run
+
     con = duckdb.connect(str(settings.warehouse_db))
     try:
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
