@@ -1,7 +1,7 @@
 """Great Expectations suites run as blocking Dagster asset checks on each raw extract."""
 
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
 
 from pipelines.checks.gx_suites import raw_suite_name
 from pipelines.checks.gx_validation import SuiteOutcome, validate_raw_extract

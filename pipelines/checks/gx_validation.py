@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-
 from pipelines.checks.gx_suites import EXPECTATIONS_DIR, file_context
 from pipelines.ingestion.raw_layer import BATCH_COLUMN, DATA_DIR, VersionState, data_glob
 

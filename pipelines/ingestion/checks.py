@@ -10,7 +10,7 @@
 
 import os
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, MetadataValue, asset_check
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
 
 from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.contracts import EXTRACTS

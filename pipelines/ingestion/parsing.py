@@ -30,7 +30,13 @@ import pyarrow as pa
 from pipelines.ingestion.contracts import ColumnType, Extract
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files
-from pipelines.ingestion.readers import NeedsSlowPath, OpenedFile, batch_schema, open_extract_file, read_batches
+from pipelines.ingestion.readers import (
+    NeedsSlowPath,
+    OpenedFile,
+    batch_schema,
+    open_extract_file,
+    read_batches,
+)
 from pipelines.ingestion.row_checks import ParseRules, detect_date_format_sql, typed_rows_sql
 from pipelines.ingestion.source_config import SourceConfig
 from pipelines.privacy.erasure import ErasureRequests, anonymised_rows_sql

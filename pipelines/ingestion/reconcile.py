@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingestion.contracts import Extract, RejectReason
-from pipelines.ingestion.parsing import REJECT_COLUMNS, SQL_TYPES, FileOutcome, sql_string
+from pipelines.ingestion.parsing import SQL_TYPES, FileOutcome, sql_string
 from pipelines.ingestion.raw_layer import DATA_DIR, FileEntry, VersionState, batch_dir, data_glob
 
 FILE_LEDGER_SCHEMA = pa.schema([

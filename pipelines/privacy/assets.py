@@ -5,6 +5,7 @@ import hmac
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
@@ -13,6 +14,9 @@ from pipelines.ingestion.raw_layer import data_glob
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_keys, pseudonym_key
 from pipelines.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PSEUDONYMS_KEY = AssetKey(["private", "customer_pseudonyms"])
 

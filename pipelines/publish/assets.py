@@ -3,8 +3,8 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.publish.audiences import export_audiences
 from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
+from pipelines.publish.audiences import export_audiences
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
 from pipelines.settings import Settings
 from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key

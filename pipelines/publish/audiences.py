@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-
 AUDIENCE_COLUMNS = "customer_key, email, rfm_segment, health_band, predicted_clv_12m"
 
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 # Published marts and the order their rows are written in, so two runs on the same input give
 # byte-for-byte comparable tables and exports.
 PUBLISHED_TABLES: dict[str, str] = {

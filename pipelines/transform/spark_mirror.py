@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 from pipelines.settings import Settings
 
 

@@ -11,7 +11,16 @@ import pytest
 
 from pipelines.ingestion import parsing
 from pipelines.ingestion.errors import ExtractFileError
-from tests.catalogue.cases import CATALOGUE, GOOD_ORDER, Case, FileFails, Loaded, Rejected, orders, parquet_orders
+from tests.catalogue.cases import (
+    CATALOGUE,
+    GOOD_ORDER,
+    Case,
+    FileFails,
+    Loaded,
+    Rejected,
+    orders,
+    parquet_orders,
+)
 from tests.catalogue.harness import (
     KNOWN_CUSTOMERS,
     assert_every_row_accounted_for,
