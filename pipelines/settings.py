@@ -94,13 +94,20 @@ class Settings:
         return self.warehouse_dir / "exports"
 
 
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The resolved settings as environment variables, paths absolute, for subprocesses (dbt) that read them."""
+    return {
+        "RETENTIO_LANDING_DIR": str(settings.landing_dir),
+        "RETENTIO_WAREHOUSE_DIR": str(settings.warehouse_dir),
+        "RETENTIO_ACTIVITY_WINDOW_DAYS": str(settings.activity_window_days),
+        "RETENTIO_BACKTEST_HOLDOUT_DAYS": str(settings.backtest_holdout_days),
+        "RETENTIO_AS_OF_DATE": settings.as_of_date.isoformat() if settings.as_of_date else "",
+        "RETENTIO_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "RETENTIO_DUCKDB_THREADS": str(settings.duckdb_threads),
+    }
+
+
 def export_to_environment(settings: Settings) -> None:
-    """Write the resolved settings back as absolute paths, for subprocesses (dbt) that read them."""
-    os.environ["RETENTIO_LANDING_DIR"] = str(settings.landing_dir)
-    os.environ["RETENTIO_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
-    os.environ["RETENTIO_ACTIVITY_WINDOW_DAYS"] = str(settings.activity_window_days)
-    os.environ["RETENTIO_BACKTEST_HOLDOUT_DAYS"] = str(settings.backtest_holdout_days)
-    os.environ["RETENTIO_AS_OF_DATE"] = settings.as_of_date.isoformat() if settings.as_of_date else ""
-    os.environ["RETENTIO_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
-    os.environ["RETENTIO_DUCKDB_THREADS"] = str(settings.duckdb_threads)
+    """Write the resolved settings back into this process's environment, which dbt's subprocesses inherit."""
+    os.environ.update(as_environment(settings))
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

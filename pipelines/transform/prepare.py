@@ -7,22 +7,24 @@ run only when those are unchanged, and otherwise spends seconds re-parsing the w
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.settings import Settings, export_to_environment
+from pipelines.settings import Settings, as_environment
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
-def main() -> int:
+def parse_project() -> int:
+    """`dbt parse` with the dbt beside this interpreter (PATH need not hold it) and the runs' environment."""
     settings = Settings.from_env()
-    export_to_environment(settings)
+    environment = os.environ | as_environment(settings) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).parent / "dbt"
     command = [str(dbt), "parse", "--quiet", "--profiles-dir", ".", "--target", settings.dbt_target]
-    return subprocess.run(command, cwd=DBT_PROJECT_DIR).returncode
+    return subprocess.run(command, cwd=DBT_PROJECT_DIR, env=environment).returncode
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(parse_project())

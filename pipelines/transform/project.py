@@ -11,7 +11,7 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 from dbt.version import __version__ as DBT_CORE_VERSION
 from packaging import version
 
@@ -24,7 +24,13 @@ retentio_dbt_project = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     target=Settings.from_env().dbt_target,
 )
-retentio_dbt_project.prepare_if_dev()
+# Under `dagster dev`, parse again so that model edits show up: with the dbt beside this interpreter, as
+# `make prepare` does (dagster-dbt's own prepare_if_dev would look for dbt on PATH).
+if DagsterDbtProjectPreparer().using_dagster_dev():
+    from pipelines.transform.prepare import parse_project
+
+    if parse_project() != 0:
+        raise RuntimeError(f"dbt parse failed in {DBT_PROJECT_DIR}: see its output above")
 
 
 class DbtBesideThisPython(DbtCliResource):
