@@ -166,8 +166,9 @@ def _write_publication(
             con.execute(f"create table main.{table} as "
                         f"select * from warehouse.{WAREHOUSE_SCHEMA}.{table} order by {order_by}")
             row_counts[table] = con.execute(f"select count(*) from main.{table}").fetchall()[0][0]
+            # zstd's fastest level: a third less time than its default for 2 % more bytes
             con.execute(f"copy (select * from main.{table}) to '{exports / f'{table}.parquet'}' "
-                        "(format parquet, compression zstd)")
+                        "(format parquet, compression zstd, compression_level 1)")
         con.execute("create table main.publication (key varchar, value varchar)")
         metadata = {"published_at_utc": published_at.isoformat(), **run_metadata}
         con.executemany("insert into main.publication values (?, ?)", sorted(metadata.items()))
