@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from dagster import AssetKey
 
-from tests.conftest import PROJECT_ROOT, copy_workspace
+from tests.conftest import PROJECT_ROOT, Workspace, copy_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +34,24 @@ def rows(database: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def copy_with_dagster_home(source: Workspace, root: Path) -> tuple[Workspace, dict[str, str]]:
+    """A copy of the published workspace, and the environment of a Dagster instance of its own (the
+    project's dagster.yaml in a new DAGSTER_HOME, as `make` sets it up)."""
+    workspace = copy_workspace(source, root)
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    return workspace, os.environ | workspace.environment() | {"DAGSTER_HOME": str(home)}
+
+
 @pytest.fixture(scope="module")
 def backfilled(published_workspace, tmp_path_factory):
     source, _ = published_workspace
-    workspace = copy_workspace(source, tmp_path_factory.mktemp("backfill"))
-    home = workspace.warehouse_dir.parent / "dagster_home"
-    home.mkdir()
-    env = os.environ | workspace.environment() | {"DAGSTER_HOME": str(home)}
+    workspace, env = copy_with_dagster_home(source, tmp_path_factory.mktemp("backfill"))
     completed = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "pipelines.definitions",
          "--select", "rebuilds/order_days*", "--partition-range", f"{FIRST_DAY}...{LAST_DAY}"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        check=False, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     return source, workspace, completed
 
@@ -122,12 +129,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def backfilled_from_the_ui(published_workspace, tmp_path_factory):
     source, _ = published_workspace
-    workspace = copy_workspace(source, tmp_path_factory.mktemp("ui-backfill"))
-    home = workspace.warehouse_dir.parent / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    workspace, env = copy_with_dagster_home(source, tmp_path_factory.mktemp("ui-backfill"))
     port = free_port()
-    env = os.environ | workspace.environment() | {"DAGSTER_HOME": str(home)}
     log = (workspace.warehouse_dir.parent / "dagster_dev.log").open("w")
     dev = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-p", str(port)],
                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
