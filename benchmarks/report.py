@@ -464,8 +464,9 @@ def markdown(results: dict) -> str:
     if load:
         lines += [
             "",
-            f"Code location load (a fresh Python importing `pipelines.definitions` and building the repository, "
-            f"as `dagster dev` and every run worker do), median of {len(load['seconds'])}: "
+            f"Code location load (a fresh Python importing `pipelines.definitions`, building the repository and "
+            f"its snapshot, as `dagster dev`'s code server does; interpreter teardown excluded), median of "
+            f"{len(load['seconds'])}: "
             f"{_s(load['median_seconds'])} s (target ≤ {TARGET_LOAD_SECONDS:.0f} s: "
             f"{'met' if load['median_seconds'] <= TARGET_LOAD_SECONDS else 'not met'}).",
         ]
