@@ -15,10 +15,12 @@
     coalesce({% for dimension in dimensions %}{{ dimension }}, {% endfor %}'all') as segment
 {%- endmacro %}
 
-{#- One grouping set per dimension, each with the columns in `keys`, and one of `keys` alone ('all'). -#}
-{% macro slice_grouping_sets(keys, dimensions) -%}
+{#- One grouping set per dimension, each with the columns in `keys`, and (with_total) one of `keys` alone ('all'). -#}
+{% macro slice_grouping_sets(keys, dimensions, with_total=true) -%}
     grouping sets (
+        {%- if with_total %}
         ({{ keys | join(', ') }}),
+        {%- endif %}
         {%- for dimension in dimensions %}
         ({{ keys | join(', ') }}, {{ dimension }}){{ ',' if not loop.last }}
         {%- endfor %}

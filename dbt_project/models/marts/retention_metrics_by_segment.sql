@@ -25,20 +25,11 @@ revenue as (
     select
         period_grain,
         period_start,
-        case
-            {% for dimension in dimensions %}
-            when grouping({{ dimension }}) = 0 then '{{ dimension }}'
-            {% endfor %}
-        end as dimension,
-        coalesce({% for dimension in dimensions %}{{ dimension }}{{ ', ' if not loop.last }}{% endfor %}) as segment,
+        {{ slice_columns(dimensions) }},
         sum(purchasing_customers) as purchasing_customers,
         sum(revenue) as revenue
     from {{ ref('int_period_purchase_totals') }}
-    group by grouping sets (
-        {% for dimension in dimensions %}
-        (period_grain, period_start, {{ dimension }}){{ ',' if not loop.last }}
-        {% endfor %}
-    )
+    group by {{ slice_grouping_sets(['period_grain', 'period_start'], dimensions, with_total=false) }}
 
 ),
 
