@@ -20,7 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from pipelines.checks.gx_suites import EXPECTATIONS_DIR, file_context
-from pipelines.ingestion.raw_layer import BATCH_COLUMN, DATA_DIR, VersionState, data_glob
+from pipelines.ingestion.raw_layer import VersionState, batch_dir, batch_numbers, data_glob
 
 SAMPLE_ROWS = 100_000
 SAMPLE_SEED = 7
@@ -107,7 +107,7 @@ def validate_raw_extract(suite_name: str, extract_dir: Path, cache_dir: Path) ->
     """The suite on each batch of a raw extract (a sample of at most SAMPLE_ROWS rows of each), reusing
     the outcome of batches it passed on before; the extract passes when every batch does."""
     state = VersionState.read(extract_dir)
-    batches = sorted(int(d.name.split("=", 1)[1]) for d in (extract_dir / DATA_DIR).glob(f"{BATCH_COLUMN}=*"))
+    batches = batch_numbers(extract_dir)
     if state is None or not batches:
         return validate_parquet(suite_name, extract_dir)
     fingerprint = _suite_fingerprint(suite_name)
@@ -118,7 +118,7 @@ def validate_raw_extract(suite_name: str, extract_dir: Path, cache_dir: Path) ->
         if cached.exists():
             outcomes.append(SuiteOutcome(**json.loads(cached.read_text())))
             continue
-        parts = f"{extract_dir}/{DATA_DIR}/{BATCH_COLUMN}={batch}/*.parquet"
+        parts = batch_dir(extract_dir, batch) / "*.parquet"
         frame, total = load_sample(f"read_parquet('{parts}', hive_partitioning = false)")
         outcome = validate_frame(suite_name, frame, total)
         if outcome.success:  # a failure is shown, not remembered: the run stops and the data gets fixed

@@ -93,6 +93,11 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def null_columns_sql(extract: Extract) -> str:
+    """Every column of the extract as a typed null, for rows that have none (or no rows at all)."""
+    return ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
+
+
 def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests) -> str:
     # The file name is part of it: accepted rows carry it as _source_file.
     payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.path.name,
@@ -195,9 +200,8 @@ def _write_malformed(
     ])
     con.register("malformed_rows", rows)
     # Typed (empty) columns too, so an erasure can be applied to them as to any other rows.
-    typed = ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
     rows_sql = f"""
-        select cast(_source_row as bigint) as _source_row, {typed},
+        select cast(_source_row as bigint) as _source_row, {null_columns_sql(extract)},
                cast(_reject_reason as varchar) as _reject_reason,
                cast(_reject_column as varchar) as _reject_column,
                cast(_reject_detail as varchar) as _reject_detail,

@@ -36,6 +36,11 @@ def batch_dir(version_dir: Path, batch: int) -> Path:
     return version_dir / DATA_DIR / f"{BATCH_COLUMN}={batch}"
 
 
+def batch_numbers(version_dir: Path) -> list[int]:
+    """The batches a version's accepted rows are in, oldest first."""
+    return sorted(int(d.name.split("=", 1)[1]) for d in (version_dir / DATA_DIR).glob(f"{BATCH_COLUMN}=*"))
+
+
 @dataclass(frozen=True)
 class FileEntry:
     """What a version holds of one landing file; two versions hold the same file when these are equal."""

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingestion.contracts import Extract, RejectReason
-from pipelines.ingestion.parsing import SQL_TYPES, FileOutcome, sql_string
+from pipelines.ingestion.parsing import FileOutcome, null_columns_sql, sql_string
 from pipelines.ingestion.raw_layer import DATA_DIR, FileEntry, VersionState, batch_dir, data_glob
 
 FILE_LEDGER_SCHEMA = pa.schema([
@@ -76,10 +76,20 @@ def _columns_sql(extract: Extract) -> str:
     return ", ".join(extract.column_names)
 
 
+def _part_columns_sql(extract: Extract) -> str:
+    """The columns of a raw part: the extract's, then the lineage."""
+    return f"{_columns_sql(extract)}, _source_file, _source_row, _loaded_at"
+
+
 def _empty_rows_sql(extract: Extract) -> str:
-    typed = ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
-    return (f"select {typed}, cast(null as varchar) as _source_file, cast(null as bigint) as _source_row, "
-            "cast(null as timestamp) as _loaded_at where false")
+    return (f"select {null_columns_sql(extract)}, cast(null as varchar) as _source_file, "
+            "cast(null as bigint) as _source_row, cast(null as timestamp) as _loaded_at where false")
+
+
+# A row `v` of the accepted rows that waits for its customer (pending.parquet).
+_WAITS_FOR_ITS_CUSTOMER = f"""exists (
+    select 1 from cross_row_rejects as d where d.reason = '{RejectReason.UNKNOWN_CUSTOMER.value}'
+    and d._file_order = v._file_order and d._source_row = v._source_row)"""
 
 
 def _accepted_view(con: duckdb.DuckDBPyConnection, extract: Extract, name: str,
@@ -162,7 +172,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, extract: Extract, files: list[t
     """
     rejected = dict(con.execute(
         "select _file_order, count(*) from cross_row_rejects group by all").fetchall())
-    columns = f"{_columns_sql(extract)}, _source_file, _source_row, _loaded_at"
+    columns = _part_columns_sql(extract)
     counts = {}
     for position, outcome in files:
         part = target / f"{position:05d}.parquet"
@@ -273,11 +283,9 @@ def reconcile_in_full(con: duckdb.DuckDBPyConnection, extract: Extract, outcomes
         _reject_unknown_customers(con, "accepted", upstream)
     cross_rejected = _write_parts(con, extract, loaded, batch_dir(target_dir, state.batch))
     _write_empty_part_if_none(con, extract, target_dir, state.batch)
-    columns = f"{_columns_sql(extract)}, _source_file, _source_row, _loaded_at"
+    columns = _part_columns_sql(extract)
     _write_pending(con, extract, f"""
-        select {columns} from accepted as v
-        where exists (select 1 from cross_row_rejects as d where d.reason = '{RejectReason.UNKNOWN_CUSTOMER.value}'
-                      and d._file_order = v._file_order and d._source_row = v._source_row)
+        select {columns} from accepted as v where {_WAITS_FOR_ITS_CUSTOMER}
         order by _file_order, _source_row""", target_dir / PENDING_FILE)
     _write_quarantine(con, extract, target_dir, f"""
         {_stage_one_rejects_sql(loaded)}
@@ -317,7 +325,7 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
                  if entries[position] not in old_entries and o.status == "loaded"]
     last_old = max((position for position, entry in enumerate(entries) if entry in old_entries), default=-1)
     _accepted_view(con, extract, "accepted", new_files)
-    columns = f"{_columns_sql(extract)}, _source_file, _source_row, _loaded_at"
+    columns = _part_columns_sql(extract)
     key = ", ".join(extract.key)
     previous_data = sql_string(data_glob(previous_dir))
     previous_pending = sql_string(str(previous_dir / PENDING_FILE))
@@ -358,9 +366,7 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
             where not exists (select 1 from resolved as r
                               where r._source_file = p._source_file and r._source_row = p._source_row)
             union all
-            select * exclude (_file_order), _file_order from accepted as v
-            where exists (select 1 from cross_row_rejects as d where d.reason = '{RejectReason.UNKNOWN_CUSTOMER.value}'
-                          and d._file_order = v._file_order and d._source_row = v._source_row)
+            select * exclude (_file_order), _file_order from accepted as v where {_WAITS_FOR_ITS_CUSTOMER}
         ) order by _file_order, _source_row""", target_dir / PENDING_FILE)
     _write_quarantine(con, extract, target_dir, f"""
         {_stage_one_rejects_sql(new_files)}
