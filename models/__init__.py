@@ -2,9 +2,11 @@
 parameter-uncertainty intervals, the holdout back-test and the customer health score.
 
 One module per job: ``summaries`` builds (x, t_x, T, m) from transactions, ``bgnbd`` and ``gamma_gamma`` fit
-and predict, ``clv`` combines them (with ``intervals``), ``backtest`` scores forecasts against a holdout,
-``health`` turns the predictions into a 0-100 score and bands. ``simulation`` draws customers from the
-models for tests and benchmarks.
+and predict, ``bgnbd_limits`` and ``gamma_gamma_limits`` are the limiting models for customers who do not
+differ, ``minimum_data`` says when there is too little data, ``selection`` fits the candidates and chooses
+by likelihood (status fitted / limiting_case / not_fitted), ``clv`` combines them (with ``intervals``),
+``backtest`` scores forecasts against a holdout, ``health`` turns the predictions into a 0-100 score and
+bands. ``simulation`` draws customers from the models for tests and benchmarks.
 """
 
 from models.backtest import BacktestReport, backtest_bgnbd, naive_forecast, score_forecasts
@@ -32,9 +34,28 @@ from models.gamma_gamma import (
     frequency_monetary_correlation,
 )
 from models.health import HEALTH_BANDS, HealthScores, expected_interpurchase_time, health_score
+from models.minimum_data import purchase_data_shortfall, spend_data_shortfall
+from models.selection import (
+    FITTED,
+    LIMITING_CASE,
+    NOT_FITTED,
+    PurchaseModelFit,
+    SpendModelFit,
+    fit_purchase_model,
+    fit_spend_model,
+)
 from models.summaries import summarise_calibration_and_holdout, summarise_transactions
 
 __all__ = [
+    "FITTED",
+    "LIMITING_CASE",
+    "NOT_FITTED",
+    "PurchaseModelFit",
+    "SpendModelFit",
+    "fit_purchase_model",
+    "fit_spend_model",
+    "purchase_data_shortfall",
+    "spend_data_shortfall",
     "BGNBDFit",
     "BGNBDParams",
     "BacktestReport",

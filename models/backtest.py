@@ -6,7 +6,8 @@ what they did. Two forecasts are scored on the same customers:
 - ``naive``: "same rate as before", the customer's own past repeat rate x / T times H (0 when T = 0).
 Scores: MAE over customers, the total predicted vs actual (absolute and relative error of the total), and
 the same by calibration frequency bucket 0, 1, ..., max_bucket+ (the FHL (2005) Figure 4 / table view). The
-pipeline uses ``BacktestReport.model_beats_naive`` to gate publishing.
+pipeline reports ``BacktestReport.model_beats_naive`` as a warning. The model may be a limiting case
+(``models.selection``); a model that was not fitted is never scored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.bgnbd import BGNBDFit, conditional_expected_purchases
+from models.bgnbd import BGNBDFit
+from models.selection import PurchaseModelFit
 
 
 def naive_forecast(frequency, T, horizon: float) -> np.ndarray:
@@ -105,11 +107,16 @@ def score_forecasts(
 
 
 def backtest_bgnbd(
-    fit: BGNBDFit, frequency, recency, T, actual, horizon: float, *, max_bucket: int = 7
+    fit: BGNBDFit | PurchaseModelFit, frequency, recency, T, actual, horizon: float, *, max_bucket: int = 7
 ) -> BacktestReport:
-    """Score a BG/NBD fit (made on the calibration histories) and the naive forecast over ``horizon``
-    (in ``fit.time_unit``) against each customer's actual repeat purchases in the holdout."""
-    model = conditional_expected_purchases(fit.params, horizon, frequency, recency, T)
+    """Score a BG/NBD fit (made on the calibration histories; the full model or a limiting case) and the naive
+    forecast over ``horizon`` (in ``fit.time_unit``) against each customer's actual repeat purchases in the
+    holdout. A model that was not fitted forecasts NaN: its scores are NaN (never numbers made up for it),
+    ``model_beats_naive`` is False, and the naive forecast is still scored."""
+    if isinstance(fit, PurchaseModelFit) and not fit.is_fitted:
+        model = np.full(np.size(frequency), np.nan)
+    else:
+        model = fit.conditional_expected_purchases(horizon, frequency, recency, T)
     naive = naive_forecast(frequency, T, horizon)
     return score_forecasts(
         frequency, actual, {"model": model, "naive": naive}, horizon=horizon, max_bucket=max_bucket

@@ -290,10 +290,7 @@ def fit_bgnbd(
     log_params = optimum.log_params + np.array([0.0, np.log(scale), 0.0, 0.0])
     params = BGNBDParams(*(float(v) for v in np.exp(log_params)))
     total_weight = float(dw.sum())
-    if np.all(np.isfinite(optimum.mean_hessian)) and np.all(np.linalg.eigvalsh(optimum.mean_hessian) > 0):
-        covariance = np.linalg.inv(optimum.mean_hessian * total_weight)
-    else:
-        covariance = np.full((4, 4), np.nan)
+    covariance = optimum.covariance(total_weight)
     return BGNBDFit(
         params=params,
         log_likelihood=log_likelihood(params, dx, dtx, dage, dw),

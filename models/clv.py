@@ -16,31 +16,68 @@ Because E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) * g(x, T, t) (see ``models.bg
 part is evaluated once per distinct (x, T) and month; per customer only P(alive) and a product remain. The
 forecast adds 80% intervals from parameter uncertainty (``models.intervals``): 9 evaluations of the BG/NBD
 part and 7 cheap Gamma-Gamma evaluations, whatever the number of customers.
+
+The same sum serves the limiting cases (``models.bgnbd_limits``, ``models.gamma_gamma_limits``): the fits
+``models.selection`` chooses carry their variant, whose P(alive), g and E[Z] replace the full model's, and
+the intervals use the covariance of the variant's own parameters (fewer evaluations, 1 + 2k). A spend model
+that could not be fitted leaves the order value, CLV and their intervals NaN; a fit without a covariance
+leaves its intervals NaN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from models.bgnbd import BGNBDFit, BGNBDParams, expected_purchases_if_alive, probability_alive
+from models import bgnbd_limits, gamma_gamma_limits
+from models.bgnbd import BGNBDFit
 from models.distinct import distinct_rows
-from models.gamma_gamma import GammaGammaFit, GammaGammaParams, expected_order_value
+from models.gamma_gamma import GammaGammaFit
 from models.intervals import INTERVAL_QUANTILES, central_log_gradients, lognormal_quantiles
+from models.selection import PurchaseModelFit, SpendModelFit
 from models.time_units import units_per_month
 
 DEFAULT_HORIZON_MONTHS = 12
 DEFAULT_MONTHLY_DISCOUNT_RATE = 0.01
 
 
-class _PurchaseForecaster:
-    """Evaluates, for any BG/NBD parameters, per customer: P(alive), expected purchases in the next
-    ``purchase_horizon`` and discounted expected purchases over the CLV horizon, with the hypergeometric term
-    computed once per distinct (x, T)."""
+class _Model(NamedTuple):
+    """What a forecast needs of a fit: the variant's formulas, its parameters (theta) and their covariance."""
 
-    def __init__(self, frequency, recency, T, purchase_horizon, month_length, horizon_months, discount_rate):
+    variant: object
+    theta: np.ndarray
+    covariance: np.ndarray
+    time_unit: str | None
+
+
+def _purchase_model(fit: BGNBDFit | PurchaseModelFit) -> _Model:
+    if isinstance(fit, BGNBDFit):
+        return _Model(bgnbd_limits.FULL, fit.log_params, fit.covariance, fit.time_unit)
+    if not fit.is_fitted:
+        raise ValueError(f"no forecast from a purchase model that was not fitted: {fit.reason}")
+    return _Model(fit.variant, fit.theta, fit.covariance, fit.time_unit)
+
+
+def _spend_model(fit: GammaGammaFit | SpendModelFit | None) -> _Model | None:
+    if isinstance(fit, GammaGammaFit):
+        return _Model(gamma_gamma_limits.FULL, fit.log_params, fit.covariance, None)
+    if fit is None or not fit.is_fitted:
+        return None
+    return _Model(fit.variant, fit.theta, fit.covariance, None)
+
+
+class _PurchaseForecaster:
+    """Evaluates, for any parameters theta of a BG/NBD variant, per customer: P(alive), expected purchases in
+    the next ``purchase_horizon`` and discounted expected purchases over the CLV horizon, with g computed
+    once per distinct (x, T)."""
+
+    def __init__(
+        self, variant, frequency, recency, T, purchase_horizon, month_length, horizon_months, discount_rate
+    ):
+        self.variant = variant
         self.x = np.asarray(frequency, dtype=float).ravel()
         self.t_x = np.asarray(recency, dtype=float).ravel()
         self.age = np.asarray(T, dtype=float).ravel()
@@ -52,10 +89,10 @@ class _PurchaseForecaster:
         self.discount = (1.0 + discount_rate) ** -months.astype(float)
         self.purchase_horizon = float(purchase_horizon)
 
-    def evaluate(self, params: BGNBDParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        p_alive = probability_alive(params, self.x, self.t_x, self.age)
+    def evaluate(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p_alive = self.variant.probability_alive(theta, self.x, self.t_x, self.age)
         times = np.concatenate([[self.purchase_horizon], self.month_ends])[None, :]
-        if_alive = expected_purchases_if_alive(params, times, self.pair_x, self.pair_age)
+        if_alive = self.variant.expected_purchases_if_alive(theta, times, self.pair_x, self.pair_age)
         in_horizon = if_alive[:, 0]
         cumulative = np.concatenate([np.zeros((if_alive.shape[0], 1)), if_alive[:, 1:]], axis=1)
         discounted = np.einsum(
@@ -64,12 +101,18 @@ class _PurchaseForecaster:
         return p_alive, p_alive * in_horizon[self.pair_index], p_alive * discounted[self.pair_index]
 
 
-def _month_length(fit: BGNBDFit, time_units_per_month: float | None) -> float:
-    return units_per_month(fit.time_unit) if time_units_per_month is None else float(time_units_per_month)
+def _month_length(model: _Model, time_units_per_month: float | None) -> float:
+    return units_per_month(model.time_unit) if time_units_per_month is None else float(time_units_per_month)
+
+
+def _order_value(spend: _Model | None, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    if spend is None:
+        return np.full(x.shape, np.nan)
+    return spend.variant.expected_order_value(spend.theta, x, m)
 
 
 def discounted_expected_purchases(
-    bgnbd: BGNBDFit,
+    bgnbd: BGNBDFit | PurchaseModelFit,
     frequency,
     recency,
     T,
@@ -79,21 +122,23 @@ def discounted_expected_purchases(
     time_units_per_month: float | None = None,
 ) -> np.ndarray:
     """sum_{k=1..M} (E[Y(k u)] - E[Y((k-1) u)]) / (1 + d)^k per customer (the CLV sum without the value)."""
+    model = _purchase_model(bgnbd)
     forecaster = _PurchaseForecaster(
+        model.variant,
         frequency,
         recency,
         T,
         0.0,
-        _month_length(bgnbd, time_units_per_month),
+        _month_length(model, time_units_per_month),
         horizon_months,
         monthly_discount_rate,
     )
-    return forecaster.evaluate(bgnbd.params)[2]
+    return forecaster.evaluate(model.theta)[2]
 
 
 def customer_lifetime_value(
-    bgnbd: BGNBDFit,
-    gamma_gamma: GammaGammaFit,
+    bgnbd: BGNBDFit | PurchaseModelFit,
+    gamma_gamma: GammaGammaFit | SpendModelFit | None,
     frequency,
     recency,
     T,
@@ -113,7 +158,10 @@ def customer_lifetime_value(
         monthly_discount_rate=monthly_discount_rate,
         time_units_per_month=time_units_per_month,
     )
-    return purchases * expected_order_value(gamma_gamma.params, np.ravel(frequency), np.ravel(monetary_value))
+    x = np.ravel(np.asarray(frequency, dtype=float))
+    return purchases * _order_value(
+        _spend_model(gamma_gamma), x, np.ravel(np.asarray(monetary_value, dtype=float))
+    )
 
 
 @dataclass(frozen=True)
@@ -151,8 +199,8 @@ class CustomerForecast:
 
 
 def forecast_customers(
-    bgnbd: BGNBDFit,
-    gamma_gamma: GammaGammaFit,
+    bgnbd: BGNBDFit | PurchaseModelFit,
+    gamma_gamma: GammaGammaFit | SpendModelFit | None,
     frequency,
     recency,
     T,
@@ -168,25 +216,36 @@ def forecast_customers(
     """P(alive), expected purchases in the next ``purchase_horizon`` (default: the CLV horizon, in the
     BG/NBD fit's time unit), expected order value and CLV, with intervals for purchases and CLV.
 
-    Inputs are the customers' (x, t_x, T) in ``bgnbd.time_unit`` and m (NaN allowed when x = 0). Intervals
-    are NaN when a fit has no covariance (it did not converge); ``intervals=False`` skips them (the
-    ``*_lower`` / ``*_upper`` fields are then None) and costs one evaluation instead of nine.
+    Inputs are the customers' (x, t_x, T) in ``bgnbd.time_unit`` and m (NaN allowed when x = 0). ``bgnbd``
+    is a fitted BG/NBD or the model ``models.selection`` chose (it must be fitted); ``gamma_gamma`` likewise,
+    or None / not fitted, which leaves order value and CLV NaN. Intervals are NaN when a fit has no covariance
+    (it did not converge); ``intervals=False`` skips them (the ``*_lower`` / ``*_upper`` fields are then None)
+    and costs one evaluation instead of nine.
     """
-    month_length = _month_length(bgnbd, time_units_per_month)
+    purchase_model = _purchase_model(bgnbd)
+    spend_model = _spend_model(gamma_gamma)
+    month_length = _month_length(purchase_model, time_units_per_month)
     horizon = horizon_months * month_length if purchase_horizon is None else float(purchase_horizon)
     forecaster = _PurchaseForecaster(
-        frequency, recency, T, horizon, month_length, horizon_months, monthly_discount_rate
+        purchase_model.variant,
+        frequency,
+        recency,
+        T,
+        horizon,
+        month_length,
+        horizon_months,
+        monthly_discount_rate,
     )
     x = forecaster.x
     m = np.asarray(monetary_value, dtype=float).ravel()
 
-    p_alive, purchases, discounted = forecaster.evaluate(bgnbd.params)
-    order_value = expected_order_value(gamma_gamma.params, x, m)
+    p_alive, purchases, discounted = forecaster.evaluate(purchase_model.theta)
+    order_value = _order_value(spend_model, x, m)
     clv = discounted * order_value
 
     if not intervals:
         return CustomerForecast(
-            time_unit=bgnbd.time_unit,
+            time_unit=purchase_model.time_unit,
             purchase_horizon=horizon,
             horizon_months=horizon_months,
             monthly_discount_rate=monthly_discount_rate,
@@ -201,21 +260,27 @@ def forecast_customers(
             clv_upper=None,
         )
     purchase_gradient, discounted_gradient = central_log_gradients(
-        lambda theta: forecaster.evaluate(BGNBDParams(*np.exp(theta)))[1:], bgnbd.log_params
-    )
-    (order_value_gradient,) = central_log_gradients(
-        lambda theta: (expected_order_value(GammaGammaParams(*np.exp(theta)), x, m),), gamma_gamma.log_params
+        lambda theta: forecaster.evaluate(theta)[1:], purchase_model.theta
     )
     purchases_lower, purchases_upper = lognormal_quantiles(
-        purchases, [(purchase_gradient, bgnbd.covariance)], quantiles
+        purchases, [(purchase_gradient, purchase_model.covariance)], quantiles
     )
-    clv_lower, clv_upper = lognormal_quantiles(
-        clv,
-        [(discounted_gradient, bgnbd.covariance), (order_value_gradient, gamma_gamma.covariance)],
-        quantiles,
-    )
+    if spend_model is None:
+        clv_lower, clv_upper = np.full(x.shape, np.nan), np.full(x.shape, np.nan)
+    else:
+        (order_value_gradient,) = central_log_gradients(
+            lambda theta: (spend_model.variant.expected_order_value(theta, x, m),), spend_model.theta
+        )
+        clv_lower, clv_upper = lognormal_quantiles(
+            clv,
+            [
+                (discounted_gradient, purchase_model.covariance),
+                (order_value_gradient, spend_model.covariance),
+            ],
+            quantiles,
+        )
     return CustomerForecast(
-        time_unit=bgnbd.time_unit,
+        time_unit=purchase_model.time_unit,
         purchase_horizon=horizon,
         horizon_months=horizon_months,
         monthly_discount_rate=monthly_discount_rate,

@@ -206,10 +206,7 @@ def fit_gamma_gamma(
         *(float(v) for v in np.exp(optimum.log_params + np.array([0.0, 0.0, np.log(scale)])))
     )
     total_weight = float(w.sum())
-    if np.all(np.isfinite(optimum.mean_hessian)) and np.all(np.linalg.eigvalsh(optimum.mean_hessian) > 0):
-        covariance = np.linalg.inv(optimum.mean_hessian * total_weight)
-    else:
-        covariance = np.full((3, 3), np.nan)
+    covariance = optimum.covariance(total_weight)
     return GammaGammaFit(
         params=params,
         log_likelihood=log_likelihood(params, x, m, w),

@@ -40,6 +40,15 @@ class Optimum:
     message: str
     iterations: int
 
+    def covariance(self, total_weight: float) -> np.ndarray:
+        """Asymptotic covariance of the log-parameters: the inverse of the total (not mean) Hessian, the
+        observed information; NaN when the Hessian is not positive definite (no proper maximum)."""
+        k = self.log_params.size
+        hessian = self.mean_hessian
+        if k and np.all(np.isfinite(hessian)) and np.all(np.linalg.eigvalsh(hessian) > 0):
+            return np.linalg.inv(hessian * total_weight)
+        return np.full((k, k), np.nan)
+
 
 def numerical_hessian(
     objective: ObjectiveWithGradient,
@@ -107,16 +116,21 @@ def minimise_negative_log_likelihood(
         except np.linalg.LinAlgError:
             break
         step = -np.linalg.solve(cholesky.T, np.linalg.solve(cholesky, gradient))
+        # Near the optimum the decrease is below the rounding noise of the value, so a step that does not
+        # raise the value beyond that noise is also accepted if it shrinks the gradient. The noise is that
+        # of the sums the value is made of, which can be much larger than the value itself: when the decrease
+        # the quadratic model predicts (g' H^-1 g / 2) is itself below 1e-9, the value cannot tell, and a
+        # rise up to 1e-9 is taken for noise.
+        scale = max(1.0, abs(value))
+        noise = 1e-9 * scale if -0.5 * float(gradient @ step) < 1e-9 * scale else 1e-12 * scale
         accepted = False
         for shrink in (1.0, 0.5, 0.25, 0.125, 0.0625):
             candidate = np.clip(theta + shrink * step, -LOG_PARAMETER_BOUND, LOG_PARAMETER_BOUND)
             candidate_value, candidate_gradient = objective(candidate)
-            # Near the optimum the decrease is below the rounding noise of the value, so a step that does
-            # not raise the value beyond that noise is also accepted if it shrinks the gradient.
             if np.isfinite(candidate_value) and (
                 candidate_value < value
                 or (
-                    candidate_value <= value + 1e-12 * max(1.0, abs(value))
+                    candidate_value <= value + noise
                     and np.linalg.norm(candidate_gradient) < np.linalg.norm(gradient)
                 )
             ):

@@ -1,32 +1,85 @@
 """From each customer's history to predicted purchases, P(alive), CLV with intervals and a health score.
 
-Pure orchestration of `models/` (no Dagster): fit BG/NBD and Gamma-Gamma on the full history, predict,
-score health, and back-test a second fit made without the last H days against what happened in them.
-Time is in days throughout; the fitted parameters say so.
+Pure orchestration of `models/` (no Dagster): fit the purchase and spend models on the full history (the full
+BG/NBD and Gamma-Gamma, or the limiting case the data call for, `models.selection`), predict, score health,
+and back-test a second purchase fit made without the last H days against what happened in them. Time is in
+days throughout; the fitted parameters say so.
+
+Nothing here raises for the data: a model that cannot be fitted leaves its prediction columns null, says why
+in `clv_model_fits` (status not_fitted and the reason), and everything else is computed as usual (the health
+score counts a missing P(alive) as neutral). The three frames always have the columns and types of
+`*_COLUMNS` below, whatever was fitted, because dbt reads them back as sources.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from models import (
-    BGNBDFit,
-    GammaGammaFit,
+    NOT_FITTED,
+    PurchaseModelFit,
     SpendIndependenceCheck,
+    SpendModelFit,
     backtest_bgnbd,
     expected_interpurchase_time,
-    fit_bgnbd,
-    fit_gamma_gamma,
+    fit_purchase_model,
+    fit_spend_model,
     forecast_customers,
     frequency_monetary_correlation,
     health_score,
 )
-
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
+
+# Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
+PREDICTION_COLUMNS = {
+    "customer_id": "varchar",
+    "as_of_date": "date",
+    "probability_alive": "double",
+    "expected_purchases_12m": "double",
+    "expected_purchases_12m_p10": "double",
+    "expected_purchases_12m_p90": "double",
+    "expected_order_value": "double",
+    "predicted_clv_12m": "double",
+    "predicted_clv_12m_p10": "double",
+    "predicted_clv_12m_p90": "double",
+    "health_score": "double",
+    "health_band": "varchar",
+    "purchase_model_status": "varchar",
+    "spend_model_status": "varchar",
+}
+MODEL_FIT_COLUMNS = {
+    "model": "varchar",
+    "fitted_on": "varchar",
+    "status": "varchar",
+    "variant": "varchar",
+    "parameter": "varchar",
+    "estimate": "double",
+    "standard_error": "double",
+    "time_unit": "varchar",
+    "log_likelihood": "double",
+    "customers": "bigint",
+    "converged": "boolean",
+    "reason": "varchar",
+    "as_of_date": "date",
+}
+BACKTEST_COLUMNS = {
+    "as_of_date": "date",
+    "holdout_days": "integer",
+    "model_status": "varchar",
+    "forecast": "varchar",
+    "scope": "varchar",
+    "customers": "bigint",
+    "actual_purchases": "double",
+    "predicted_purchases": "double",
+    "total_error": "double",
+    "total_error_pct": "double",
+    "mean_absolute_error": "double",
+}
+FULL_HISTORY = "full history"
 
 
 @dataclass
@@ -34,23 +87,96 @@ class ClvRun:
     predictions: pd.DataFrame
     model_fits: pd.DataFrame
     backtest: pd.DataFrame
-    bgnbd: BGNBDFit
-    gamma_gamma: GammaGammaFit
+    purchase_model: PurchaseModelFit
+    spend_model: SpendModelFit
     spend_independence: SpendIndependenceCheck
-    backtest_fit: BGNBDFit | None
-    model_beats_naive: bool | None
+    backtest_model: PurchaseModelFit
+    model_beats_naive: bool | None  # None when nothing was scored (no back-test model)
 
 
-def _fit_rows(model: str, fitted_on: str, params: dict, errors: dict, fit, as_of: date, time_unit: str | None):
-    return [
-        {
-            "model": model, "fitted_on": fitted_on, "parameter": name, "estimate": float(value),
-            "standard_error": float(errors.get(name, np.nan)), "time_unit": time_unit,
-            "log_likelihood": float(fit.log_likelihood), "customers": int(fit.n_customers),
-            "converged": bool(fit.converged), "as_of_date": as_of,
-        }
-        for name, value in params.items()
-    ]
+def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The frame with exactly ``columns``, in order; missing ones null. Non-finite numbers become NaN, which
+    the Parquet writer stores as null: a prediction that cannot be computed is unknown, not a number."""
+    frame = frame.reindex(columns=list(columns))
+    for name, kind in columns.items():
+        if kind == "double":
+            values = pd.to_numeric(frame[name], errors="coerce").astype(float)
+            frame[name] = values.where(np.isfinite(values))
+    return frame
+
+
+def _fit_rows(fit: PurchaseModelFit | SpendModelFit, fitted_on: str, as_of: date) -> list[dict]:
+    """One row per parameter of the chosen model; one row without a parameter when nothing was fitted."""
+    common = {"model": fit.model, "fitted_on": fitted_on, "status": fit.status, "variant": fit.variant_name,
+              "time_unit": fit.time_unit, "log_likelihood": fit.log_likelihood, "customers": fit.n_customers,
+              "converged": fit.is_fitted, "reason": fit.reason, "as_of_date": as_of}
+    if not fit.is_fitted:
+        return [{**common, "parameter": None, "estimate": np.nan, "standard_error": np.nan}]
+    errors = fit.standard_errors
+    return [{**common, "parameter": name, "estimate": value, "standard_error": errors[name]}
+            for name, value in fit.params.items()]
+
+
+def _correlation_row(check: SpendIndependenceCheck, as_of: date) -> dict:
+    """The measured frequency/spend correlation (status fitted when it could be measured; converged keeps its
+    old meaning here: below CORRELATION_WARNING_THRESHOLD in absolute value)."""
+    measured = bool(np.isfinite(check.correlation))
+    return {"model": "gamma_gamma", "fitted_on": FULL_HISTORY, "status": "fitted" if measured else NOT_FITTED,
+            "variant": None, "parameter": "frequency_monetary_correlation", "estimate": check.correlation,
+            "standard_error": np.nan, "time_unit": None, "log_likelihood": np.nan,
+            "customers": check.n_repeat_customers, "converged": (not check.is_violated) if measured else None,
+            "reason": None if measured else "fewer than 3 repeat buyers, or frequency or spend does not vary",
+            "as_of_date": as_of}
+
+
+def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]:
+    """The per-customer prediction columns. Without a purchase model only the expected order value can be
+    given (when the spend model was fitted); CLV needs both."""
+    names = ["probability_alive", "expected_purchases_12m", "expected_purchases_12m_p10",
+             "expected_purchases_12m_p90", "expected_order_value", "predicted_clv_12m", "predicted_clv_12m_p10",
+             "predicted_clv_12m_p90"]
+    if not purchase_model.is_fitted:
+        columns = {name: np.full(x.size, np.nan) for name in names}
+        if spend_model.is_fitted:
+            columns["expected_order_value"] = spend_model.expected_order_value(x, m)
+        return columns
+    forecast = forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
+                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE)
+    values = [forecast.probability_alive, forecast.expected_purchases, forecast.expected_purchases_lower,
+              forecast.expected_purchases_upper, forecast.expected_order_value, forecast.clv, forecast.clv_lower,
+              forecast.clv_upper]
+    return dict(zip(names, values, strict=True))
+
+
+def _backtest(summaries: pd.DataFrame, holdout_days: int) -> tuple[PurchaseModelFit, list[dict], bool | None]:
+    """The purchase model fitted on history up to as-of - H and the scores (the model's are null when it was
+    not fitted; the naive forecast is scored whenever a customer had purchased by the cut-off)."""
+    calibration = summaries[summaries["calibration_frequency"].notna()]
+    cal_x = calibration["calibration_frequency"].to_numpy(float)
+    cal_t_x = calibration["calibration_recency_days"].to_numpy(float)
+    cal_T = calibration["calibration_tenure_days"].to_numpy(float)
+    model = fit_purchase_model(cal_x, cal_t_x, cal_T, time_unit=TIME_UNIT)
+    if calibration.empty:
+        reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
+                  "history is shorter than the holdout")
+        return replace(model, reason=reason), [], None
+    actual = calibration["holdout_purchase_days"].to_numpy(float)
+    report = backtest_bgnbd(model, cal_x, cal_t_x, cal_T, actual, float(holdout_days))
+    rows = []
+    for forecast_name, row in report.summary.iterrows():
+        rows.append({"forecast": forecast_name, "scope": "all customers", "customers": int(row["n_customers"]),
+                     "actual_purchases": row["actual_total"], "predicted_purchases": row["predicted_total"],
+                     "total_error": row["total_error"], "total_error_pct": row["total_error_pct"],
+                     "mean_absolute_error": row["mae"]})
+    for bucket, row in report.by_frequency.iterrows():
+        n = int(row["n_customers"])
+        for forecast_name in report.summary.index:
+            rows.append({"forecast": forecast_name, "scope": f"calibration frequency {bucket}", "customers": n,
+                         "actual_purchases": row["actual_mean"] * n,
+                         "predicted_purchases": row[f"{forecast_name}_mean"] * n,
+                         "total_error": (row[f"{forecast_name}_mean"] - row["actual_mean"]) * n,
+                         "total_error_pct": np.nan, "mean_absolute_error": row[f"{forecast_name}_mae"]})
+    return model, rows, report.model_beats_naive if model.is_fitted else None
 
 
 def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -> ClvRun:
@@ -60,79 +186,41 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     T = summaries["tenure_days"].to_numpy(float)
     m = summaries["monetary_value"].to_numpy(float)
 
-    bgnbd = fit_bgnbd(x, t_x, T, time_unit=TIME_UNIT)
-    repeat = (x > 0) & (m > 0)
-    gamma_gamma = fit_gamma_gamma(x[repeat], m[repeat])
+    purchase_model = fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)
+    spend_model = fit_spend_model(x, m)
+    with np.errstate(invalid="ignore"):
+        repeat = (x > 0) & (m > 0)
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
-    forecast = forecast_customers(bgnbd, gamma_gamma, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
-                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE)
+    columns = _predict(purchase_model, spend_model, x, t_x, T, m)
     health = health_score(
-        forecast.probability_alive, T - t_x, expected_interpurchase_time(x, t_x),
+        columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
         latest_order_value=summaries["latest_day_revenue"].to_numpy(float),
         mean_order_value=summaries["mean_day_revenue"].to_numpy(float),
         latest_nps=summaries["latest_nps_score"].to_numpy(float),
         frequency=x,
     )
-    predictions = pd.DataFrame({
+    predictions = _typed(pd.DataFrame({
         "customer_id": summaries["customer_id"].to_numpy(),
         "as_of_date": as_of,
-        "probability_alive": forecast.probability_alive,
-        "expected_purchases_12m": forecast.expected_purchases,
-        "expected_purchases_12m_p10": forecast.expected_purchases_lower,
-        "expected_purchases_12m_p90": forecast.expected_purchases_upper,
-        "expected_order_value": forecast.expected_order_value,
-        "predicted_clv_12m": forecast.clv,
-        "predicted_clv_12m_p10": forecast.clv_lower,
-        "predicted_clv_12m_p90": forecast.clv_upper,
+        **columns,
         "health_score": health.score,
         "health_band": health.band,
-    })
+        "purchase_model_status": purchase_model.status,
+        "spend_model_status": spend_model.status,
+    }), PREDICTION_COLUMNS)
 
-    model_fits = pd.DataFrame(
-        _fit_rows("bg_nbd", "full history", bgnbd.params._asdict(), bgnbd.standard_errors._asdict(), bgnbd, as_of,
-                  TIME_UNIT)
-        + _fit_rows("gamma_gamma", "full history", gamma_gamma.params._asdict(),
-                    gamma_gamma.standard_errors._asdict(), gamma_gamma, as_of, None)
-        + [{"model": "gamma_gamma", "fitted_on": "full history", "parameter": "frequency_monetary_correlation",
-            "estimate": float(independence.correlation), "standard_error": np.nan, "time_unit": None,
-            "log_likelihood": np.nan, "customers": int(independence.n_repeat_customers),
-            "converged": not independence.is_violated, "as_of_date": as_of}]
-    )
-
-    backtest_rows, backtest_fit, beats_naive = [], None, None
-    calibration = summaries[summaries["calibration_frequency"].notna()]
-    cal_x = calibration["calibration_frequency"].to_numpy(float)
-    if len(calibration) and (cal_x > 0).any():
-        cal_t_x = calibration["calibration_recency_days"].to_numpy(float)
-        cal_T = calibration["calibration_tenure_days"].to_numpy(float)
-        actual = calibration["holdout_purchase_days"].to_numpy(float)
-        backtest_fit = fit_bgnbd(cal_x, cal_t_x, cal_T, time_unit=TIME_UNIT)
-        report = backtest_bgnbd(backtest_fit, cal_x, cal_t_x, cal_T, actual, float(holdout_days))
-        beats_naive = report.model_beats_naive
-        model_fits = pd.concat([model_fits, pd.DataFrame(_fit_rows(
-            "bg_nbd", f"history to as-of - {holdout_days} days (back-test)", backtest_fit.params._asdict(),
-            backtest_fit.standard_errors._asdict(), backtest_fit, as_of, TIME_UNIT))], ignore_index=True)
-        for forecast_name, row in report.summary.iterrows():
-            backtest_rows.append({
-                "forecast": forecast_name, "scope": "all customers", "customers": int(row["n_customers"]),
-                "actual_purchases": float(row["actual_total"]), "predicted_purchases": float(row["predicted_total"]),
-                "total_error": float(row["total_error"]), "total_error_pct": float(row["total_error_pct"]),
-                "mean_absolute_error": float(row["mae"]),
-            })
-        for bucket, row in report.by_frequency.iterrows():
-            for forecast_name in report.summary.index:
-                n = int(row["n_customers"])
-                backtest_rows.append({
-                    "forecast": forecast_name, "scope": f"calibration frequency {bucket}", "customers": n,
-                    "actual_purchases": float(row["actual_mean"]) * n,
-                    "predicted_purchases": float(row[f"{forecast_name}_mean"]) * n,
-                    "total_error": (float(row[f"{forecast_name}_mean"]) - float(row["actual_mean"])) * n,
-                    "total_error_pct": np.nan,
-                    "mean_absolute_error": float(row[f"{forecast_name}_mae"]),
-                })
-    backtest = pd.DataFrame(backtest_rows, columns=[
-        "forecast", "scope", "customers", "actual_purchases", "predicted_purchases", "total_error",
-        "total_error_pct", "mean_absolute_error"])
+    backtest_model, backtest_rows, beats_naive = _backtest(summaries, holdout_days)
+    backtest_label = f"history to as-of - {holdout_days} days (back-test)"
+    model_fits = _typed(pd.DataFrame(
+        _fit_rows(purchase_model, FULL_HISTORY, as_of)
+        + _fit_rows(spend_model, FULL_HISTORY, as_of)
+        + [_correlation_row(independence, as_of)]
+        + _fit_rows(backtest_model, backtest_label, as_of)
+    ), MODEL_FIT_COLUMNS)
+    backtest = pd.DataFrame(backtest_rows, columns=[c for c in BACKTEST_COLUMNS if c not in
+                                                    ("as_of_date", "holdout_days", "model_status")])
     backtest.insert(0, "as_of_date", as_of)
     backtest.insert(1, "holdout_days", int(holdout_days))
-    return ClvRun(predictions, model_fits, backtest, bgnbd, gamma_gamma, independence, backtest_fit, beats_naive)
+    backtest.insert(2, "model_status", backtest_model.status)
+    return ClvRun(predictions, model_fits, _typed(backtest, BACKTEST_COLUMNS), purchase_model, spend_model,
+                  independence, backtest_model, beats_naive)

@@ -8,7 +8,9 @@ import time
 import numpy as np
 import pandas as pd
 
+import models.bgnbd as bgnbd_module
 import models.clv as clv_module
+from models import bgnbd_limits
 from models.bgnbd import BGNBDParams, conditional_expected_purchases, fit_bgnbd
 from models.clv import customer_lifetime_value, discounted_expected_purchases, forecast_customers
 from models.gamma_gamma import GammaGammaParams, expected_order_value, fit_gamma_gamma
@@ -123,9 +125,9 @@ def test_delta_method_quantiles_match_parameter_draws(cdnow, cdnow_bgnbd, cdnow_
     for theta_b, theta_g in zip(bgnbd_draws, gg_draws, strict=True):
         params = BGNBDParams(*np.exp(theta_b))
         purchases.append(conditional_expected_purchases(params, forecast.purchase_horizon, x, t_x, T))
-        discounted = clv_module._PurchaseForecaster(x, t_x, T, 0.0, 365.25 / 12 / 7, 12, 0.01).evaluate(
-            params
-        )[2]
+        discounted = clv_module._PurchaseForecaster(
+            bgnbd_limits.FULL, x, t_x, T, 0.0, 365.25 / 12 / 7, 12, 0.01
+        ).evaluate(theta_b)[2]
         clv.append(discounted * expected_order_value(GammaGammaParams(*np.exp(theta_g)), x, m))
     for draws, lower, upper in (
         (np.array(purchases), forecast.expected_purchases_lower, forecast.expected_purchases_upper),
@@ -162,13 +164,13 @@ def test_forecast_cost_is_bounded(monkeypatch):
     """The hypergeometric term is evaluated 1 + 2 x 4 times (delta method over BG/NBD's log-parameters),
     each time once per distinct (x, T) and month, whatever the number of customers."""
     calls = []
-    original = clv_module.expected_purchases_if_alive
+    original = bgnbd_module.expected_purchases_if_alive
 
     def counting(params, t, frequency, T):
         calls.append(np.size(frequency))
         return original(params, t, frequency, T)
 
-    monkeypatch.setattr(clv_module, "expected_purchases_if_alive", counting)
+    monkeypatch.setattr(bgnbd_module, "expected_purchases_if_alive", counting)
     truth = BGNBDParams(0.5, 60.0, 0.7, 3.0)
     rng = np.random.default_rng(12)
     n = 200_000

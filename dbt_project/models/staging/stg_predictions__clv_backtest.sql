@@ -9,6 +9,7 @@ renamed as (
     select
         as_of_date,
         holdout_days,
+        model_status,
         forecast,
         scope,
         customers,

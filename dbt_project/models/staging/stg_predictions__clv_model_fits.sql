@@ -9,6 +9,8 @@ renamed as (
     select
         model,
         fitted_on,
+        status,
+        variant,
         parameter,
         estimate,
         standard_error,
@@ -16,6 +18,7 @@ renamed as (
         log_likelihood,
         customers,
         converged,
+        reason,
         as_of_date
     from source
 

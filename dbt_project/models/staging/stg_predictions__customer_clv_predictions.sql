@@ -18,7 +18,9 @@ renamed as (
         predicted_clv_12m_p10,
         predicted_clv_12m_p90,
         health_score,
-        health_band
+        health_band,
+        purchase_model_status,
+        spend_model_status
     from source
 
 )
