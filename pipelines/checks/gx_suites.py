@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 
 from pipelines.ingestion.contracts import EXTRACTS, ORDER_STATUSES, Extract
+from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN, part_columns
 from pipelines.settings import PROJECT_ROOT
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
 RETENTION_METRICS_SUITE = "retention_metrics"
 
 
@@ -25,7 +25,7 @@ def _raw_expectations(extract: Extract) -> list:
     import great_expectations.expectations as gxe
 
     expectations = [
-        gxe.ExpectTableColumnsToMatchSet(column_set=[*extract.column_names, *LINEAGE_COLUMNS], exact_match=True),
+        gxe.ExpectTableColumnsToMatchSet(column_set=part_columns(extract), exact_match=True),
     ]
     for column in extract.columns:
         if column.required:
@@ -40,6 +40,8 @@ def _raw_expectations(extract: Extract) -> list:
         expectations.append(gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(ORDER_STATUSES)))
         expectations.append(gxe.ExpectColumnValuesToBeBetween(
             column="amount", min_value=0, row_condition='status=="completed"', condition_parser="pandas"))
+    if extract.lines is not None:  # an order stands for its lines: one at least
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(column=LINE_COUNT_COLUMN, min_value=1))
     if extract.name == "survey_responses":
         expectations.append(gxe.ExpectColumnValuesToBeBetween(column="nps_score", min_value=0, max_value=10))
     if extract.name == "marketing_spend":

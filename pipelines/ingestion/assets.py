@@ -47,8 +47,15 @@ def _files_table(result: "IngestionResult") -> str:
     return "\n".join(lines)
 
 
+# Marketing spend is checked against the reporting currency, which the orders nearly always decide when
+# RETENTIO_CURRENCY is unset (pipelines/ingestion/currency.py): ingested after them, it finds what the order
+# files state already counted instead of reading them for it.
+_INGESTED_AFTER = {"marketing_spend": ["orders"]}
+
+
 def _build_raw_assets(extract: Extract) -> AssetsDefinition:
     deps = [raw_asset_key("customers")] if extract.references_customers else []
+    deps += [raw_asset_key(name) for name in _INGESTED_AFTER.get(extract.name, [])]
     pattern = f"`{extract.file_prefix}*.csv|parquet`"
 
     @multi_asset(

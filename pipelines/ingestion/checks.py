@@ -2,10 +2,12 @@
 
 - every_row_loaded_or_quarantined: for every landing file, rows read = rows in the raw table + rows in
   quarantine. It recounts from the written Parquet instead of trusting the loader's ledger, so a bug that
-  drops rows between the two stages stops the run.
+  drops rows between the two stages stops the run. An order rolled up from lines counts as its lines
+  (`_line_count`), as the quarantine keeps lines.
 - no_file_mostly_rejected: a file that loses more than RETENTIO_MAX_REJECTED_PCT (default 50) % of its
-  rows to quarantine is a broken delivery (wrong export settings, a truncated file); publishing metrics
-  without it would silently shrink them, so the run stops until it is fixed or removed.
+  rows to quarantine is a broken delivery (wrong export settings, a truncated file, another currency);
+  publishing metrics without it would silently shrink them, so the run stops until it is fixed or removed.
+  The message names the main reason and what to change (for another currency: RETENTIO_CURRENCY).
 """
 
 import os
@@ -13,8 +15,8 @@ import os
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
 
 from pipelines.ingestion.assets import raw_asset_key
-from pipelines.ingestion.contracts import EXTRACTS
-from pipelines.ingestion.raw_layer import data_glob
+from pipelines.ingestion.contracts import EXTRACTS, RejectReason
+from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN, data_glob
 from pipelines.settings import Settings
 
 DEFAULT_MAX_REJECTED_PCT = 50.0
@@ -32,9 +34,11 @@ def count_mismatches(extract_dir) -> list[dict]:
 
     con = duckdb.connect()
     try:
+        data = f"read_parquet('{data_glob(extract_dir)}')"
+        has_line_counts = LINE_COUNT_COLUMN in [row[0] for row in con.execute(f"describe select * from {data}").fetchall()]
         return _rows(con, f"""
             with loaded as (
-                select _source_file as source_file, count(*) as n
+                select _source_file as source_file, {f"sum({LINE_COUNT_COLUMN})" if has_line_counts else "count(*)"} as n
                 from read_parquet('{data_glob(extract_dir)}') group by all
             ),
             quarantined as (
@@ -56,19 +60,66 @@ def count_mismatches(extract_dir) -> list[dict]:
 
 
 def mostly_rejected_files(extract_dir, max_rejected_pct: float) -> list[dict]:
+    """Files losing more than the share allowed, each with its main reason (and for currency_mismatch,
+    the currency the rows are in)."""
     import duckdb
 
     con = duckdb.connect()
     try:
         return _rows(con, f"""
-            select source_file, rows_read, rows_quarantined,
-                   round(100.0 * rows_quarantined / rows_read, 1) as rejected_pct
-            from read_parquet('{extract_dir}/files.parquet')
-            where rows_read > 0 and 100.0 * rows_quarantined / rows_read > {float(max_rejected_pct)}
+            with broken as (
+                select source_file, rows_read, rows_quarantined,
+                       round(100.0 * rows_quarantined / rows_read, 1) as rejected_pct
+                from read_parquet('{extract_dir}/files.parquet')
+                where rows_read > 0 and 100.0 * rows_quarantined / rows_read > {float(max_rejected_pct)}
+            ),
+            reasons as (
+                select source_file, reason, count(*) as n,
+                       mode(upper(trim(json_extract_string(raw_record, '$.currency')))) as currency_found
+                from read_parquet('{extract_dir}/quarantine.parquet')
+                where source_file in (select source_file from broken)
+                group by all
+            )
+            select b.*, r.reason as main_reason, r.n as main_reason_rows, r.currency_found
+            from broken as b
+            left join (select * from reasons qualify row_number() over (
+                           partition by source_file order by n desc, reason) = 1) as r using (source_file)
             order by source_file
         """)
     finally:
         con.close()
+
+
+def broken_file_message(broken: dict, extract_name: str, limit: float, currency: str) -> str:
+    """What a person reads when a file stops the run: the file, how much, why, and what to change."""
+    said = (f"{broken['source_file']}: {broken['rows_quarantined']:,} of {broken['rows_read']:,} rows rejected "
+            f"({broken['rejected_pct']} % > {limit:g} %)")
+    reason = broken.get("main_reason")
+    if reason is None:
+        return f"{said}, see the {extract_name} quarantine"
+    said += f", mostly {reason} ({broken['main_reason_rows']:,} rows)"
+    if reason == RejectReason.CURRENCY_MISMATCH.value and broken.get("currency_found"):
+        found = broken["currency_found"]
+        return (f"{said}: its amounts are in {found}, the reporting currency is {currency}; if {found} is "
+                f"your reporting currency, set RETENTIO_CURRENCY={found} (else convert the file upstream)")
+    advice = _ADVICE.get(reason)
+    return f"{said}: {advice}" if advice else f"{said}, see the {extract_name} quarantine"
+
+
+_ADVICE = {
+    RejectReason.UNKNOWN_CUSTOMER.value:
+        "their customers are in no customers*.csv; deliver the CRM extract that holds them (or none at all: "
+        "customers are then derived from the orders)",
+    RejectReason.INVALID_DATE.value:
+        "check the dates' layout; for month-first dates set date_order: mdy in retentio_sources.yml",
+    RejectReason.INVALID_NUMBER.value:
+        "check the decimal mark; set decimal in retentio_sources.yml if it was guessed wrongly",
+    RejectReason.UNKNOWN_STATUS.value:
+        "map the shop's statuses in retentio_sources.yml (extracts: orders: statuses: {pending: cancelled})",
+    RejectReason.MISSING_VALUE.value:
+        "a required column is empty on most rows: is the right column mapped in retentio_sources.yml?",
+    RejectReason.UNKNOWN_CURRENCY.value: "the currency column does not hold ISO 4217 codes (EUR, GBP, USD, ...)",
+}
 
 
 def max_rejected_pct() -> float:
@@ -103,15 +154,18 @@ def _build_rejection_share_check(extract_name: str) -> AssetChecksDefinition:
         description="No landing file loses more than RETENTIO_MAX_REJECTED_PCT % (default 50) of its rows.",
     )
     def _check() -> AssetCheckResult:
+        from pipelines.ingestion.currency import reporting_currency
+
+        settings = Settings.from_env()
         limit = max_rejected_pct()
-        broken = mostly_rejected_files(Settings.from_env().raw_dir / extract_name, limit)
+        broken = mostly_rejected_files(settings.raw_dir / extract_name, limit)
+        currency = reporting_currency(settings) if broken else ""
         return AssetCheckResult(
             passed=not broken,
             severity=AssetCheckSeverity.ERROR,
             metadata={"max_rejected_pct": limit, "broken_files": MetadataValue.json(broken)},
             description=None if not broken else "; ".join(
-                f"{b['source_file']}: {b['rows_quarantined']} of {b['rows_read']} rows rejected "
-                f"({b['rejected_pct']} % > {limit} %), see the {extract_name} quarantine" for b in broken),
+                broken_file_message(b, extract_name, limit, currency) for b in broken),
         )
 
     return _check

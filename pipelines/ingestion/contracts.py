@@ -3,6 +3,10 @@
 This module is the single source of truth for the canonical column names and types. The reader maps
 whatever a CRM calls a column onto these names, the validator checks every row against them, the
 sample-data generator writes them, and dbt's `sources.yml` documents them.
+
+Orders come one row per order, or one row per order line (`quantity` and `unit_price` instead of
+`amount`, as most shop systems and the UCI Online Retail data export them): `ORDER_LINES` says how
+lines roll up into the one row per order the raw layer holds (pipelines/ingestion/order_lines.py).
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ from enum import StrEnum
 
 class ColumnType(StrEnum):
     TEXT = "text"
+    IDENTIFIER = "identifier"  # a key shared across extracts; 17850.0 (a spreadsheet's float) is read as 17850
     DATE = "date"            # a calendar day
     TIMESTAMP = "timestamp"  # an instant, stored as UTC without zone
     DECIMAL = "decimal"      # money, decimal(18, 2)
     INTEGER = "integer"
     BOOLEAN = "boolean"
     CURRENCY = "currency"    # ISO 4217 code
+    QUANTITY = "quantity"    # units on an order line, decimal(18, 4); negative on a credit note
+    UNIT_PRICE = "unit_price"  # money per unit, decimal(18, 6): prices below a cent exist (0.001)
 
 
 class RejectReason(StrEnum):
@@ -39,6 +46,8 @@ class RejectReason(StrEnum):
     DUPLICATE_KEY = "duplicate_key"              # same key as an earlier row, different values
     DUPLICATE_ROW = "duplicate_row"              # same key and same values as an earlier row
     UNKNOWN_CUSTOMER = "unknown_customer"        # refers to a customer no customer extract holds (yet)
+    INCONSISTENT_LINES = "inconsistent_lines"    # lines of one order name different customers, currencies, statuses
+    INCOMPLETE_ORDER = "incomplete_order"        # another line of the order was rejected: its total would be wrong
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,38 @@ class Column:
 
 
 @dataclass(frozen=True)
+class LineLevel:
+    """How a file with one row per order line becomes one row per order.
+
+    A file is line-level when it has both `columns[0]` and `columns[1]` (quantity and unit_price); then
+    `replaces` (amount) is computed from them, exactly: the sum over the order's lines of quantity x unit
+    price, rounded to the cent only at the end. Columns in `stated_per_order` may be left empty on some
+    lines of an order (Shopify fills them on its first line only); the order takes them from the lines that
+    state them, and lines stating different values make the order `inconsistent_lines`.
+    """
+
+    columns: tuple[Column, ...]
+    replaces: str
+    stated_per_order: tuple[str, ...]
+    line_key: str                      # optional; when a file has it, a repeated (order, line) is a duplicate
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+@dataclass(frozen=True)
 class Extract:
-    """One kind of extract delivered to the landing directory as `<file_prefix>*.csv|parquet`."""
+    """One kind of extract delivered to the landing directory as `<file_prefix>*.csv|parquet`.
+
+    `columns` are the columns of the raw layer, and of a file with one row per item; `lines` the columns
+    a file may have instead, one row per part of an item (order lines); `derived_when_absent` the required
+    columns a file may leave out because they can be worked out (an order's status from its amount).
+    """
 
     name: str
     file_prefix: str
@@ -60,16 +99,53 @@ class Extract:
     description: str
     references_customers: bool = False
     aliases: dict[str, str] = field(default_factory=dict)
+    lines: LineLevel | None = None
+    derived_when_absent: dict[str, str] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        """Every column a landing file of this extract may have."""
+        return self.columns + (self.lines.columns if self.lines else ())
+
+    @property
+    def input_column_names(self) -> list[str]:
+        return [c.name for c in self.input_columns]
+
+    def file_columns(self, line_level: bool = False) -> tuple[Column, ...]:
+        """The columns a file's rows are read and checked as: the extract's, or for a file with one row
+        per order line, the line columns instead of the one they replace."""
+        if not line_level:
+            return self.columns
+        return tuple(c for c in self.columns if c.name != self.lines.replaces) + self.lines.columns
+
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        return next(c for c in self.input_columns if c.name == name)
 
 
 ORDER_STATUSES = ("completed", "refunded", "cancelled")
+
+# Statuses shop systems use, and what they mean here. Compared after lower-casing and turning spaces
+# and hyphens into underscores; retentio_sources.yml (`extracts: orders: statuses:`) adds to or
+# overrides these. Not listed on purpose, because they are not yet a purchase nor clearly none:
+# pending, on_hold, authorized, partially_paid, draft; map them when your shop knows better.
+STATUS_SYNONYMS = {
+    # paid or on its way: a purchase (Shopify: paid, partially_refunded; WooCommerce: processing, completed)
+    "complete": "completed", "paid": "completed", "fulfilled": "completed", "shipped": "completed",
+    "delivered": "completed", "processing": "completed", "partially_refunded": "completed",
+    "wc_completed": "completed", "wc_processing": "completed",
+    # money returned
+    "returned": "refunded", "wc_refunded": "refunded",
+    # never paid, or called off (Shopify: voided; WooCommerce: cancelled, failed)
+    "canceled": "cancelled", "voided": "cancelled", "void": "cancelled", "failed": "cancelled",
+    "declined": "cancelled", "wc_cancelled": "cancelled", "wc_failed": "cancelled",
+}
+
+# The status of an order whose file states none: a refund when its amount is below zero.
+DERIVED_STATUS = "completed, or refunded when the order's amount is below zero"
 
 # Header names seen in CRM and shop exports, mapped onto canonical names. Headers are compared after
 # lower-casing, folding accents and turning spaces and hyphens into underscores.
@@ -80,6 +156,7 @@ _COMMON_ALIASES = {
     "customerid": "customer_id",
     "contact_id": "customer_id",
     "devise": "currency",
+    "currency_code": "currency",
     "montant": "amount",
     "montant_ttc": "amount",
     "total": "amount",
@@ -91,7 +168,7 @@ CUSTOMERS = Extract(
     key=("customer_id",),
     description="CRM customer extract: one row per customer (or lead) known to the business.",
     columns=(
-        Column("customer_id", ColumnType.TEXT, True, "Business key of the customer in the CRM."),
+        Column("customer_id", ColumnType.IDENTIFIER, True, "Business key of the customer in the CRM."),
         Column("email", ColumnType.TEXT, False, "E-mail address (personal data; never published)."),
         Column("full_name", ColumnType.TEXT, False, "Name (personal data; never published)."),
         Column("signup_date", ColumnType.DATE, True, "Day the customer record was created."),
@@ -111,6 +188,19 @@ CUSTOMERS = Extract(
     },
 )
 
+ORDER_LINES = LineLevel(
+    columns=(
+        Column("quantity", ColumnType.QUANTITY, True, "Units on the line; negative on a credit note or a return."),
+        Column("unit_price", ColumnType.UNIT_PRICE, True,
+               "Price of one unit in `currency`; negative for an adjustment line."),
+        Column("line_id", ColumnType.TEXT, False,
+               "Key of the line within its order; a repeated (order_id, line_id) is a duplicate."),
+    ),
+    replaces="amount",
+    stated_per_order=("customer_id", "ordered_at", "currency", "status", "country"),
+    line_key="line_id",
+)
+
 ORDERS = Extract(
     name="orders",
     file_prefix="orders",
@@ -119,19 +209,31 @@ ORDERS = Extract(
     references_customers=True,
     columns=(
         Column("order_id", ColumnType.TEXT, True, "Business key of the order."),
-        Column("customer_id", ColumnType.TEXT, True, "Customer who placed the order."),
+        Column("customer_id", ColumnType.IDENTIFIER, True, "Customer who placed the order."),
         Column("ordered_at", ColumnType.TIMESTAMP, True, "When the order was placed (UTC)."),
         Column("amount", ColumnType.DECIMAL, True, "Order value in `currency`, taxes included."),
         Column("currency", ColumnType.CURRENCY, False,
                "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
-        Column("status", ColumnType.TEXT, True, "completed | refunded | cancelled."),
+        Column("status", ColumnType.TEXT, True,
+               "completed | refunded | cancelled, or a shop's word for one of them (STATUS_SYNONYMS)."),
+        Column("country", ColumnType.TEXT, False,
+               "Country of the order (billing), ISO 3166 alpha-2 or a name, as delivered."),
     ),
     aliases=_COMMON_ALIASES | {
         "id_commande": "order_id", "order_number": "order_id", "commande": "order_id",
+        "invoiceno": "order_id", "invoice_no": "order_id", "invoice_number": "order_id",
+        "numero_facture": "order_id",
         "order_date": "ordered_at", "date_commande": "ordered_at", "created_at": "ordered_at",
-        "date": "ordered_at", "statut": "status", "order_status": "status",
+        "date": "ordered_at", "invoicedate": "ordered_at", "invoice_date": "ordered_at",
+        "statut": "status", "order_status": "status", "financial_status": "status",
         "total_amount": "amount", "order_total": "amount",
+        "pays": "country", "country_code": "country", "billing_country": "country",
+        "qty": "quantity", "quantite": "quantity", "lineitem_quantity": "quantity",
+        "unitprice": "unit_price", "prix_unitaire": "unit_price", "lineitem_price": "unit_price",
+        "line_number": "line_id", "line_no": "line_id",
     },
+    lines=ORDER_LINES,
+    derived_when_absent={"status": DERIVED_STATUS},
 )
 
 SURVEY_RESPONSES = Extract(
@@ -142,7 +244,7 @@ SURVEY_RESPONSES = Extract(
     references_customers=True,
     columns=(
         Column("response_id", ColumnType.TEXT, True, "Business key of the answer."),
-        Column("customer_id", ColumnType.TEXT, True, "Customer who answered."),
+        Column("customer_id", ColumnType.IDENTIFIER, True, "Customer who answered."),
         Column("responded_at", ColumnType.TIMESTAMP, True, "When the answer was given (UTC)."),
         Column("nps_score", ColumnType.INTEGER, True, "Likelihood to recommend, 0 to 10."),
         Column("comment", ColumnType.TEXT, False, "Free-text comment (may hold personal data)."),

@@ -41,13 +41,13 @@ class CsvDialect:
     delimiter: str
     encoding: str
     decimal: str
-    date_order: str
+    date_order: str | None             # None: detected from the dates themselves when the file is parsed
     encoding_is_damaged: bool = False  # UTF-8 with a few undecodable bytes: those rows are quarantined
     header_line: int = 1               # after blank lines or Excel's `sep=;` line, when a file starts with them
 
     def describe(self) -> dict:
         described = {"delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
-                     "date_order": self.date_order}
+                     "date_order": self.date_order or "detect"}
         if self.header_line != 1:
             described["header_line"] = self.header_line
         return described
@@ -63,10 +63,16 @@ class HeaderMapping:
     # Fields after the last named header: a trailing separator some exporters add. A record may have
     # more or fewer of them as long as they are empty.
     named_field_count: int | None = None
+    line_level: bool = False           # one row per order line (quantity and unit_price), rolled up into orders
+    headers: dict[str, str] = field(default_factory=dict)  # canonical column -> the header it was found under
 
     @property
     def fields_needed(self) -> int:
         return self.field_count if self.named_field_count is None else self.named_field_count
+
+    def absent_derived(self, extract: Extract) -> list[str]:
+        """Required columns the file leaves out that are worked out instead (an order's status)."""
+        return [name for name in extract.derived_when_absent if name not in self.positions]
 
 
 def normalise_header(name: str) -> str:
@@ -76,9 +82,14 @@ def normalise_header(name: str) -> str:
 
 
 def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[str, str]) -> HeaderMapping:
-    """Map file headers onto canonical columns: explicit mapping and canonical names first, then aliases."""
+    """Map file headers onto canonical columns: the explicit mapping first, then canonical names, then aliases.
+
+    An explicit mapping wins over a header that happens to carry the canonical name (a WooCommerce export
+    mapped `customer_email: customer_id` also has a `customer_id` column, 0 for guests): that header is
+    ignored, like any unknown column.
+    """
     explicit_normalised = {normalise_header(k): v for k, v in explicit.items()}
-    canonical = set(extract.column_names)
+    canonical = set(extract.input_column_names)
     assigned: dict[str, int] = {}
     unresolved: list[int] = []
 
@@ -93,34 +104,88 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
             )
         assigned[column] = index
 
+    by_name: list[tuple[int, str]] = []
     for index, header in enumerate(headers):
         key = normalise_header(header)
         target = explicit.get(header) or explicit_normalised.get(key)
-        if target is None and key in canonical:
-            target = key
         if target is not None and target in canonical:
             assign(target, index)
+        elif key in canonical:
+            by_name.append((index, key))
         else:
             unresolved.append(index)
+    for index, key in by_name:
+        if key in assigned and key in explicit.values():
+            unresolved.append(index)  # the explicit mapping took this column: the header of that name is ignored
+        else:
+            assign(key, index)
     unknown = []
-    for index in unresolved:
+    for index in sorted(unresolved):
         target = extract.aliases.get(normalise_header(headers[index]))
         if target is not None and target not in assigned:
             assign(target, index)
         else:
             # Not a contract column, or an alias of one the file already has under its own name.
             unknown.append(headers[index] if headers[index].strip() else f"(unnamed field {index + 1})")
-    missing = [c.name for c in extract.columns if c.required and c.name not in assigned]
+    line_level = _is_line_level(extract, assigned)
+    if extract.lines is not None:
+        unknown += _unused_line_columns(extract, headers, assigned, line_level)
+    needed = _required_columns(extract, line_level)
+    missing = [name for name in needed if name not in assigned]
     if missing:
         raise ExtractFileError(
             path,
             f"required column missing (found columns: {', '.join(repr(h) for h in headers)}); "
-            f"the {extract.name} extract needs {', '.join(c.name for c in extract.columns if c.required)}",
+            f"{_what_the_extract_needs(extract)}",
             column=missing[0],
         )
     named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
     return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,
-                         named_field_count=named if named < len(headers) else None)
+                         named_field_count=named if named < len(headers) else None, line_level=line_level,
+                         headers={column: headers[index] for column, index in assigned.items()})
+
+
+def _is_line_level(extract: Extract, assigned: dict[str, int]) -> bool:
+    if extract.lines is None:
+        return False
+    quantity, unit_price = extract.lines.required_names
+    # Both, or one without an amount to fall back on (then the other is reported missing).
+    return (quantity in assigned and unit_price in assigned) or (
+        (quantity in assigned or unit_price in assigned) and extract.lines.replaces not in assigned)
+
+
+def _unused_line_columns(extract: Extract, headers: list[str], assigned: dict[str, int], line_level: bool) -> list[str]:
+    """Columns that do not apply to the file's shape: they are dropped from the mapping and reported."""
+    unused = []
+    if line_level and extract.lines.replaces in assigned:
+        index = assigned.pop(extract.lines.replaces)
+        unused.append(f"{headers[index]} ({extract.lines.replaces} is computed from the lines)")
+    if not line_level:
+        for column in extract.lines.column_names:
+            if column in assigned:
+                index = assigned.pop(column)
+                unused.append(f"{headers[index]} ({column} without "
+                              f"{' and '.join(c for c in extract.lines.required_names if c != column)}: "
+                              f"read one row per order)")
+    return unused
+
+
+def _required_columns(extract: Extract, line_level: bool = False) -> list[str]:
+    """The columns a file must have: the required ones but those worked out when absent; in a file of
+    order lines, quantity and unit_price instead of amount."""
+    needed = [c.name for c in extract.columns if c.required and c.name not in extract.derived_when_absent]
+    if line_level:
+        position = needed.index(extract.lines.replaces)
+        needed[position:position + 1] = extract.lines.required_names
+    return needed
+
+
+def _what_the_extract_needs(extract: Extract) -> str:
+    text = f"the {extract.name} extract needs {', '.join(_required_columns(extract))}"
+    if extract.lines is not None:
+        text += (f" ({extract.lines.replaces}, or {' and '.join(extract.lines.required_names)} for a file with "
+                 "one row per order line)")
+    return text
 
 
 def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | None) -> tuple[str, bool]:
@@ -225,7 +290,7 @@ def detect_dialect(
     if best is None or best[0] == 0:
         raise ExtractFileError(
             path,
-            f"header not recognised: none of the columns {', '.join(extract.column_names)} found with "
+            f"header not recognised: none of the columns {', '.join(extract.input_column_names)} found with "
             f"separator {' or '.join(repr(d) for d in candidates)}",
             line=lines_skipped + 1,
         )
@@ -236,7 +301,7 @@ def detect_dialect(
 
 
 def _recognised_columns(extract: Extract, headers: list[str], explicit: dict[str, str]) -> int:
-    canonical = set(extract.column_names)
+    canonical = set(extract.input_column_names)
     explicit_normalised = {normalise_header(k) for k in explicit}
     return sum(
         1
@@ -250,8 +315,9 @@ def _recognised_columns(extract: Extract, headers: list[str], explicit: dict[str
 
 def _detect_decimal(text: str, delimiter: str, extract: Extract, mapping: HeaderMapping) -> str:
     """Decide the decimal mark from the amounts themselves; `;` files default to the comma."""
-    positions = [mapping.positions[c.name] for c in extract.columns
-                 if c.type in (ColumnType.DECIMAL, ColumnType.INTEGER) and c.name in mapping.positions]
+    numeric = (ColumnType.DECIMAL, ColumnType.INTEGER, ColumnType.QUANTITY, ColumnType.UNIT_PRICE)
+    positions = [mapping.positions[c.name] for c in extract.input_columns
+                 if c.type in numeric and c.name in mapping.positions]
     comma = point = 0
     for record in first_records(text, delimiter, 5000)[1:]:
         for position in positions:

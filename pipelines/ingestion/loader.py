@@ -1,9 +1,11 @@
 """Load every file of one extract into the raw layer, losing nothing.
 
-Two stages: parse each file (parsing.py: typed and checked row by row, once per distinct content), then
-reconcile them across files into a version of the raw layer (reconcile.py; raw_layer.py describes the
-layout). A version is an immutable directory swapped in by renaming a symlink; its token is a hash of
-everything it depends on, so a run with unchanged inputs reuses it.
+Two stages: parse each file (parsing.py: typed and checked row by row, once per distinct content; a file
+of order lines rolled up into orders, order_lines.py), then reconcile them across files into a version of
+the raw layer (reconcile.py; raw_layer.py describes the layout). An extract with a currency is checked
+against the reporting currency, resolved and recorded on the way (currency.py). A version is an immutable
+directory swapped in by renaming a symlink; its token is a hash of everything it depends on, so a run
+with unchanged inputs reuses it.
 
 Everything is built in a dot-named `.tmp` directory and renamed into place, so a run killed half-way
 leaves only such directories behind: nothing reads them, and the next ingestion of the extract removes
@@ -25,11 +27,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.ingestion.contracts import EXTRACTS, Extract
+from pipelines.ingestion import currency as reporting
+from pipelines.ingestion.contracts import EXTRACTS, Extract, RejectReason
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files
 from pipelines.ingestion.parsing import PARSER_VERSION, FileOutcome, connect, parse_files
-from pipelines.ingestion.raw_layer import VersionState, data_glob
+from pipelines.ingestion.raw_layer import VersionState, data_glob, holds_loaded_files
 from pipelines.ingestion.reconcile import (
     CannotAppend,
     Upstream,
@@ -42,6 +45,10 @@ from pipelines.ingestion.source_config import SourceConfig, load_source_config
 from pipelines.privacy.erasure import applied_state, read_erasure_requests, record_state
 
 __all__ = ["IngestionResult", "discover_files", "ingest_extract"]
+
+# Said once, by the customers' ingestion, when there is no CRM extract: the orders stand in for it.
+NO_CUSTOMERS_EXTRACT = ("no customers*.csv: customers are derived from the orders (signup = first order day, "
+                        "country from the orders, channel unknown, no consent)")
 
 
 @dataclass
@@ -57,6 +64,7 @@ class IngestionResult:
     reused: bool
     appended: bool = False   # only new rows, in a new batch (else a new generation, or reused)
     batch: int = 0
+    reporting_currency: reporting.ReportingCurrency | None = None  # for an extract with a currency
 
     @property
     def data_glob(self) -> str:
@@ -92,6 +100,8 @@ def _remove_leftovers(raw_dir: Path, cache_dir: Path, extract: Extract) -> None:
         shutil.rmtree(stale, ignore_errors=True)
     for stale_link in raw_dir.glob(f".{extract.name}.*.link"):
         stale_link.unlink(missing_ok=True)
+    for stale_file in reporting.half_written(raw_dir, cache_dir, extract):
+        stale_file.unlink(missing_ok=True)
 
 
 def _collect_garbage(versions_dir: Path, extract: Extract, keep: set[str]) -> None:
@@ -113,7 +123,7 @@ def ingest_extract(
     landing_dir: Path,
     raw_dir: Path,
     cache_dir: Path,
-    currency: str = "EUR",
+    currency: str | None = None,
     customers_dir: Path | None = None,
     now: datetime | None = None,
     memory_limit: str | None = None,
@@ -121,8 +131,9 @@ def ingest_extract(
 ) -> IngestionResult:
     """Parse, reconcile and publish one extract into `raw_dir/<extract>`.
 
+    `currency` is RETENTIO_CURRENCY; None resolves the reporting currency from the extracts (currency.py).
     `customers_dir` is the raw layer's customers (`raw_dir/customers`), which orders and answers are
-    checked against.
+    checked against when a customers extract was delivered.
     """
     extract = EXTRACTS[extract_name]
     if extract.references_customers and customers_dir is None:
@@ -140,17 +151,46 @@ def _upstream(customers_dir: Path | None) -> Upstream | None:
     state = VersionState.read(customers_dir)
     if state is None:
         raise ValueError(f"{customers_dir} holds no ingested customers: ingest them first")
-    return Upstream(customers_dir, state.generation)
+    return Upstream(customers_dir, state.generation, delivered=holds_loaded_files(customers_dir))
+
+
+def _parse_in_reporting_currency(
+    extract: Extract, landing_dir: Path, raw_dir: Path, cache_dir: Path, config: SourceConfig,
+    setting: str | None, now: datetime | None, erasures,
+) -> tuple[list[FileOutcome], list[str], reporting.ReportingCurrency]:
+    """Parse the files in the reporting currency, resolving it on the way when `setting` is None.
+
+    A parse counts the currencies its file states, so the files are parsed first in the currency resolved
+    last time (EUR the first time), which is nearly always the one resolved now; only when it is not are
+    they parsed again.
+    """
+    previous = reporting.recorded(raw_dir)
+    guess = setting or (previous.code if previous else reporting.DEFAULT_CURRENCY)
+    outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, guess, now, erasures)
+    reporting.remember_parsed(cache_dir, extract, landing_dir, outcomes)
+    resolved = reporting.resolve(extract, reporting.stated_in_outcomes(outcomes), setting, landing_dir,
+                                 cache_dir, config)
+    if resolved.code != guess:
+        outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, resolved.code, now, erasures)
+    reporting.record(raw_dir, resolved)
+    return outcomes, warnings + resolved.warnings(), resolved
 
 
 def _ingest_locked(
-    extract: Extract, landing_dir: Path, raw_dir: Path, cache_dir: Path, config: SourceConfig, currency: str,
-    customers_dir: Path | None, now: datetime | None, memory_limit: str | None, threads: int | None,
+    extract: Extract, landing_dir: Path, raw_dir: Path, cache_dir: Path, config: SourceConfig,
+    currency: str | None, customers_dir: Path | None, now: datetime | None, memory_limit: str | None,
+    threads: int | None,
 ) -> IngestionResult:
     erasures = read_erasure_requests(landing_dir)
-    outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency, now, erasures)
+    resolved = None
+    if extract in reporting.CURRENCY_EXTRACTS:
+        outcomes, warnings, resolved = _parse_in_reporting_currency(
+            extract, landing_dir, raw_dir, cache_dir, config, currency, now, erasures)
+    else:
+        outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency or "", now, erasures)
     if not discover_files(landing_dir, extract):
-        warnings.append(f"no {extract.file_prefix}*.csv or *.parquet file in {landing_dir}")
+        warnings.append(NO_CUSTOMERS_EXTRACT if extract.name == "customers"
+                        else f"no {extract.file_prefix}*.csv or *.parquet file in {landing_dir}")
     if not extract.references_customers:
         customers_dir = None
     upstream = _upstream(customers_dir)
@@ -212,7 +252,27 @@ def _ingest_locked(
     result = summarise(extract.name, version_dir, warnings, reused)
     result.appended = appended
     result.batch = VersionState.read(version_dir).batch
+    if resolved is not None:
+        result.reporting_currency = resolved
+        result.warnings.extend(currency_mismatch_warnings(version_dir, resolved))
     return result
+
+
+def currency_mismatch_warnings(version_dir: Path, resolved: reporting.ReportingCurrency) -> list[str]:
+    """One line per file and foreign currency quarantined as currency_mismatch, saying what to change."""
+    con = connect()
+    try:
+        rows = con.execute(f"""
+            select source_file, upper(trim(json_extract_string(raw_record, '$.currency'))) as found, count(*)
+            from read_parquet('{version_dir / "quarantine.parquet"}')
+            where reason = '{RejectReason.CURRENCY_MISMATCH.value}'
+            group by all order by 1, 2""").fetchall()
+    finally:
+        con.close()
+    return [f"{source_file}: {count:,} row(s) in {found}, not the reporting currency {resolved.code} "
+            f"({resolved.explanation()}): quarantined as currency_mismatch; if {found} is your reporting "
+            f"currency, set RETENTIO_CURRENCY={found}, else convert them upstream"
+            for source_file, found, count in rows]
 
 
 def summarise(extract_name: str, version_dir: Path, warnings: list[str], reused: bool) -> IngestionResult:

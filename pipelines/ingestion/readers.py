@@ -51,6 +51,9 @@ class MalformedRecord:
     column: str | None
     detail: str
     raw_text: str
+    # The value where the extract's key should be, when the record could be split into fields: a bad order
+    # line still names its order, which must then not load without it (order_lines.py).
+    key_value: str | None = None
 
 
 @dataclass
@@ -68,6 +71,11 @@ class OpenedFile:
     malformed: list[MalformedRecord] = field(default_factory=list)
     rows_read: int = 0
 
+    @property
+    def columns(self) -> list[str]:
+        """The canonical columns its batches carry (line columns for a file of order lines)."""
+        return [c.name for c in self.extract.file_columns(self.mapping.line_level)]
+
     def describe_dialect(self) -> dict:
         return self.dialect.describe() if self.dialect else {"format": "parquet"}
 
@@ -77,8 +85,8 @@ def trim_values(values: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(values)
 
 
-def batch_schema(extract: Extract) -> pa.Schema:
-    return pa.schema([pa.field(c, pa.string()) for c in extract.column_names] + [("_source_row", pa.int64())])
+def batch_schema(columns: list[str]) -> pa.Schema:
+    return pa.schema([pa.field(c, pa.string()) for c in columns] + [("_source_row", pa.int64())])
 
 
 def _digest():
@@ -199,15 +207,15 @@ class _BoundedReader(io.RawIOBase):
 
 def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     """pyarrow's reader; raises NeedsSlowPath at the first record it cannot take as it is."""
-    dialect, mapping, extract = opened.dialect, opened.mapping, opened.extract
+    dialect, mapping = opened.dialect, opened.mapping
     names = [f"f{i}" for i in range(mapping.field_count)]
-    wanted = {c: f"f{mapping.positions[c]}" for c in extract.column_names if c in mapping.positions}
+    wanted = {c: f"f{mapping.positions[c]}" for c in opened.columns if c in mapping.positions}
     encoding = "utf8" if dialect.encoding in ("utf-8", "utf-8-sig") else dialect.encoding
 
     def refuse(_row) -> str:
         return "error"
 
-    schema = batch_schema(extract)
+    schema = batch_schema(opened.columns)
     next_row = 1
     stream = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
     try:
@@ -226,7 +234,7 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         for batch in reader:
             count = batch.num_rows
             columns = [trim_values(batch.column(wanted[c])) if c in wanted else pa.nulls(count, pa.string())
-                       for c in extract.column_names]
+                       for c in opened.columns]
             columns.append(pa.array(range(next_row, next_row + count), pa.int64()))
             next_row += count
             yield pa.RecordBatch.from_arrays(columns, schema=schema)
@@ -263,11 +271,11 @@ class _LineTap:
 
 
 def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
-    dialect, mapping, extract = opened.dialect, opened.mapping, opened.extract
+    dialect, mapping = opened.dialect, opened.mapping
     csv.field_size_limit(MAX_FIELD_CHARS)
-    schema = batch_schema(extract)
-    positions = [(c, mapping.positions.get(c)) for c in extract.column_names]
-    buffers: dict[str, list] = {c: [] for c in extract.column_names}
+    schema = batch_schema(opened.columns)
+    positions = [(c, mapping.positions.get(c)) for c in opened.columns]
+    buffers: dict[str, list] = {c: [] for c in opened.columns}
     rows: list[int] = []
     opened.malformed = []
     raw = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
@@ -275,11 +283,12 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     tap = _LineTap(text)
     reader = csv.reader(tap, delimiter=dialect.delimiter, quotechar='"', doublequote=True, strict=True)
     fields_needed = mapping.fields_needed
+    key_position = mapping.positions.get(opened.extract.key[0]) if len(opened.extract.key) == 1 else None
     record_no = 0
 
     def flush() -> pa.RecordBatch:
         batch = pa.RecordBatch.from_arrays(
-            [trim_values(pa.array(buffers[c], pa.string())) for c in extract.column_names]
+            [trim_values(pa.array(buffers[c], pa.string())) for c in opened.columns]
             + [pa.array(rows, pa.int64())],
             schema=schema,
         )
@@ -319,13 +328,14 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.MALFORMED_ROW, None,
                     f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})",
-                    _printable(raw_text)))
+                    _printable(raw_text), _key_value(record, key_position)))
                 continue
             damaged = next((c for c, p in positions if p is not None and _has_surrogates(record[p])), None)
             if damaged is not None:
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.UNDECODABLE_BYTES, damaged,
-                    f"bytes that are not {dialect.encoding} text (line {start_line})", _printable(raw_text)))
+                    f"bytes that are not {dialect.encoding} text (line {start_line})", _printable(raw_text),
+                    _key_value(record, key_position)))
                 continue
             for column, position in positions:
                 buffers[column].append(record[position] if position is not None else None)
@@ -337,6 +347,12 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     if rows:
         yield flush()
     opened.rows_read = record_no
+
+
+def _key_value(record: list[str], position: int | None) -> str | None:
+    if position is None or position >= len(record) or _has_surrogates(record[position]):
+        return None
+    return record[position].strip() or None
 
 
 def _only_empty_fields_beyond(record: list[str], fields_needed: int) -> bool:
@@ -354,8 +370,8 @@ def _printable(text: str) -> str:
 
 
 def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
-    extract, mapping = opened.extract, opened.mapping
-    schema = batch_schema(extract)
+    mapping = opened.mapping
+    schema = batch_schema(opened.columns)
     parquet = pq.ParquetFile(opened.path)
     names = parquet.schema_arrow.names
     wanted = {c: names[p] for c, p in mapping.positions.items()}
@@ -364,7 +380,7 @@ def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=sorted(set(wanted.values()))):
             count = batch.num_rows
             columns = []
-            for column in extract.column_names:
+            for column in opened.columns:
                 if column not in wanted:
                     columns.append(pa.nulls(count, pa.string()))
                     continue

@@ -2,8 +2,13 @@
 
 In file-name then row order, the first row with a key wins and later ones are quarantined; orders and
 survey answers of customers no customer extract holds wait in quarantine (`pending.parquet`) and are
-loaded by a later run once the customer arrives. The outcome is the same whichever way a version is
-built:
+loaded by a later run once the customer arrives. Without any customer extract delivered there is nothing
+to wait for: customers are derived from the orders downstream, and every order and answer loads.
+
+An order rolled up from lines (order_lines.py) is one row here but stands for its lines (`_line_count`):
+when it is rejected across files, each of its lines goes to quarantine, and the counts are in lines.
+
+The outcome is the same whichever way a version is built:
 
 - in full, from every parsed file, as a new generation;
 - by appending, when the previous version's files are the first files of this one, unchanged, and the
@@ -25,8 +30,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingestion.contracts import Extract, RejectReason
+from pipelines.ingestion.order_lines import lines_json_sql
 from pipelines.ingestion.parsing import FileOutcome, null_columns_sql, sql_string
-from pipelines.ingestion.raw_layer import DATA_DIR, FileEntry, VersionState, batch_dir, data_glob
+from pipelines.ingestion.raw_layer import (
+    DATA_DIR,
+    LINE_COUNT_COLUMN,
+    FileEntry,
+    VersionState,
+    batch_dir,
+    data_glob,
+    part_columns,
+    source_rows_sql,
+)
+from pipelines.ingestion.row_checks import SQL_TYPES
 
 FILE_LEDGER_SCHEMA = pa.schema([
     ("extract", pa.string()), ("source_file", pa.string()), ("checksum", pa.string()),
@@ -49,16 +65,24 @@ class Upstream:
 
     extract_dir: Path
     generation: str
+    delivered: bool = True   # a customers extract was delivered; without one, no row waits for its customer
 
 
 def can_append(previous: VersionState | None, outcomes: list[FileOutcome], upstream: Upstream | None,
                erasures: str) -> bool:
     """Whether this version may only add to `previous`: every file of it is still here, unchanged and in
     the same order, and the erasures and the customers' generation are the same. (A new file that sorts
-    before an old one is an append too, unless it repeats a key an old file took: see reconcile_by_appending.)"""
+    before an old one is an append too, unless it repeats a key an old file took: see reconcile_by_appending.)
+
+    A version built from no delivered file is never appended to: the first customers extract changes
+    what every order and answer is checked against (until then, customers came from the orders), so the
+    extracts that refer to customers are checked again, from scratch, against its new generation."""
     if previous is None or previous.erasures != erasures:
         return False
     if upstream is not None and previous.customers_generation != upstream.generation:
+        return False
+    if not any(entry.status == "loaded" for entry in previous.files) and \
+            any(o.status == "loaded" for o in outcomes):
         return False
     return _is_subsequence(previous.files, file_entries(outcomes))
 
@@ -78,12 +102,50 @@ def _columns_sql(extract: Extract) -> str:
 
 def _part_columns_sql(extract: Extract) -> str:
     """The columns of a raw part: the extract's, then the lineage."""
-    return f"{_columns_sql(extract)}, _source_file, _source_row, _loaded_at"
+    return ", ".join(part_columns(extract))
+
+
+def _line_count_sql(extract: Extract, alias: str = "") -> str:
+    """The landing-file records a row stands for: its lines for an order of lines, else 1."""
+    return f"{alias}{LINE_COUNT_COLUMN}" if extract.lines else "1"
 
 
 def _empty_rows_sql(extract: Extract) -> str:
+    line_count = f", cast(null as bigint) as {LINE_COUNT_COLUMN}" if extract.lines else ""
     return (f"select {null_columns_sql(extract)}, cast(null as varchar) as _source_file, "
-            "cast(null as bigint) as _source_row, cast(null as timestamp) as _loaded_at where false")
+            f"cast(null as bigint) as _source_row, cast(null as timestamp) as _loaded_at{line_count} where false")
+
+
+def _order_lines_view(con: duckdb.DuckDBPyConnection, extract: Extract, files: list[tuple[int, FileOutcome]],
+                      rows: str) -> None:
+    """order_lines: the lines of the files of order lines among `files` (position, outcome) that `rows` (with
+    _file_order) has rows of, by order_id in their file (_file_order), with their own values; empty when
+    there are none. Only those files are read: a day's run reads the lines of the files it rejects from."""
+    if extract.lines is None:
+        return
+    needed = {position for (position,) in con.execute(f"select distinct _file_order from {rows}").fetchall()}
+    own = extract.lines.column_names
+    scans = [f"select {position} as _file_order, _source_row, order_id, {', '.join(own)} "
+             f"from read_parquet({sql_string(str(o.lines_path))})"
+             for position, o in files if o.line_level and position in needed]
+    empty = ", ".join(f"cast(null as {SQL_TYPES[extract.column(c).type]}) as {c}" for c in own)
+    body = "\nunion all\n".join(scans) if scans else (
+        f"select cast(null as integer) as _file_order, cast(null as bigint) as _source_row, "
+        f"cast(null as varchar) as order_id, {empty} where false")
+    con.execute(f"create or replace temp view order_lines as\n{body}")
+
+
+def _landing_rows_sql(extract: Extract, rows: str) -> str:
+    """`rows` (with _file_order, _source_file, _source_row), one row per landing-file record: an order of
+    lines becomes its lines (source_row, and line_json with the line's values); other rows stay as they are
+    (line_json null)."""
+    if extract.lines is None:
+        return f"select v.*, v._source_row as source_row, cast(null as varchar) as line_json from {rows} as v"
+    return f"""
+        select v.*, coalesce(l._source_row, v._source_row) as source_row,
+               case when l._source_row is not null then {lines_json_sql(extract, 'l', order_alias='v')} end as line_json
+        from {rows} as v
+        left join order_lines as l on l._file_order = v._file_order and l.order_id = v.order_id"""
 
 
 # A row `v` of the accepted rows that waits for its customer (pending.parquet).
@@ -119,7 +181,7 @@ def _rank_repeated_keys(con: duckdb.DuckDBPyConnection, extract: Extract, rows: 
             where ({key}) in (select ({key}) from {rows} group by all having count(*) > 1)
         ),
         ranked as (
-            select _file_order, _source_row,
+            select _file_order, _source_row, {_line_count_sql(extract)} as lines,
                 row_number() over ({over_key}) as key_rank,
                 {row_hash} as row_hash,
                 first_value({row_hash}) over ({over_key}) as first_hash,
@@ -127,7 +189,7 @@ def _rank_repeated_keys(con: duckdb.DuckDBPyConnection, extract: Extract, rows: 
                 first_value(_source_row) over ({over_key}) as first_row
             from repeated
         )
-        select _file_order, _source_row, {_duplicate_columns(extract)}
+        select _file_order, _source_row, {_duplicate_columns(extract)}, lines
         from ranked where key_rank > 1
     """)
 
@@ -143,11 +205,16 @@ def _duplicate_columns(extract: Extract) -> str:
                   else ' (different values; the first is kept)' end as detail"""
 
 
-def _reject_unknown_customers(con: duckdb.DuckDBPyConnection, rows: str, upstream: Upstream) -> None:
+def _reject_unknown_customers(con: duckdb.DuckDBPyConnection, extract: Extract, rows: str,
+                              upstream: Upstream | None) -> None:
+    """Rows whose customer no delivered customer extract holds wait for it; without a customers extract at
+    all, customers come from the orders, and nothing waits."""
+    if upstream is None or not upstream.delivered:
+        return
     con.execute(f"""
         insert into cross_row_rejects
         select _file_order, _source_row, '{RejectReason.UNKNOWN_CUSTOMER.value}', 'customer_id',
-               'customer ' || customer_id || ' is in no customer extract (yet)'
+               'customer ' || customer_id || ' is in no customer extract (yet)', {_line_count_sql(extract)}
         from {rows} as v
         where not exists (select 1 from read_parquet({sql_string(data_glob(upstream.extract_dir))}) as c
                           where c.customer_id = v.customer_id)
@@ -171,7 +238,7 @@ def _write_parts(con: duckdb.DuckDBPyConnection, extract: Extract, files: list[t
     Returns the rows rejected across files per file name.
     """
     rejected = dict(con.execute(
-        "select _file_order, count(*) from cross_row_rejects group by all").fetchall())
+        "select _file_order, sum(lines) from cross_row_rejects group by all").fetchall())
     columns = _part_columns_sql(extract)
     counts = {}
     for position, outcome in files:
@@ -218,14 +285,20 @@ def _stage_one_rejects_sql(files: list[tuple[int, FileOutcome]]) -> str:
 
 
 def _cross_rejects_sql(extract: Extract, rows: str) -> str:
-    """The rows of `rows` rejected across files, in the quarantine's columns plus _file_order."""
+    """The rows of `rows` rejected across files, in the quarantine's columns plus _file_order: for an order
+    of lines, each of its lines with its own row number and values."""
     raw_json = ("cast(to_json(struct_pack(" + ", ".join(f"{c} := cast(v.{c} as varchar)" for c in extract.column_names)
                 + ")) as varchar)")
+    rejected = f"""(
+        select v.* from {rows} as v
+        where exists (select 1 from cross_row_rejects as d
+                      where d._file_order = v._file_order and d._source_row = v._source_row))"""
     return f"""
-        select v._file_order, v._source_file, v._source_row, d.column_name, d.reason, d.detail,
-               {raw_json}, v._loaded_at
+        select v._file_order, v._source_file, v.source_row, d.column_name, d.reason, d.detail,
+               coalesce(v.line_json, {raw_json}), v._loaded_at
         from cross_row_rejects as d
-        join {rows} as v on v._file_order = d._file_order and v._source_row = d._source_row"""
+        join ({_landing_rows_sql(extract, rejected)}) as v
+          on v._file_order = d._file_order and v._source_row = d._source_row"""
 
 
 def _write_pending(con: duckdb.DuckDBPyConnection, extract: Extract, rows_sql: str, path: Path) -> None:
@@ -264,7 +337,8 @@ def _write_ledger(rows: list[dict], target_dir: Path) -> None:
 def _start(con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome]) -> None:
     con.execute("""
         create or replace temp table cross_row_rejects (
-            _file_order integer, _source_row bigint, reason varchar, column_name varchar, detail varchar)""")
+            _file_order integer, _source_row bigint, reason varchar, column_name varchar, detail varchar,
+            lines bigint)""")
     # Every file's position in name order, which orders the quarantine and the waiting rows.
     con.register("file_position_rows", pa.table({"source_file": [o.source_file for o in outcomes],
                                                  "_file_order": list(range(len(outcomes)))}))
@@ -279,9 +353,9 @@ def reconcile_in_full(con: duckdb.DuckDBPyConnection, extract: Extract, outcomes
     loaded = [(position, o) for position, o in enumerate(outcomes) if o.status == "loaded"]
     _accepted_view(con, extract, "accepted", loaded)
     _rank_repeated_keys(con, extract, "accepted")
-    if upstream is not None:
-        _reject_unknown_customers(con, "accepted", upstream)
+    _reject_unknown_customers(con, extract, "accepted", upstream)
     cross_rejected = _write_parts(con, extract, loaded, batch_dir(target_dir, state.batch))
+    _order_lines_view(con, extract, loaded, "cross_row_rejects")
     _write_empty_part_if_none(con, extract, target_dir, state.batch)
     columns = _part_columns_sql(extract)
     _write_pending(con, extract, f"""
@@ -325,6 +399,7 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
                  if entries[position] not in old_entries and o.status == "loaded"]
     last_old = max((position for position, entry in enumerate(entries) if entry in old_entries), default=-1)
     _accepted_view(con, extract, "accepted", new_files)
+    loaded = [(position, o) for position, o in enumerate(outcomes) if o.status == "loaded"]
     columns = _part_columns_sql(extract)
     key = ", ".join(extract.key)
     previous_data = sql_string(data_glob(previous_dir))
@@ -345,19 +420,20 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
         raise CannotAppend
     con.execute(f"""
         insert into cross_row_rejects
-        select _file_order, _source_row, {_duplicate_columns(extract)}
+        select _file_order, _source_row, {_duplicate_columns(extract)}, lines
         from (select v._file_order, v._source_row, hash({", ".join(f"v.{c}" for c in extract.column_names)}) as row_hash,
-                     t.first_hash, t.first_file, t.first_row
+                     t.first_hash, t.first_file, t.first_row, {_line_count_sql(extract, "v.")} as lines
               from accepted as v join taken as t on {join_on})""")
     con.execute(f"""
         create or replace temp view accepted_untaken as
         select * from accepted as v
         where not exists (select 1 from taken as t where {join_on})""")
     _rank_repeated_keys(con, extract, "accepted_untaken")
-    if upstream is not None:
-        _reject_unknown_customers(con, "accepted", upstream)
+    _reject_unknown_customers(con, extract, "accepted", upstream)
     cross_rejected = _write_parts(con, extract, new_files, batch_dir(target_dir, state.batch))
-    resolved = _load_rows_whose_customer_arrived(con, previous_pending, columns, upstream, target_dir, state.batch)
+    resolved = _load_rows_whose_customer_arrived(con, extract, loaded, previous_pending, columns, upstream,
+                                                 target_dir, state.batch)
+    _order_lines_view(con, extract, loaded, "cross_row_rejects")
     _write_empty_part_if_none(con, extract, target_dir, state.batch)
     _write_pending(con, extract, f"""
         select {columns} from (
@@ -374,22 +450,33 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
         {_cross_rejects_sql(extract, "accepted")}""", kept_sql=f"""
         select * from read_parquet({sql_string(str(previous_dir / 'quarantine.parquet'))}) as q
         where not (q.reason = '{RejectReason.UNKNOWN_CUSTOMER.value}' and exists (
-            select 1 from resolved as r where r._source_file = q.source_file and r._source_row = q.source_row))""")
+            select 1 from resolved_landing_rows as r
+            where r._source_file = q.source_file and r.source_row = q.source_row))""")
     previous_ledger = {row["source_file"]: row for row in pq.read_table(previous_dir / "files.parquet").to_pylist()}
     _write_ledger(_ledger_rows(extract, outcomes, cross_rejected, previous_ledger, resolved), target_dir)
     state.write(target_dir)
 
 
-def _load_rows_whose_customer_arrived(con: duckdb.DuckDBPyConnection, previous_pending: str, columns: str,
+def _load_rows_whose_customer_arrived(con: duckdb.DuckDBPyConnection, extract: Extract,
+                                      loaded: list[tuple[int, FileOutcome]], previous_pending: str, columns: str,
                                       upstream: Upstream | None, target_dir: Path, batch: int) -> dict[str, int]:
-    """Waiting rows whose customer is now known, as a part of this batch; returns how many per file."""
-    known = ("true" if upstream is None else
+    """Waiting rows whose customer is now known, as a part of this batch; returns how many landing-file
+    records per file (lines, for orders of lines). resolved_landing_rows: those records, to take out of
+    the quarantine."""
+    known = ("true" if upstream is None or not upstream.delivered else
              f"exists (select 1 from read_parquet({sql_string(data_glob(upstream.extract_dir))}) as c "
              "where c.customer_id = p.customer_id)")
     con.execute(f"""
         create or replace temp table resolved as
         select {columns} from read_parquet({previous_pending}) as p where {known}""")
-    per_file = dict(con.execute("select _source_file, count(*) from resolved group by all").fetchall())
+    resolved_rows = ("(select r.*, f._file_order from resolved as r "
+                     "join file_positions as f on f.source_file = r._source_file)")
+    _order_lines_view(con, extract, loaded, resolved_rows)
+    con.execute(f"""
+        create or replace temp table resolved_landing_rows as
+        select _source_file, source_row from ({_landing_rows_sql(extract, resolved_rows)})""")
+    per_file = dict(con.execute(
+        f"select _source_file, {source_rows_sql(extract)} from resolved group by all").fetchall())
     if per_file:
         part = batch_dir(target_dir, batch) / "resolved.parquet"
         part.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,11 @@
 The input is a batch of text columns named after the contract plus `_source_row`; the output has the
 typed columns and, for a rejected row, `_reject_reason`, `_reject_column`, `_reject_detail` and the raw
 values as JSON. A row's reason is the first failing check in column order, so it is deterministic.
+
+A file of order lines is checked line by line here for what a line can be wrong about on its own (a
+quantity that is not a number, a date that does not exist); what only the whole order can tell (no line
+names the customer, the lines net below zero on a completed order) is checked when the lines are rolled
+up (order_lines.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ from pipelines.ingestion.contracts import (
     Extract,
     RejectReason,
 )
+
+SQL_TYPES = {
+    ColumnType.TEXT: "varchar", ColumnType.IDENTIFIER: "varchar", ColumnType.CURRENCY: "varchar",
+    ColumnType.DATE: "date", ColumnType.TIMESTAMP: "timestamp", ColumnType.DECIMAL: "decimal(18, 2)",
+    ColumnType.INTEGER: "integer", ColumnType.BOOLEAN: "boolean", ColumnType.QUANTITY: "decimal(18, 4)",
+    ColumnType.UNIT_PRICE: "decimal(18, 6)",
+}
 
 # Active ISO 4217 codes. An order in one of these but not in the reporting currency is a
 # currency_mismatch (convert it upstream); anything else is an unknown_currency.
@@ -40,27 +52,39 @@ _TZ_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.
 
 @dataclass(frozen=True)
 class ParseRules:
-    """How to read this file's values: decimal mark and day/month order, from its dialect.
+    """How to read this file's values: decimal mark and day/month order, from its dialect; the reporting
+    currency; the file's shape (one row per order or per order line, a status column or none) and the
+    order statuses the shop uses besides the three.
 
-    `date_formats` holds, per date column, the format most of the file's first values have: it is tried
-    first, because trying a list of formats on every value costs thirty times more.
+    `date_order` is None until the dates have told (pipelines/ingestion/date_order.py). `date_formats`
+    holds, per date column, the format most of the file's first values have: it is tried first, because
+    trying a list of formats on every value costs thirty times more.
     """
 
     decimal: str
-    date_order: str
+    date_order: str | None
     load_date: date
     currency: str
     date_formats: tuple[tuple[str, str], ...] = ()
+    line_level: bool = False
+    derived: tuple[str, ...] = ()                  # required columns the file lacks, worked out instead
+    status_synonyms: tuple[tuple[str, str], ...] = ()
 
     def date_format(self, column: str) -> str | None:
         return dict(self.date_formats).get(column)
+
+    def describe(self) -> dict:
+        """What changes the outcome of a parse, for its cache key."""
+        return {"decimal": self.decimal, "date_order": self.date_order, "currency": self.currency,
+                "line_level": self.line_level, "derived": list(self.derived),
+                "statuses": [list(pair) for pair in self.status_synonyms]}
 
 
 def _sql_list(values) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _date_formats(date_order: str) -> list[str]:
+def _date_formats(date_order: str | None) -> list[str]:
     slash = "%d/%m/%Y" if date_order == "dmy" else "%m/%d/%Y"
     dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
     formats = ["%Y-%m-%d", slash, dotted, "%Y/%m/%d"]
@@ -83,6 +107,10 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
     """SQL turning the trimmed text `value` into the column's type, NULL when it does not parse."""
     if kind in (ColumnType.TEXT,):
         return value
+    if kind is ColumnType.IDENTIFIER:
+        # Spreadsheets and pandas write a numeric id column holding blanks as floats (17850.0); the same
+        # customer elsewhere is 17850. Only values with a point pay for the regular expression.
+        return f"case when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') else {value} end"
     if kind is ColumnType.CURRENCY:
         return f"coalesce(upper({value}), '{rules.currency}')"
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
@@ -91,13 +119,12 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
                      else f"try_strptime({value}, '{likely}')")
         # coalesce evaluates its later arguments only for the values the first one left null
         naive = f"coalesce({first_try}, try_strptime({value}, {_sql_list(_date_formats(rules.date_order))}))"
-        zoned = (
-            f"(try_strptime(regexp_replace({value}, '\\s*Z$', '+00:00'), {_sql_list(_TZ_FORMATS)})"
-            " at time zone 'UTC')"
-        )
+        # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
+        offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
+        zoned = f"(try_strptime({offset_joined}, {_sql_list(_TZ_FORMATS)}) at time zone 'UTC')"
         parsed = f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} else {naive} end"
         return f"cast({parsed} as date)" if kind is ColumnType.DATE else f"cast({parsed} as timestamp)"
-    if kind in (ColumnType.DECIMAL, ColumnType.INTEGER):
+    if kind in (ColumnType.DECIMAL, ColumnType.INTEGER, ColumnType.QUANTITY, ColumnType.UNIT_PRICE):
         cleaned = f"trim(regexp_replace({value}, '[€$£\u00a0\u202f]', ' ', 'g'))"
         cleaned = f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
         if rules.decimal == ",":
@@ -110,10 +137,11 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         plain = (f"try_cast(replace({value}, ',', '.') as {{t}})" if rules.decimal == ","
                  else f"try_cast({value} as {{t}})")
         plain_guard = f"not contains({value}, '.')" if rules.decimal == "," else "true"
-        if kind is ColumnType.DECIMAL:
-            return (f"coalesce(case when {plain_guard} then {plain.format(t='decimal(18, 2)')} end, "
+        if kind is not ColumnType.INTEGER:
+            sql_type = SQL_TYPES[kind]
+            return (f"coalesce(case when {plain_guard} then {plain.format(t=sql_type)} end, "
                     f"case when regexp_matches({cleaned}, '{pattern}') "
-                    f"then try_cast({normalised} as decimal(18, 2)) end)")
+                    f"then try_cast({normalised} as {sql_type}) end)")
         # A score must be a whole number: casting '7.5' straight to integer would round it to 8.
         as_double = f"coalesce(case when {plain_guard} then {plain.format(t='double')} end, " \
                     f"case when regexp_matches({cleaned}, '{pattern}') then try_cast({normalised} as double) end)"
@@ -128,6 +156,8 @@ _INVALID_REASON = {
     ColumnType.DATE: (RejectReason.INVALID_DATE, "is not a valid date"),
     ColumnType.TIMESTAMP: (RejectReason.INVALID_DATE, "is not a valid date and time"),
     ColumnType.DECIMAL: (RejectReason.INVALID_NUMBER, "is not a number"),
+    ColumnType.QUANTITY: (RejectReason.INVALID_NUMBER, "is not a quantity"),
+    ColumnType.UNIT_PRICE: (RejectReason.INVALID_NUMBER, "is not a price"),
     ColumnType.INTEGER: (RejectReason.INVALID_NUMBER, "is not a whole number"),
     ColumnType.BOOLEAN: (RejectReason.INVALID_BOOLEAN, "is not yes/no, true/false, oui/non or 1/0"),
 }
@@ -138,13 +168,30 @@ def _quoted(raw: str) -> str:
     return f"'''' || left({raw}, 80) || ''''"
 
 
+def status_sql(text: str, rules: ParseRules) -> str:
+    """The status `text` states, as completed | refunded | cancelled; NULL when it is none of them.
+
+    The three themselves (most rows) are settled by the first branch; only the shop's own words pay for
+    normalising (lower case, spaces and hyphens as underscores) and the look-up.
+    """
+    canonical = _sql_list(ORDER_STATUSES)[1:-1]
+    if not rules.status_synonyms:
+        return f"case when lower({text}) in ({canonical}) then lower({text}) end"
+    keyed = f"regexp_replace(lower(trim({text})), '[\\s-]+', '_', 'g')"
+    lookup = " ".join(f"when '{word}' then '{meaning}'" for word, meaning in rules.status_synonyms)
+    return f"case when lower({text}) in ({canonical}) then lower({text}) else (case {keyed} {lookup} end) end"
+
+
 def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, RejectReason, str]]:
     """(column, SQL condition, reason, SQL detail), in the order they are tried."""
     checks = []
-    status_ok = _sql_list(ORDER_STATUSES)[1:-1]
-    for column in extract.columns:
+    stated_per_order = set(extract.lines.stated_per_order) if rules.line_level else set()
+    for column in extract.file_columns(rules.line_level):
         raw, text, typed = f"r.{column.name}", f"t_{column.name}", f"p_{column.name}"
-        if column.required:
+        if column.name in rules.derived:
+            continue  # not in the file: worked out from the other columns
+        # A line may leave what its order states elsewhere empty: the roll-up checks the order has it.
+        if column.required and column.name not in stated_per_order:
             checks.append((column.name, f"{text} is null", RejectReason.MISSING_VALUE,
                            f"'required value is empty'"))
         if column.type in _INVALID_REASON:
@@ -166,11 +213,12 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
             checks.append((column.name, f"{typed} <> '{rules.currency}'", RejectReason.CURRENCY_MISMATCH,
                            f"{_quoted(typed)} || ' is not the reporting currency {rules.currency}'"))
         if extract.name == "orders" and column.name == "amount":
-            checks.append(("amount", f"p_amount < 0 and lower(t_status) = 'completed'",
+            checks.append(("amount", "p_amount < 0 and p_status = 'completed'",
                            RejectReason.NEGATIVE_AMOUNT, f"{_quoted(text)} || ' is negative on a completed order'"))
         if extract.name == "orders" and column.name == "status":
-            checks.append(("status", f"lower(t_status) not in ({status_ok})", RejectReason.UNKNOWN_STATUS,
-                           f"{_quoted(text)} || ' is not one of {', '.join(ORDER_STATUSES)}'"))
+            checks.append(("status", f"t_status is not null and p_status is null", RejectReason.UNKNOWN_STATUS,
+                           f"{_quoted(text)} || ' is not one of {', '.join(ORDER_STATUSES)}, nor a status "
+                           "mapped in retentio_sources.yml (extracts: orders: statuses)'"))
         if extract.name == "marketing_spend" and column.name == "amount":
             checks.append(("amount", "p_amount < 0", RejectReason.NEGATIVE_AMOUNT,
                            f"{_quoted(text)} || ' is a negative spend'"))
@@ -180,23 +228,36 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
     return checks
 
 
+def _typed_value(extract: Extract, column: str, rules: ParseRules) -> str:
+    """The output value of `column`: parsed, or worked out when the file does not have it."""
+    if extract.name == "orders" and column == "status" and "status" in rules.derived and not rules.line_level:
+        return "case when p_amount < 0 then 'refunded' else 'completed' end"
+    return f"p_{column}"
+
+
 def typed_rows_sql(extract: Extract, rules: ParseRules, relation: str = "batch") -> str:
-    """The query that types and checks every row of `relation` (values already trimmed by the reader)."""
-    trimmed = ",\n    ".join(f"nullif(r.{c.name}, '') as t_{c.name}" for c in extract.columns)
+    """The query that types and checks every row of `relation` (values already trimmed by the reader).
+
+    Besides the file's columns, typed, the output has `_stated_currency` for an extract with a currency:
+    the code as the file wrote it, before an empty one became the reporting currency (pipelines/ingestion/
+    currency.py counts them).
+    """
+    columns = extract.file_columns(rules.line_level)
+    trimmed = ",\n    ".join(f"nullif(r.{c.name}, '') as t_{c.name}" for c in columns)
     parsed = ",\n    ".join(
-        f"{_parse_expression(c.type, f't_{c.name}', rules, c.name)} as p_{c.name}" for c in extract.columns
+        f"{status_sql(f't_{c.name}', rules) if (extract.name == 'orders' and c.name == 'status') else _parse_expression(c.type, f't_{c.name}', rules, c.name)}"
+        f" as p_{c.name}" for c in columns
     )
     checks = _column_checks(extract, rules)
     # Each condition is evaluated once, into the number of the first failing check.
     first_failure = "case " + " ".join(f"when {cond} then {i}" for i, (_, cond, _, _) in enumerate(checks, 1)) + " end"
     reasons = _sql_list([reason.value for _, _, reason, _ in checks])
-    columns = _sql_list([column for column, _, _, _ in checks])
+    check_columns = _sql_list([column for column, _, _, _ in checks])
     detail = "case _check " + " ".join(f"when {i} then {det}" for i, (_, _, _, det) in enumerate(checks, 1)) + " end"
-    typed_out = ",\n    ".join(
-        f"{'lower(p_status)' if (extract.name == 'orders' and c.name == 'status') else 'p_' + c.name} as {c.name}"
-        for c in extract.columns
-    )
-    raw_json = ("cast(to_json(struct_pack(" + ", ".join(f"{c.name} := r.{c.name}" for c in extract.columns)
+    typed_out = ",\n    ".join(f"{_typed_value(extract, c.name, rules)} as {c.name}" for c in columns)
+    if any(c.type is ColumnType.CURRENCY for c in columns):
+        typed_out += ",\n    case when t_currency is not null then p_currency end as _stated_currency"
+    raw_json = ("cast(to_json(struct_pack(" + ", ".join(f"{c.name} := r.{c.name}" for c in columns)
                 + ")) as varchar)")
     return f"""
 with trimmed as (
@@ -217,7 +278,7 @@ select
     r._source_row,
     {typed_out},
     {reasons}[_check] as _reject_reason,
-    {columns}[_check] as _reject_column,
+    {check_columns}[_check] as _reject_column,
     {detail} as _reject_detail,
     case when _check is not null then {raw_json} end as _raw_record
 from checked as r

@@ -1,18 +1,20 @@
 """Optional per-file reading overrides and column-name mappings, from `retentio_sources.yml`.
 
-Most files need none of this: the dialect (separator, encoding, decimal mark) is detected and common
-header names are recognised. The file is for the CRM that calls `amount` "Total TTC", or the export
-whose dates are month-first. It lives in the landing directory (or at RETENTIO_SOURCES_CONFIG):
+Most files need none of this: the dialect (separator, encoding, decimal mark, day or month first) is
+detected and common header names are recognised. The file is for the CRM that calls `amount` "Total
+TTC", the shop whose order statuses have words of their own, or the export whose dates cannot tell day
+from month. It lives in the landing directory (or at RETENTIO_SOURCES_CONFIG):
 
     extracts:
       orders:
         columns: {"Total TTC": amount}      # header in the file -> canonical column
+        statuses: {pending: cancelled}      # the shop's status -> completed | refunded | cancelled
     files:
       - match: "orders_legacy_*.csv"        # glob on the file name
         delimiter: ";"
         encoding: cp1252
         decimal: ","
-        date_order: mdy                      # dd/mm/yyyy (dmy, the default) or mm/dd/yyyy
+        date_order: mdy                      # dd/mm/yyyy (dmy) or mm/dd/yyyy; detected from the values when unset
         columns: {"Montant": amount}
 """
 
@@ -25,10 +27,11 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.ingestion.contracts import EXTRACTS
+from pipelines.ingestion.contracts import EXTRACTS, ORDER_STATUSES, STATUS_SYNONYMS
 
 CONFIG_FILE_NAME = "retentio_sources.yml"
 _FILE_OPTIONS = {"match", "delimiter", "encoding", "decimal", "date_order", "columns"}
+_EXTRACT_OPTIONS = {"columns", "statuses"}
 
 
 class SourceConfigError(ValueError):
@@ -42,14 +45,25 @@ class ReadOptions:
     delimiter: str | None = None
     encoding: str | None = None
     decimal: str | None = None
-    date_order: str = "dmy"
+    date_order: str | None = None       # None: detected from the file's dates (pipelines/ingestion/date_order.py)
     column_mapping: dict[str, str] = field(default_factory=dict)
+
+
+def status_key(word: str) -> str:
+    """How a status is compared: lower case, spaces and hyphens as underscores ('Partially refunded')."""
+    return "_".join(word.strip().lower().replace("-", " ").split())
 
 
 @dataclass(frozen=True)
 class SourceConfig:
     extract_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     file_rules: tuple[dict, ...] = ()
+    status_mapping: dict[str, str] = field(default_factory=dict)  # the shop's word -> completed | refunded | cancelled
+
+    def order_statuses(self) -> dict[str, str]:
+        """Every status word accepted besides the three, with its meaning: the built-in synonyms, then the
+        mapping in retentio_sources.yml, which wins."""
+        return STATUS_SYNONYMS | self.status_mapping
 
     def options_for(self, extract_name: str, file_name: str) -> ReadOptions:
         mapping = dict(self.extract_columns.get(extract_name, {}))
@@ -62,7 +76,7 @@ class SourceConfig:
             delimiter=merged.get("delimiter"),
             encoding=merged.get("encoding"),
             decimal=merged.get("decimal"),
-            date_order=merged.get("date_order", "dmy"),
+            date_order=merged.get("date_order"),
             column_mapping=mapping,
         )
 
@@ -76,10 +90,20 @@ def load_source_config(landing_dir: Path) -> SourceConfig:
     except yaml.YAMLError as exc:
         raise SourceConfigError(f"{path}: not valid YAML: {exc}") from None
     extract_columns: dict[str, dict[str, str]] = {}
+    status_mapping: dict[str, str] = {}
     for name, spec in (raw.get("extracts") or {}).items():
         if name not in EXTRACTS:
             raise SourceConfigError(f"{path}: unknown extract {name!r}; expected one of {sorted(EXTRACTS)}")
-        extract_columns[name] = _checked_mapping(path, name, (spec or {}).get("columns") or {})
+        spec = spec or {}
+        unknown = set(spec) - _EXTRACT_OPTIONS
+        if unknown:
+            raise SourceConfigError(f"{path}: extracts: {name}: unknown keys {sorted(unknown)}; "
+                                    f"expected {sorted(_EXTRACT_OPTIONS)}")
+        extract_columns[name] = _checked_mapping(path, name, spec.get("columns") or {})
+        if spec.get("statuses"):
+            if name != "orders":
+                raise SourceConfigError(f"{path}: extracts: {name}: only orders have statuses")
+            status_mapping = _checked_statuses(path, spec["statuses"])
     rules = []
     for i, rule in enumerate(raw.get("files") or [], start=1):
         unknown = set(rule) - _FILE_OPTIONS
@@ -93,11 +117,24 @@ def load_source_config(landing_dir: Path) -> SourceConfig:
         if rule.get("date_order") not in (None, "dmy", "mdy"):
             raise SourceConfigError(f"{path}: files entry {i}: date_order must be 'dmy' or 'mdy'")
         rules.append(rule | {"columns": _checked_mapping(path, rule["match"], rule.get("columns") or {})})
-    return SourceConfig(extract_columns=extract_columns, file_rules=tuple(rules))
+    return SourceConfig(extract_columns=extract_columns, file_rules=tuple(rules), status_mapping=status_mapping)
+
+
+def _checked_statuses(path: Path, mapping) -> dict[str, str]:
+    if not isinstance(mapping, dict):
+        raise SourceConfigError(f"{path}: extracts: orders: statuses must map a status to one of "
+                                f"{', '.join(ORDER_STATUSES)}, e.g. {{pending: cancelled}}")
+    checked = {}
+    for word, meaning in mapping.items():
+        if str(meaning).strip().lower() not in ORDER_STATUSES:
+            raise SourceConfigError(f"{path}: extracts: orders: statuses: {word!r} maps to {meaning!r}; "
+                                    f"expected one of {', '.join(ORDER_STATUSES)}")
+        checked[status_key(str(word))] = str(meaning).strip().lower()
+    return checked
 
 
 def _checked_mapping(path: Path, where: str, mapping: dict) -> dict[str, str]:
-    known = {c for e in EXTRACTS.values() for c in e.column_names}
+    known = {c for e in EXTRACTS.values() for c in e.input_column_names}
     for header, canonical in mapping.items():
         if canonical not in known:
             raise SourceConfigError(f"{path}: {where}: {header!r} maps to unknown column {canonical!r}")

@@ -1,4 +1,9 @@
-"""The pseudonym table: CRM customer_id -> customer_key, kept in the warehouse, never published."""
+"""The pseudonym table: customer_id -> customer_key, kept in the warehouse, never published.
+
+The customers are the CRM's; a shop without a customers extract has its customers derived from the orders
+(pipelines/ingestion/reconcile.py), so their ids come from the raw orders, and from the survey answers,
+which load for any customer then too.
+"""
 
 import hashlib
 import hmac
@@ -10,7 +15,7 @@ from typing import TYPE_CHECKING
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
 from pipelines.ingestion.assets import raw_asset_key
-from pipelines.ingestion.raw_layer import data_glob
+from pipelines.ingestion.raw_layer import data_glob, holds_loaded_files
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_keys, pseudonym_key
 from pipelines.settings import Settings
@@ -19,15 +24,18 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 PSEUDONYMS_KEY = AssetKey(["private", "customer_pseudonyms"])
+# Where customer ids come from without a customers extract.
+CUSTOMERS_FROM_ACTIVITY = ("orders", "survey_responses")
 
 
 @asset(
     key=PSEUDONYMS_KEY,
     group_name="privacy",
-    deps=[raw_asset_key("customers")],
+    deps=[raw_asset_key("customers"), *(raw_asset_key(name) for name in CUSTOMERS_FROM_ACTIVITY)],
     kinds={"python", "parquet"},
-    description="Keyed-hash pseudonym (customer_key) of every customer; published tables use it instead of the "
-                "CRM id. Kept under RETENTIO_WAREHOUSE_DIR/private, never published.",
+    description="Keyed-hash pseudonym (customer_key) of every customer (the CRM's, or without a customers extract "
+                "those of the orders and survey answers); published tables use it instead of the customer id. "
+                "Kept under RETENTIO_WAREHOUSE_DIR/private, never published.",
     backfill_policy=IN_ONE_RUN,
 )
 def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
@@ -42,7 +50,7 @@ def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
     import pyarrow.parquet as pq
 
     target = settings.warehouse_dir / "private" / "customer_pseudonyms.parquet"
-    table, newly_keyed = _pseudonyms(data_glob(settings.raw_dir / "customers"), target, key)
+    table, newly_keyed = _pseudonyms(customer_id_sources(settings.raw_dir), target, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp)
@@ -61,8 +69,16 @@ def _key_fingerprint_file(target: Path) -> Path:
     return target.with_name(target.name + ".key")
 
 
-def _pseudonyms(customers: str, previous: Path, key: bytes) -> tuple["pa.Table", int]:
-    """Every raw customer's key, ordered by customer_id; the keys of customers keyed before with the same
+def customer_id_sources(raw_dir: Path) -> list[str]:
+    """The raw parts holding every customer id: the CRM's when a customers extract was delivered (orders and
+    answers then refer to its customers only), else the orders' and the survey answers'."""
+    if holds_loaded_files(raw_dir / "customers"):
+        return [data_glob(raw_dir / "customers")]
+    return [data_glob(raw_dir / name) for name in CUSTOMERS_FROM_ACTIVITY if (raw_dir / name).exists()]
+
+
+def _pseudonyms(sources: list[str], previous: Path, key: bytes) -> tuple["pa.Table", int]:
+    """Every customer's key, ordered by customer_id; the keys of customers keyed before with the same
     secret are reused (a key depends only on the id and the secret), so a day's new customers cost their
     own HMACs, not everyone's. Customers no longer in the raw layer (erased) drop out."""
     import duckdb
@@ -70,7 +86,10 @@ def _pseudonyms(customers: str, previous: Path, key: bytes) -> tuple["pa.Table",
 
     con = duckdb.connect()
     try:
-        con.execute(f"create temp table ids as select customer_id from read_parquet('{customers}')")
+        # A CRM's ids are unique already; `union` leaves each id of orders and answers once.
+        ids = " union ".join(f"select customer_id from read_parquet('{source}')" for source in sources) or \
+            "select null::varchar as customer_id where false"
+        con.execute(f"create temp table ids as select customer_id from ({ids}) where customer_id is not null")
         fingerprint = _key_fingerprint_file(previous)
         reusable = previous.exists() and fingerprint.exists() and fingerprint.read_text() == _key_fingerprint(key)
         known = f"read_parquet('{previous}')" if reusable else "(select null::varchar as customer_id, null::varchar as customer_key where false)"

@@ -27,17 +27,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=DEFAULT_MONTHS,
                         help="months of acquisition ending at the end date (at least 24)")
     parser.add_argument("--dirty", action="store_true", help="insert a known number of bad rows of each kind")
+    parser.add_argument("--lines", action="store_true",
+                        help="write the orders one row per order line (quantity, unit_price), as shops export them")
+    parser.add_argument("--without-customers", action="store_true",
+                        help="leave the CRM extract out (the orders carry the country), as for a shop with only orders")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     args = parser.parse_args(argv)
     try:
         summary = generate(
             args.out, customers=args.customers, seed=args.seed, fmt=args.format, end_date=args.end_date,
             months=args.months, dirty=args.dirty, truth_dir=args.truth_out, progress=not args.quiet,
+            lines=args.lines, without_customers=args.without_customers,
         )
     except ValueError as exc:
         parser.error(str(exc))
     if not args.quiet:
-        print(f"{summary.customers} customers ({summary.leads} leads), {summary.orders} orders, "
+        lines = f" in {summary.order_lines} lines" if summary.order_lines != summary.orders else ""
+        print(f"{summary.customers} customers ({summary.leads} leads), {summary.orders} orders{lines}, "
               f"{summary.survey_responses} survey responses, {summary.marketing_spend_rows} spend rows")
         print(f"extracts in {summary.out_dir}, truth in {summary.truth_dir}")
         if summary.bad_rows:

@@ -68,7 +68,7 @@ _UNUSED_CHANNELS = ("display", "tv", "podcast", "radio", "print", "influencer")
 
 _IMPOSSIBLE_DAYS = ((2, 31), (2, 30), (4, 31), (6, 31), (9, 31))
 _OUT_OF_RANGE_SCORES = (11, -1, 12, 15, 100)
-_UNKNOWN_STATUSES = ("shipped", "pending", "en attente", "returned", "lost")
+_UNKNOWN_STATUSES = ("on hold", "pending", "en attente", "draft", "lost")  # none a built-in synonym
 _UNKNOWN_CURRENCIES = ("ZZZ", "EURO", "XYZ", "EUROS", "QQQ")
 _OTHER_CURRENCIES = ("USD", "GBP", "CHF", "SEK", "JPY")
 

@@ -78,8 +78,12 @@ class TextDialect:
         if pa.types.is_timestamp(kind):
             return _with_nulls_of(values, self._timestamps(values.fill_null(0).cast(pa.int64()).to_numpy()))
         if pa.types.is_decimal(kind):
-            cents, valid = cents_from_decimals(values)
-            return _with_nulls_of(values, self._amounts(np.where(valid, cents, 0)))
+            unscaled, valid = cents_from_decimals(values)
+            unscaled = np.where(valid, unscaled, 0)
+            if kind.scale == 2:
+                return _with_nulls_of(values, self._amounts(unscaled))
+            # Quantities and unit prices: as few decimals as the values need (3, 2.55), never fewer than exact.
+            return _with_nulls_of(values, self._scaled(unscaled, kind.scale))
         if pa.types.is_integer(kind):
             return pc.cast(values, pa.string())
         if pa.types.is_boolean(kind):
@@ -114,6 +118,21 @@ class TextDialect:
         )
         if (cents < 0).any():
             text = pc.if_else(pa.array(cents < 0), pc.binary_join_element_wise("-", text, ""), text)
+        return text
+
+    def _scaled(self, unscaled: np.ndarray, scale: int) -> pa.Array:
+        """Numbers of `scale` decimals written with 0 or 2 of them when every value allows, else all."""
+        for decimals in (0, 2, scale):
+            if not (unscaled % 10 ** (scale - decimals)).any():
+                break
+        kept = unscaled // 10 ** (scale - decimals)
+        if decimals == 0:
+            return pc.cast(pa.array(kept), pa.string())
+        units, fraction = np.divmod(np.abs(kept), 10 ** decimals)
+        text = pc.binary_join_element_wise(pc.cast(pa.array(units), pa.string()),
+                                           _fixed_width_strings([_digits(fraction, decimals)]), self.decimal_mark)
+        if (kept < 0).any():
+            text = pc.if_else(pa.array(kept < 0), pc.binary_join_element_wise("-", text, ""), text)
         return text
 
     def _grouped(self, units: np.ndarray) -> pa.Array:

@@ -1,8 +1,13 @@
 """`generate`: simulate customers chunk by chunk and stream the extracts and the truth to disk.
 
 Memory stays bounded by one chunk of customers. Each chunk draws from its own random stream, derived
-from the seed and the chunk number, and the dirty rows and the spend from streams of their own: the
-same arguments always give byte-identical files, and dirty mode leaves the valid rows untouched.
+from the seed and the chunk number, and the dirty rows, the spend and the order lines from streams of
+their own: the same arguments always give byte-identical files, and dirty mode leaves the valid rows
+untouched.
+
+Two other shapes of the same shop: `lines` writes the orders one row per order line (quantity, unit
+price), as shop systems export them; `without_customers` leaves the CRM extract out (the orders then
+carry the country), as for a shop that has only its orders. Either way the truth is the same.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pipelines.ingestion.contracts import CUSTOMERS, EXTRACTS, MARKETING_SPEND, 
 from pipelines.sample_data import parameters as story
 from pipelines.sample_data import tables
 from pipelines.sample_data.acquisition import AcquisitionCalendar
-from pipelines.sample_data.behaviour import CHANNELS, simulate_chunk
+from pipelines.sample_data.behaviour import CHANNELS, COUNTRIES, simulate_chunk
 from pipelines.sample_data.dirty import make_bad_rows, plan_bad_rows, tally
 from pipelines.sample_data.formats import TEXT_DIALECTS
 from pipelines.sample_data.writers import ExtractFile, FilesByYear, ParquetExtractFile, TextExtractFile
@@ -39,7 +44,7 @@ GENERATION_FILE = "generation.json"
 DIRTY_MANIFEST_FILE = "dirty_manifest.json"
 
 # Independent random streams, so that adding one kind of output never shifts another.
-_CHUNK_STREAM, _SPEND_STREAM, _DIRTY_STREAM = 1, 2, 3
+_CHUNK_STREAM, _SPEND_STREAM, _DIRTY_STREAM, _LINES_STREAM = 1, 2, 3, 4
 
 # Files this generator writes into the landing directory; older ones are removed before a run, or a
 # previous run in another format or over other years would be ingested too.
@@ -55,6 +60,7 @@ class GenerationSummary:
     orders: int
     survey_responses: int
     marketing_spend_rows: int
+    order_lines: int                         # rows of the order files: one per order, or per line
     rows_per_file: dict[str, int]            # data rows (bad ones included), header excluded
     bad_rows: dict[str, dict[str, int]]      # extract -> reject reason -> rows; empty unless dirty
 
@@ -71,10 +77,15 @@ def generate(
     progress: bool = True,
     *,
     chunk_size: int = CUSTOMERS_PER_CHUNK,
+    lines: bool = False,
+    without_customers: bool = False,
 ) -> GenerationSummary:
     """Write the four extracts into `out_dir`, the truth into `truth_dir` (default `<out_dir>/../truth`)."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if dirty and (lines or without_customers):
+        raise ValueError("dirty rows are planned for order-level orders with a customers extract: "
+                         "--dirty cannot be combined with --lines or --without-customers")
     if customers <= 0 or chunk_size <= 0:
         raise ValueError("customers and chunk_size must be greater than zero")
     if seed < 0:
@@ -96,9 +107,11 @@ def generate(
     dialect = TEXT_DIALECTS.get(fmt)
     planned = plan_bad_rows(_stream(seed, _DIRTY_STREAM), chunks, dialect is not None) if dirty else []
     bad_counts: dict[str, Counter] = {}
-    files = _open_extract_files(out_dir, fmt)
+    files = _open_extract_files(out_dir, fmt, lines, without_customers)
 
     def write(extract: str, chunk_index: int, table: pa.Table) -> None:
+        if extract not in files:
+            return  # the customers extract, left out
         mine = [p for p in planned if p.extract == extract and p.chunk == chunk_index]
         bad_rows = make_bad_rows(mine, table, dialect, end_date)
         tally(bad_rows, extract, bad_counts)
@@ -106,7 +119,7 @@ def generate(
 
     truth = pq.ParquetWriter(truth_dir / TRUTH_FILE, tables.TRUTH_SCHEMA)
     signups = np.zeros((months, len(CHANNELS)), dtype=np.int64)
-    leads = orders = responses = 0
+    leads = orders = responses = order_rows = 0
     bar = tqdm(total=customers, unit=" customers", unit_scale=True, disable=not progress, desc="sample data")
     with bar:
         for chunk_index in range(chunks):
@@ -114,7 +127,14 @@ def generate(
             numbers = np.arange(chunk_index * chunk_size, min((chunk_index + 1) * chunk_size, customers))
             chunk = simulate_chunk(numbers, calendar, rng)
             write(CUSTOMERS.name, chunk_index, tables.customers_table(chunk, rng))
-            write(ORDERS.name, chunk_index, tables.orders_table(chunk, first_order_number=orders + 1))
+            order_table = tables.orders_table(chunk, first_order_number=orders + 1,
+                                              with_country=lines or without_customers)
+            if lines:
+                countries = pa.array(COUNTRIES).take(chunk.countries[chunk.order_customers])
+                order_table = tables.order_lines_table(order_table, countries,
+                                                       _stream(seed, _LINES_STREAM, chunk_index))
+            write(ORDERS.name, chunk_index, order_table)
+            order_rows += order_table.num_rows
             write(SURVEY_RESPONSES.name, chunk_index,
                   tables.survey_responses_table(chunk, first_response_number=responses + 1, rng=rng))
             truth.write_table(tables.truth_table(chunk))
@@ -134,33 +154,37 @@ def generate(
     _write_json(truth_dir / GENERATION_FILE, {
         "seed": seed,
         "arguments": {"customers": customers, "format": fmt, "end_date": end_date.isoformat(),
-                      "months": months, "dirty": dirty, "chunk_size": chunk_size},
+                      "months": months, "dirty": dirty, "chunk_size": chunk_size, "lines": lines,
+                      "without_customers": without_customers},
         "end_date": end_date.isoformat(),
         "parameters": _story_record(),
         "rows_per_file": rows_per_file,
-        "totals": {"customers": customers, "leads": leads, "orders": orders, "survey_responses": responses,
-                   "marketing_spend": spend.num_rows},
+        "totals": {"customers": customers, "leads": leads, "orders": orders, "order_lines": order_rows,
+                   "survey_responses": responses, "marketing_spend": spend.num_rows},
     })
     if dirty:
         _write_json(truth_dir / DIRTY_MANIFEST_FILE, bad_rows)
     return GenerationSummary(
         out_dir=out_dir, truth_dir=truth_dir, customers=customers, leads=leads, orders=orders,
-        survey_responses=responses, marketing_spend_rows=spend.num_rows, rows_per_file=rows_per_file,
-        bad_rows=bad_rows,
+        survey_responses=responses, marketing_spend_rows=spend.num_rows, order_lines=order_rows,
+        rows_per_file=rows_per_file, bad_rows=bad_rows,
     )
 
 
-def _open_extract_files(out_dir: Path, fmt: str) -> dict[str, ExtractFile]:
+def _open_extract_files(out_dir: Path, fmt: str, lines: bool, without_customers: bool) -> dict[str, ExtractFile]:
+    """The files to write, by extract (no customers extract when it is left out)."""
     dialect = TEXT_DIALECTS.get(fmt)
     suffix = ".csv" if dialect else ".parquet"
 
     def open_file(file_stem: str, extract_name: str) -> ExtractFile:
-        schema = tables.arrow_schema(EXTRACTS[extract_name])
+        extract = EXTRACTS[extract_name]
+        schema = (tables.arrow_schema(extract, line_level=lines, with_country=lines or without_customers)
+                  if extract is ORDERS else tables.arrow_schema(extract))
         path = out_dir / f"{file_stem}{suffix}"
         return TextExtractFile(path, schema, dialect) if dialect else ParquetExtractFile(path, schema)
 
-    return {
-        CUSTOMERS.name: open_file(CUSTOMERS.file_prefix, CUSTOMERS.name),
+    files = {} if without_customers else {CUSTOMERS.name: open_file(CUSTOMERS.file_prefix, CUSTOMERS.name)}
+    return files | {
         ORDERS.name: FilesByYear(
             "ordered_at", lambda year: open_file(f"{ORDERS.file_prefix}_{year}", ORDERS.name)
         ),

@@ -2,7 +2,8 @@
 
 Column names and types come from the ingestion contract. This is also where the CRM's gaps appear
 (empty e-mails, names, countries, channels, consents): the simulation knows the truth, the extract
-does not.
+does not. Orders can also be written one row per order line, the way shop systems export them
+(`order_lines_table`): the lines of an order add up to its amount to the cent.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from pipelines.sample_data.behaviour import CHANNELS, COUNTRIES, SECONDS_PER_DAY
 
 ARROW_TYPES = {
     ColumnType.TEXT: pa.string(),
+    ColumnType.IDENTIFIER: pa.string(),
+    ColumnType.QUANTITY: pa.decimal128(18, 4),
+    ColumnType.UNIT_PRICE: pa.decimal128(18, 6),
     ColumnType.DATE: pa.date32(),
     ColumnType.TIMESTAMP: pa.timestamp("us"),
     ColumnType.DECIMAL: pa.decimal128(18, 2),
@@ -52,8 +56,16 @@ TRUTH_SCHEMA = pa.schema([
 ])
 
 
-def arrow_schema(extract: Extract) -> pa.Schema:
-    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in extract.columns])
+# Optional columns the sample leaves out of a file unless asked: the CRM holds the customer's country.
+_LEFT_OUT = {"orders": ("country",)}
+MAX_LINES_PER_ORDER = 6
+
+
+def arrow_schema(extract: Extract, line_level: bool = False, with_country: bool = False) -> pa.Schema:
+    """The columns the sample writes for `extract`: the contract's, in its order."""
+    left_out = () if with_country else _LEFT_OUT.get(extract.name, ())
+    return pa.schema([(c.name, ARROW_TYPES[c.type]) for c in extract.file_columns(line_level)
+                      if c.name not in left_out])
 
 
 def customer_ids(customer_numbers: np.ndarray) -> pa.Array:
@@ -76,16 +88,70 @@ def customers_table(chunk: SimulatedChunk, rng: np.random.Generator) -> pa.Table
     }, schema=arrow_schema(CUSTOMERS))
 
 
-def orders_table(chunk: SimulatedChunk, first_order_number: int) -> pa.Table:
+def orders_table(chunk: SimulatedChunk, first_order_number: int, with_country: bool = False) -> pa.Table:
     n = len(chunk.order_customers)
-    return pa.table({
+    columns = {
         "order_id": prefixed_ids("O-", first_order_number + np.arange(n), ORDER_ID_DIGITS),
         "customer_id": customer_ids(chunk.customer_numbers).take(chunk.order_customers),
         "ordered_at": timestamps(chunk.order_seconds),
         "amount": decimals_from_cents(chunk.order_cents),
         "currency": pa.array(np.full(n, story.CURRENCY), pa.string()),
         "status": pa.array(ORDER_STATUSES).take(chunk.order_statuses),
-    }, schema=arrow_schema(ORDERS))
+        "country": pa.array(COUNTRIES).take(chunk.countries[chunk.order_customers]),
+    }
+    schema = arrow_schema(ORDERS, with_country=with_country)
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
+
+
+def order_lines_table(orders: pa.Table, countries: pa.Array, rng: np.random.Generator) -> pa.Table:
+    """The same orders, one row per line, as a shop system exports them.
+
+    Each order gets 1 to MAX_LINES_PER_ORDER lines of 1 to 4 units at a price in cents, the last line one
+    unit at what is left, so the lines add up to the order's amount exactly. Like Shopify, the order's
+    status and currency are stated on its first line only; like the UCI Online Retail data, every line
+    carries the customer, the date and the country.
+    """
+    n = orders.num_rows
+    cents, _ = cents_from_decimals(orders.column("amount"))
+    lines_per_order = np.minimum(1 + rng.poisson(1.2, n), MAX_LINES_PER_ORDER)
+    order_of_line = np.repeat(np.arange(n), lines_per_order)
+    first_line = np.concatenate([[0], np.cumsum(lines_per_order)[:-1]])
+    position = np.arange(len(order_of_line)) - first_line[order_of_line]      # 0 for an order's first line
+    is_last = position == lines_per_order[order_of_line] - 1
+    weights = rng.random(len(order_of_line)) + 0.2
+    share = weights / np.bincount(order_of_line, weights)[order_of_line]
+    quantities = np.where(is_last, 1, rng.integers(1, 5, len(order_of_line)))
+    prices = np.floor(cents[order_of_line] * share / quantities).astype(np.int64)
+    # The last line, one unit, takes what the others leave: never less than its own share.
+    others = np.bincount(order_of_line, np.where(is_last, 0, quantities * prices), minlength=n).astype(np.int64)
+    prices = np.where(is_last, cents[order_of_line] - others[order_of_line], prices)
+    take = pa.array(order_of_line)
+    on_first_line = pa.array(position != 0)  # mask: null after the first line
+
+    def first_line_only(values: pa.Array) -> pa.Array:
+        return pc.if_else(on_first_line, pa.scalar(None, values.type), values.take(take))
+
+    columns = {
+        "order_id": orders.column("order_id").combine_chunks().take(take),
+        "customer_id": orders.column("customer_id").combine_chunks().take(take),
+        "ordered_at": orders.column("ordered_at").combine_chunks().take(take),
+        "currency": first_line_only(orders.column("currency").combine_chunks()),
+        "status": first_line_only(orders.column("status").combine_chunks()),
+        "country": countries.take(take),
+        "quantity": _decimals_from_unscaled(quantities * 10**4, 4),     # whole units
+        "unit_price": _decimals_from_unscaled(prices * 10**4, 6),       # cents
+        "line_id": pc.cast(pa.array(position + 1), pa.string()),
+    }
+    schema = arrow_schema(ORDERS, line_level=True, with_country=True)
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
+
+
+def _decimals_from_unscaled(unscaled: np.ndarray, scale: int) -> pa.Array:
+    """decimal128(18, scale) from integers in units of 10^-scale (see decimals_from_cents)."""
+    words = np.empty((len(unscaled), 2), dtype=np.int64)
+    words[:, 0] = unscaled
+    words[:, 1] = unscaled >> 63
+    return pa.Array.from_buffers(pa.decimal128(18, scale), len(unscaled), [None, pa.py_buffer(words)])
 
 
 def survey_responses_table(
@@ -158,14 +224,12 @@ def timestamps(seconds: np.ndarray) -> pa.Array:
 
 def decimals_from_cents(cents: np.ndarray) -> pa.Array:
     """decimal128(18, 2) stores the unscaled integer, so cents become its low word, sign-extended."""
-    words = np.empty((len(cents), 2), dtype=np.int64)
-    words[:, 0] = cents
-    words[:, 1] = cents >> 63
-    return pa.Array.from_buffers(pa.decimal128(18, 2), len(cents), [None, pa.py_buffer(words)])
+    return _decimals_from_unscaled(cents, 2)
 
 
 def cents_from_decimals(amounts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The inverse of `decimals_from_cents`, with a validity mask; amounts fit in 64 bits."""
+    """The inverse of `decimals_from_cents`, with a validity mask; amounts fit in 64 bits. For any decimal,
+    the unscaled integers (units of 10^-scale)."""
     amounts = amounts.combine_chunks() if isinstance(amounts, pa.ChunkedArray) else amounts
     words = np.frombuffer(amounts.buffers()[1], dtype=np.int64).reshape(-1, 2)
     cents = words[amounts.offset: amounts.offset + len(amounts), 0]

@@ -24,6 +24,7 @@ import pyarrow as pa
 from pipelines.ingestion.contracts import RejectReason as R
 
 ORDERS_HEADER = "order_id,customer_id,ordered_at,amount,currency,status"
+LINES_HEADER = "order_id,customer_id,ordered_at,quantity,unit_price,status"
 SURVEY_HEADER = "response_id,customer_id,responded_at,nps_score,comment"
 SPEND_HEADER = "spend_date,channel,amount,currency"
 GOOD_ORDER = "O1,C1,2024-01-02 10:00:00,10.00,EUR,completed"
@@ -36,6 +37,19 @@ def lines(*rows: str, end: str = "\n", encoding: str = "utf-8") -> bytes:
 
 def orders(*rows: str, header: str = ORDERS_HEADER, **kwargs) -> bytes:
     return lines(header, *rows, **kwargs)
+
+
+def order_lines(*rows: str, header: str = LINES_HEADER, **kwargs) -> bytes:
+    return lines(header, *rows, **kwargs)
+
+
+def month_first_lines(ambiguous: int, decisive: str | None) -> bytes:
+    """UCI-like order lines: `ambiguous` lines dated 1-9 December 2010 written month first (each reads as a
+    valid day-first date too), then one dated `decisive` (None: none)."""
+    rows = [f"{536365 + i},C1,12/{1 + i % 9}/2010 8:{i % 60:02d},1,2.55" for i in range(ambiguous)]
+    if decisive:
+        rows.append(f"999999,C1,{decisive},1,2.55")
+    return lines("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice", *rows)
 
 
 def parquet_orders(**overrides) -> pa.Table:
@@ -250,11 +264,12 @@ CATALOGUE: list[Case] = [
          {"orders_case.csv": orders("O1,C1,2024-01-01,5,XYZ,completed", "O2,C1,2024-01-01,5,USD,completed",
                                     "O3,C1,2024-01-01,5,eur,completed", "O4,C1,2024-01-01,5,,completed")},
          Rejected(2, [(1, R.UNKNOWN_CURRENCY, "currency", "'XYZ' is not an ISO 4217 code"),
-                      (2, R.CURRENCY_MISMATCH, "currency", "not the reporting currency EUR")]),
+                      (2, R.CURRENCY_MISMATCH, "currency", "not the reporting currency EUR")],
+                  warning="orders_case.csv: 1 row(s) in USD, not the reporting currency EUR"),
          values=("select currency from data", [("EUR",), ("EUR",)])),
     Case("unknown status", "orders",
-         {"orders_case.csv": orders("O1,C1,2024-01-01,5,EUR,shipped", "O2,C1,2024-01-01,5,EUR,Completed")},
-         Rejected(1, [(1, R.UNKNOWN_STATUS, "status", "'shipped' is not one of")]),
+         {"orders_case.csv": orders("O1,C1,2024-01-01,5,EUR,pending", "O2,C1,2024-01-01,5,EUR,Completed")},
+         Rejected(1, [(1, R.UNKNOWN_STATUS, "status", "'pending' is not one of")]),
          values=("select status from data", [("completed",)])),
     Case("duplicate keys within a file", "orders",
          {"orders_case.csv": orders(GOOD_ORDER, GOOD_ORDER, GOOD_ORDER.replace("10.00", "11.00"))},
@@ -310,6 +325,137 @@ CATALOGUE: list[Case] = [
          Loaded(2), values=("select distinct ordered_at from data", [(dt.datetime(2024, 1, 2, 10),)])),
     Case("Parquet file cut short", "orders", {"orders_case.parquet": b"PAR1\x00\x01truncated"},
          FileFails("not a readable Parquet file")),
+    # --- Order lines (one row per line, rolled up into orders) ----------------------------------------
+    Case("one row per order line", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,2,3.10,", "O1,C1,2024-01-02 10:00:00,1,0.005,",
+                                         "O2,C2,2024-01-03 09:00:00,-1,12.50,")},
+         Loaded(3, warning=None),
+         values=("select order_id, amount, status, _line_count, _source_row from data order by 1",
+                 [("O1", Decimal("6.21"), "completed", 2, 1), ("O2", Decimal("-12.50"), "refunded", 1, 3)])),
+    Case("order lines naming two customers", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,", "O1,C2,2024-01-02 10:00:00,1,5,",
+                                         "O2,C1,2024-01-02 11:00:00,1,5,")},
+         Rejected(1, [(1, R.INCONSISTENT_LINES, "customer_id", "lines of order O1 name different customers"),
+                      (2, R.INCONSISTENT_LINES, "customer_id", "(C1, C2)")])),
+    Case("one bad line keeps its whole order out", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,", "O1,C1,2024-01-02 10:00:00,two,5,",
+                                         "O1,C1,2024-01-02 10:00:00,1,7,", "O2,C1,2024-01-02 11:00:00,1,5,")},
+         Rejected(1, [(1, R.INCOMPLETE_ORDER, None, "line 2 of order O1 was rejected (invalid_number)"),
+                      (2, R.INVALID_NUMBER, "quantity", "'two' is not a quantity"),
+                      (3, R.INCOMPLETE_ORDER, None, "would understate the order")])),
+    Case("a line with a field too many keeps its order out", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,", "O1,C1,2024-01-02 10:00:00,1,5,,extra",
+                                         "O2,C1,2024-01-02 11:00:00,1,5,")},
+         Rejected(1, [(1, R.INCOMPLETE_ORDER, None, "line 2 of order O1 was rejected (malformed_row)"),
+                      (2, R.MALFORMED_ROW, None, "expected 6 fields, found 7 (line 3)")])),
+    Case("no line of an order names its customer", "orders",
+         {"orders_case.csv": order_lines("O1,,2024-01-02 10:00:00,1,5,", "O1,,2024-01-02 10:00:00,1,5,",
+                                         "O2,C1,2024-01-02 11:00:00,1,5,")},
+         Rejected(1, [(1, R.MISSING_VALUE, "customer_id", "no line of order O1 names its customer"),
+                      (2, R.MISSING_VALUE, "customer_id", None)])),
+    Case("status and currency on an order's first line only (Shopify)", "orders",
+         {"orders_case.csv": order_lines("#1001,C1,2024-01-02 10:00:00 +0200,2,10.00,paid,EUR",
+                                         "#1001,,2024-01-02 10:00:00 +0200,1,4.50,,",
+                                         "#1002,C2,2024-01-03 09:00:00 +0200,1,3.00,refunded,EUR",
+                                         header=LINES_HEADER + ",currency")},
+         Loaded(3), values=("select order_id, customer_id, ordered_at, amount, status, currency from data order by 1",
+                            [("#1001", "C1", dt.datetime(2024, 1, 2, 8), Decimal("24.50"), "completed", "EUR"),
+                             ("#1002", "C2", dt.datetime(2024, 1, 3, 7), Decimal("3.00"), "refunded", "EUR")])),
+    Case("lines of one order stating two statuses", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,completed",
+                                         "O1,C1,2024-01-02 10:00:00,1,5,refunded")},
+         Rejected(0, [(1, R.INCONSISTENT_LINES, "status", "state different statuses"),
+                      (2, R.INCONSISTENT_LINES, "status", None)])),
+    Case("order lines netting below zero on a completed status", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,completed",
+                                         "O1,C1,2024-01-02 10:00:00,-2,5,")},
+         Rejected(0, [(1, R.NEGATIVE_AMOUNT, "status", "net to -5.00, negative on a completed order"),
+                      (2, R.NEGATIVE_AMOUNT, "status", None)])),
+    Case("the earliest line dates the order", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,", "O1,C1,2024-01-02 09:15:00,1,5,",
+                                         "O1,C1,,1,5,")},
+         Loaded(3), values=("select ordered_at, amount from data", [(dt.datetime(2024, 1, 2, 9, 15), Decimal("15.00"))])),
+    Case("a repeated line key", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,,1", "O1,C1,2024-01-02 10:00:00,1,6,,2",
+                                         "O1,C1,2024-01-02 10:00:00,1,6,,2", "O1,C1,2024-01-02 10:00:00,3,6,,2",
+                                         header=LINES_HEADER + ",line_id")},
+         Rejected(2, [(3, R.DUPLICATE_ROW, "order_id + line_id", "same order and line as row 2 (identical values)"),
+                      (4, R.DUPLICATE_KEY, "order_id + line_id", "(different values; the first is kept)")]),
+         values=("select amount, _line_count from data", [(Decimal("11.00"), 2)])),
+    Case("two equal lines without a line key are two lines", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,", "O1,C1,2024-01-02 10:00:00,1,5,")},
+         Loaded(2), values=("select amount, _line_count from data", [(Decimal("10.00"), 2)])),
+    Case("an order's lines in two files", "orders",
+         {"orders_a.csv": order_lines("O1,C1,2024-01-02 10:00:00,1,5,"),
+          "orders_b.csv": order_lines("O1,C1,2024-01-02 10:00:00,2,5,", "O1,C1,2024-01-02 10:00:00,1,1,",
+                                      "O2,C1,2024-01-02 10:00:00,1,1,")},
+         Rejected(2, [(1, R.DUPLICATE_KEY, "order_id", "same key as row 1 of orders_a.csv"),
+                      (2, R.DUPLICATE_KEY, "order_id", "same key as row 1 of orders_a.csv")]),
+         values=("select source_file, source_row, raw_record from quarantine order by 1, 2",
+                 [("orders_b.csv", 1, '{"order_id":"O1","customer_id":"C1","ordered_at":"2024-01-02 10:00:00",'
+                                      '"currency":"EUR","status":"completed","country":null,"quantity":"2.0000",'
+                                      '"unit_price":"5.000000","line_id":null}'),
+                  ("orders_b.csv", 2, '{"order_id":"O1","customer_id":"C1","ordered_at":"2024-01-02 10:00:00",'
+                                      '"currency":"EUR","status":"completed","country":null,"quantity":"1.0000",'
+                                      '"unit_price":"1.000000","line_id":null}')])),
+    Case("order lines of a customer no customer extract holds", "orders",
+         {"orders_case.csv": order_lines("O1,C9,2024-01-02 10:00:00,1,5,", "O1,C9,2024-01-02 10:00:00,1,5,",
+                                         "O2,C1,2024-01-02 10:00:00,1,5,")},
+         Rejected(1, [(1, R.UNKNOWN_CUSTOMER, "customer_id", "customer C9"), (2, R.UNKNOWN_CUSTOMER, "customer_id", None)])),
+    Case("quantity without a unit price", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-02,2,completed", header="order_id,customer_id,ordered_at,qty,status")},
+         FileFails("required column missing", column="unit_price")),
+    Case("a quantity beside an amount: one row per order", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER + ",3", header=ORDERS_HEADER + ",Qty")},
+         Loaded(1, warning="unknown columns ignored: Qty (quantity without unit_price: read one row per order)")),
+    Case("an order total beside the lines (Shopify's Total)", "orders",
+         {"orders_case.csv": order_lines("O1,C1,2024-01-02 10:00:00,2,5,,99.00", header=LINES_HEADER + ",Total")},
+         Loaded(1, warning="unknown columns ignored: Total (amount is computed from the lines)"),
+         values=("select amount from data", [(Decimal("10.00"),)])),
+    Case("Parquet order lines", "orders",
+         {"orders_case.parquet": pa.table({"order_id": ["O1", "O1"], "customer_id": ["C1", "C1"],
+                                           "ordered_at": [dt.datetime(2024, 1, 2, 10)] * 2,
+                                           "quantity": [3, 1], "unit_price": [2.55, 0.35]})},
+         Loaded(2, warning="no status column"),
+         values=("select amount, status, _line_count from data", [(Decimal("8.00"), "completed", 2)])),
+    # --- Shapes of real exports ----------------------------------------------------------------------
+    Case("no status column: the amount's sign tells a refund", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-02,10.00", "O2,C1,2024-01-03,-4.00",
+                                    header="order_id,customer_id,ordered_at,amount")},
+         Loaded(2, warning="no status column: each order is completed, or refunded when"),
+         values=("select order_id, status from data order by 1", [("O1", "completed"), ("O2", "refunded")])),
+    Case("customer ids written as floats (17850.0)", "orders",
+         {"orders_case.csv": orders("O1,17850.0,2024-01-02,10.00,EUR,completed", "O2,C1.0,2024-01-02,1,EUR,completed"),
+          "customers.csv": b"customer_id,signup_date\n17850,2024-01-01\nC1.0,2024-01-01\n"},
+         Loaded(2), values=("select order_id, customer_id from data order by 1", [("O1", "17850"), ("O2", "C1.0")])),
+    Case("a shop's own status words", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-02,10,EUR,paid", "O2,C1,2024-01-02,10,EUR,Partially refunded",
+                                    "O3,C1,2024-01-02,10,EUR,voided", "O4,C1,2024-01-02,10,EUR,wc-processing",
+                                    "O5,C1,2024-01-02,10,EUR,pending", "O6,C1,2024-01-02,10,EUR,on-hold")},
+         Rejected(5, [(6, R.UNKNOWN_STATUS, "status", "'on-hold' is not one of completed, refunded, cancelled, "
+                                                      "nor a status mapped in retentio_sources.yml")]),
+         values=("select order_id, status from data order by 1",
+                 [("O1", "completed"), ("O2", "completed"), ("O3", "cancelled"), ("O4", "completed"),
+                  ("O5", "cancelled")]),
+         extra_files={"retentio_sources.yml": b"extracts:\n  orders:\n    statuses: {Pending: cancelled}\n"}),
+    Case("an explicit mapping wins over a column of the canonical name", "orders",
+         {"orders_case.csv": orders("O1,0,a@example.org,2024-01-02,10,EUR,completed",
+                                    header="order_id,customer_id,customer_email,ordered_at,amount,currency,status"),
+          "customers.csv": b"customer_id,signup_date\na@example.org,2024-01-01\n"},
+         Loaded(1, warning="unknown columns ignored: customer_id"),
+         values=("select customer_id from data", [("a@example.org",)]),
+         extra_files={"retentio_sources.yml": b"extracts:\n  orders:\n    columns: {customer_email: customer_id}\n"}),
+    Case("month-first dates told only after thousands of ambiguous ones (UCI)", "orders",
+         {"orders_case.csv": month_first_lines(2500, "12/13/2010 9:00")}, Loaded(2501, warning="no status column"),
+         values=("select min(ordered_at), max(ordered_at) from data",
+                 [(dt.datetime(2010, 12, 1, 8, 0), dt.datetime(2010, 12, 13, 9, 0))])),
+    Case("dates that never tell day from month", "orders",
+         {"orders_case.csv": month_first_lines(30, None)},
+         Loaded(30, warning="no date tells day from month (e.g. '12/1/2010 8:00'): read day first"),
+         values=("select min(ordered_at) from data", [(dt.datetime(2010, 1, 12, 8, 0),)])),
+    Case("orders in another currency with RETENTIO_CURRENCY unset", "orders",
+         {"orders_case.csv": orders("O1,C1,2024-01-02,10,GBP,completed", "O2,C1,2024-01-02,10,,completed")},
+         Loaded(2), values=("select currency from data", [("GBP",), ("GBP",)])),
     # --- Deliveries ------------------------------------------------------------------------------
     Case("the same file delivered twice", "orders",
          {"orders_2024.csv": orders(GOOD_ORDER), "orders_2024_resent.csv": orders(GOOD_ORDER)},

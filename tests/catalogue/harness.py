@@ -46,16 +46,20 @@ class Recount:
     """What is on disk for one extract, per file."""
 
     ledger: dict[str, dict]                       # source_file -> ledger row
-    loaded: Counter = field(default_factory=Counter)       # source_file -> rows in the raw table
+    loaded: Counter = field(default_factory=Counter)       # source_file -> records in the raw table
     quarantined: Counter = field(default_factory=Counter)  # source_file -> rows in quarantine.parquet
 
 
 def recount(extract_dir: Path) -> Recount:
+    """Landing-file records per file: an order rolled up from lines counts as its lines (`_line_count`)."""
     con = duckdb.connect()
     try:
         ledger = {row["source_file"]: row for row in pq.read_table(extract_dir / "files.parquet").to_pylist()}
+        data = f"read_parquet('{data_glob(extract_dir)}')"
+        columns = [row[0] for row in con.execute(f"describe select * from {data}").fetchall()]
+        records = "sum(_line_count)" if "_line_count" in columns else "count(*)"
         loaded = Counter(dict(con.execute(
-            f"select _source_file, count(*) from read_parquet('{data_glob(extract_dir)}') group by all"
+            f"select _source_file, {records} from {data} group by all"
         ).fetchall()))
         quarantined = Counter(dict(con.execute(
             f"select source_file, count(*) from read_parquet('{extract_dir / 'quarantine.parquet'}') group by all"

@@ -186,10 +186,14 @@ def test_what_a_killed_ingestion_left_behind_is_removed_and_never_read(tmp_path)
         (leftover / "accepted.parquet").write_bytes(b"PAR1 half written")
     stale_link = warehouse / "raw" / ".orders.0123456789abcdef.link"
     os.symlink(".versions/.orders-0123456789abcdef.89abcdef.tmp", stale_link)
+    half_written = [warehouse / "raw" / ".reporting_currency.json.89abcdef.tmp",
+                    warehouse / "cache" / "stated_currencies" / ".orders.json.89abcdef.tmp"]
+    for leftover in half_written:
+        leftover.write_text('{"code": "EU')
 
     again = ingest(landing, warehouse, "orders")
 
-    assert not any(p.exists() for p in leftovers) and not stale_link.is_symlink()
+    assert not any(p.exists() for p in leftovers + half_written) and not stale_link.is_symlink()
     assert again.rows_loaded == clean.rows_loaded == 1
     assert query(warehouse / "raw" / "orders", "select order_id from data") == [("O1",)]
 

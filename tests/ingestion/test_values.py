@@ -15,18 +15,21 @@ from pipelines.ingestion.dialects import map_header, normalise_header
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.readers import trim_values
 from pipelines.ingestion.row_checks import ParseRules, typed_rows_sql
+from pipelines.ingestion.source_config import SourceConfig
 
 LOAD_DAY = date(2026, 7, 1)
 
 
-def check_rows(extract, rows: list[dict], decimal=".", date_order="dmy") -> list[dict]:
+def check_rows(extract, rows: list[dict], decimal=".", date_order="dmy", **rules) -> list[dict]:
     """Rows as the readers hand them over (text, trimmed), through the row checks."""
-    columns = {c: trim_values(pa.array([r.get(c, "") for r in rows], pa.string())) for c in extract.column_names}
+    parse_rules = ParseRules(decimal, date_order, LOAD_DAY, "EUR", **rules)
+    names = [c.name for c in extract.file_columns(parse_rules.line_level)]
+    columns = {c: trim_values(pa.array([r.get(c, "") for r in rows], pa.string())) for c in names}
     batch = pa.table(columns | {"_source_row": pa.array(range(1, len(rows) + 1), pa.int64())})
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.register("batch", batch)
-    result = con.execute(typed_rows_sql(extract, ParseRules(decimal, date_order, LOAD_DAY, "EUR")))
+    result = con.execute(typed_rows_sql(extract, parse_rules))
     names = [d[0] for d in result.description]
     return [dict(zip(names, row)) for row in result.fetchall()]
 
@@ -81,7 +84,7 @@ def test_month_first_dates_when_the_file_says_so():
     ({"amount": "-5"}, "negative_amount", "amount"),
     ({"currency": "EURO"}, "unknown_currency", "currency"),
     ({"currency": "USD"}, "currency_mismatch", "currency"),
-    ({"status": "shipped"}, "unknown_status", "status"),
+    ({"status": "on hold"}, "unknown_status", "status"),
 ])
 def test_each_bad_value_gets_its_reason_and_column(values, reason, column):
     row = check_rows(ORDERS, [order(**values)])[0]
@@ -134,3 +137,55 @@ def test_two_columns_mapped_to_the_same_name_are_refused():
     with pytest.raises(ExtractFileError, match="appears twice"):
         map_header(Path("orders.csv"), ORDERS, ["order_id", "customer_id", "ordered_at", "amount", "Amount",
                                                  "status"], {})
+
+
+def test_shop_status_words_are_read_as_the_three_and_a_mapping_adds_its_own():
+    synonyms = tuple(sorted((SourceConfig(status_mapping={"on_hold": "cancelled"}).order_statuses()).items()))
+    words = ["paid", "Fulfilled", "partially-refunded", "Partially refunded", "voided", "canceled", "wc-completed",
+             "processing", "On hold", "REFUNDED"]
+    rows = check_rows(ORDERS, [order(status=w) for w in words], status_synonyms=synonyms)
+    assert [r["status"] for r in rows] == ["completed", "completed", "completed", "completed", "cancelled",
+                                           "cancelled", "completed", "completed", "cancelled", "refunded"]
+    assert all(r["_reject_reason"] is None for r in rows)
+
+
+def test_a_negative_amount_on_a_paid_order_is_negative_on_a_completed_one():
+    synonyms = tuple(sorted(SourceConfig().order_statuses().items()))
+    row = check_rows(ORDERS, [order(amount="-5", status="paid")], status_synonyms=synonyms)[0]
+    assert (row["_reject_reason"], row["_reject_column"]) == ("negative_amount", "amount")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("17850.0", "17850"), ("17850.00", "17850"), ("17850", "17850"),
+                                               ("1.5", "1.5"), ("C-17850.0", "C-17850.0"), ("0.0", "0")])
+def test_customer_ids_written_as_floats_lose_their_point_zero(raw, expected):
+    assert check_rows(ORDERS, [order(customer_id=raw)])[0]["customer_id"] == expected
+
+
+def test_a_space_before_the_utc_offset_is_read_too():
+    assert check_rows(ORDERS, [order(ordered_at="2025-10-07 09:50:26 +0200")])[0]["ordered_at"] == \
+        datetime(2025, 10, 7, 7, 50, 26)
+
+
+def test_order_lines_are_typed_exactly_and_may_leave_what_the_order_states_elsewhere_empty():
+    rows = check_rows(ORDERS, [{"order_id": "O1", "customer_id": "", "ordered_at": "", "quantity": "2,5",
+                                "unit_price": "0,001"},
+                               {"order_id": "O1", "customer_id": "C1", "ordered_at": "2025-01-01",
+                                "quantity": "", "unit_price": "1"}], decimal=",", line_level=True,
+                      derived=("status",))
+    assert (rows[0]["quantity"], rows[0]["unit_price"], rows[0]["_reject_reason"]) == \
+        (Decimal("2.5000"), Decimal("0.001000"), None)
+    assert (rows[1]["_reject_reason"], rows[1]["_reject_column"]) == ("missing_value", "quantity")
+
+
+def test_an_explicit_mapping_wins_and_a_file_is_line_level_with_both_quantity_and_unit_price():
+    mapping = map_header(Path("orders.csv"), ORDERS, ["Name", "customer_id", "Email", "Created at", "Lineitem quantity",
+                                                      "Lineitem price", "Total", "Financial Status"],
+                         {"Name": "order_id", "Email": "customer_id"})
+    assert mapping.line_level
+    assert mapping.positions == {"order_id": 0, "customer_id": 2, "ordered_at": 3, "quantity": 4,
+                                 "unit_price": 5, "status": 7}
+    assert mapping.unknown_columns == ["customer_id", "Total (amount is computed from the lines)"]
+    with pytest.raises(ExtractFileError, match="or quantity and unit_price for a file with one row per order line"):
+        map_header(Path("orders.csv"), ORDERS, ["order_id", "customer_id", "ordered_at", "quantity"], {})
+    no_status = map_header(Path("orders.csv"), ORDERS, ["order_id", "customer_id", "ordered_at", "amount"], {})
+    assert no_status.absent_derived(ORDERS) == ["status"] and not no_status.line_level
