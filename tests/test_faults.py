@@ -1,19 +1,23 @@
-"""Faults, with real processes: `python -m pipelines.run` killed with SIGKILL in each phase, two runs
-started at once, a full disk and an unwritable warehouse, and two runs on the same input compared.
+"""Faults, with real processes: `python -m pipelines.run` killed with SIGKILL in each phase and stopped with
+SIGTERM during dbt, two runs started at once, a full disk and an unwritable warehouse, and two runs on the
+same input compared.
 
-Full runs take most of a minute each, so they are shared: one warehouse lives through an uninterrupted
-run, three killed ones (the last of them one of two runs started at once) and the run that recovers (see
-`history`); the storage tests start from a copy of it.
+Every run keeps its history in the warehouse's own, persistent Dagster instance, as `make run` does: a
+killed run stays STARTED there, holding its slot of the `warehouse` pool, until the next run recognises that
+its process is gone and cleans up after it. Full runs take most of a minute each, so they are shared: one
+warehouse lives through an uninterrupted run, four interrupted ones (the last of them one of two runs
+started at once) and the run that recovers (see `history`); the storage tests start from a copy of it.
 """
 
 from __future__ import annotations
 
+import re
 import resource
 import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,11 +26,15 @@ from tests.pipeline_runs import (
     LOCK_ERRORS,
     FinishedRun,
     PipelineRun,
+    RecordedRun,
+    RunSeries,
+    claimed_warehouse_slots,
     export_rows,
     ingesting,
     leftovers,
     published_bytes,
     publishing,
+    run_history,
     running_dbt,
     table_rows,
 )
@@ -40,18 +48,35 @@ def copy_of(warehouse: Path, destination: Path, without: tuple[str, ...] = ()) -
 
 
 PHASES = {"ingestion": ingesting, "dbt": running_dbt, "publish": publishing}
-WAITING_FOR_ORPHAN = "retentio.duckdb is open in another process"
-WAITING_FOR_LOCK = "waiting for it to finish"
+STEPS_OF_PHASE = {"ingestion": "ingest_", "dbt": "retentio_dbt_models", "publish": "bi__published_marts"}
+WAITING = "Waiting for "
+STOPPING_LEFTOVERS = "Stopping what earlier runs left running"
+# What a run cleaning up after a dead one prints about it (pipelines/dead_runs.py).
+CLEANED_UP = re.compile(r"the run of \d\d:\d\d \((\w{8})\) was interrupted during (\S+); cleaned up")
 
 
 @dataclass
 class KilledRun:
+    pid: int
     published_before: dict[str, str]
     published_after: dict[str, str]
     metrics_after: list[tuple]
     leftovers: list[Path]
     orphans: list[str]  # command lines of the children the kill left running
-    next_run_waited_for_them: bool = False
+    next_run_stopped_them: bool = False
+    # (run id prefix, step) of each "... was interrupted during <step>; cleaned up" the next run printed
+    cleaned_up_as: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class TerminatedRun:
+    """A run sent SIGTERM during dbt."""
+
+    finished: FinishedRun
+    seconds_to_exit: float
+    children_left: bool
+    published_before: dict[str, str]
+    published_after: dict[str, str]
 
 
 @dataclass
@@ -62,19 +87,44 @@ class History:
     baseline_metrics: list[tuple]
     baseline_exports: dict[str, list[dict]]
     killed: dict[str, KilledRun]
+    terminated: TerminatedRun
     holder: FinishedRun   # of the two runs started at once, the one that got the lock (killed in publish)
     waiter: FinishedRun   # the one that waited for it, then recovered
+    waiter_cpu_share: float       # of one core, while it waited
+    seconds_to_publish: float     # how long the holder took from its start to publishing
+    seconds_to_recover: float     # how long the waiter took from the holder's death to its end
+    cpu_to_publish: float         # the CPU time the holder (and dbt) used until then
+    cpu_to_recover: float         # the CPU time the waiter (and dbt) used in all
+    runs: list[RecordedRun]       # the warehouse's run history at the end
 
 
 def _start_together(start) -> tuple[PipelineRun, PipelineRun]:
     """Two runs started at once; returns (the one holding the run lock, the one waiting for it)."""
     runs = (start("together-a"), start("together-b"))
     deadline = time.monotonic() + 120
-    while not any(run.said(WAITING_FOR_LOCK) for run in runs):
+    while not any(run.said(WAITING) for run in runs):
         if any(run.process.poll() is not None for run in runs) or time.monotonic() > deadline:
             raise AssertionError("of two runs started at once, neither waited for the other")
         time.sleep(0.01)
-    return (runs[1], runs[0]) if runs[0].said(WAITING_FOR_LOCK) else runs
+    return (runs[1], runs[0]) if runs[0].said(WAITING) else runs
+
+
+def _cpu_of_reaped_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_end(run: PipelineRun, seconds: float) -> bool:
+    """Whether what the run had started (dbt, and multiprocessing's resource tracker, which follows its
+    parent a moment later) is gone within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while run.orphans_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not run.orphans_alive()
+
+
+def _cleaned_up(run: PipelineRun) -> list[tuple[str, str]]:
+    return CLEANED_UP.findall(run.stdout_path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -85,20 +135,18 @@ def history(tmp_path_factory, sample_landing, published_workspace) -> History:
        pipeline on the same sample): the last good publication, and the result every later run must
        reproduce;
     2. with its raw layer and parse cache removed (so that ingestion has work to be killed in), a run
-       killed with SIGKILL during ingestion, then one killed during dbt (dbt outlives it and goes on
-       writing the warehouse file);
+       killed with SIGKILL during ingestion; then one killed with SIGKILL during dbt (dbt outlives it and
+       goes on writing the warehouse file, and the run stays STARTED in the run history with the warehouse
+       pool's slot claimed: what used to block every later run forever); then one stopped with SIGTERM
+       during dbt, after it has stopped the dbt left running;
     3. two runs started at once: the one that gets the lock is killed during publish, and the one
-       waiting for it then recovers from everything before it.
+       waiting for it (its CPU time measured) then recovers from everything before it.
     Each run starts on what the previous one left behind.
     """
     root = tmp_path_factory.mktemp("history")
-    warehouse, logs = root / "warehouse", root / "logs"
-    runs: list[PipelineRun] = []
-
-    def start(name: str) -> PipelineRun:
-        runs.append(PipelineRun(sample_landing, warehouse, logs, name))
-        return runs[-1]
-
+    warehouse = root / "warehouse"
+    series = RunSeries(sample_landing, warehouse, root / "logs")
+    start = series.start
     try:
         published, _ = published_workspace
         assert published.landing_dir == sample_landing
@@ -109,31 +157,55 @@ def history(tmp_path_factory, sample_landing, published_workspace) -> History:
         shutil.rmtree(warehouse / "raw")
         shutil.rmtree(warehouse / "cache")
         killed: dict[str, KilledRun] = {}
-        previous: PipelineRun | None = None
-        waiter = None
-        for phase, started in PHASES.items():
-            before = published_bytes(warehouse)
-            if phase == "publish":
-                run, waiter = _start_together(start)
-            else:
-                run = start(f"killed-in-{phase}")
-            if previous is not None and any("dbt" in command for command in previous.orphans.values()):
-                # dbt left behind by the kill during dbt: the new run must wait for it, not collide with it.
-                run.wait_for(lambda: run.said(WAITING_FOR_ORPHAN) or not previous.orphans_alive(), "a wait")
-                killed["dbt"].next_run_waited_for_them = run.said(WAITING_FOR_ORPHAN)
-                previous.end_orphans()  # it has made its point; killed mid-write, it tests recovery too
-            run.wait_for(started(warehouse), f"the {phase} phase")
+
+        def kill(phase: str, run: PipelineRun, before: dict[str, str]) -> PipelineRun:
+            run.wait_for(PHASES[phase](warehouse), f"the {phase} phase")
             run.kill()
-            killed[phase] = KilledRun(before, published_bytes(warehouse),
+            killed[phase] = KilledRun(run.process.pid, before, published_bytes(warehouse),
                                       table_rows(warehouse / "bi.duckdb", "retention_metrics"),
                                       leftovers(warehouse), list(run.orphans.values()))
-            previous = run
-        holder = previous.wait()
-        recovery = waiter.wait()
+            return run
+
+        def note_cleanup(phase: str, by: PipelineRun) -> None:
+            killed[phase].cleaned_up_as = _cleaned_up(by)
+
+        kill("ingestion", start("killed-in-ingestion"), published_bytes(warehouse))
+        killed_in_dbt = kill("dbt", start("killed-in-dbt"), published_bytes(warehouse))
+        note_cleanup("ingestion", by=killed_in_dbt)
+
+        before = published_bytes(warehouse)
+        terminated_run = start("terminated-in-dbt")
+        terminated_run.wait_for(
+            lambda: terminated_run.said(STOPPING_LEFTOVERS) or not killed_in_dbt.orphans_alive(),
+            "the dbt left running by the killed run to be stopped")
+        killed["dbt"].next_run_stopped_them = terminated_run.said(STOPPING_LEFTOVERS)
+        terminated_run.wait_for(lambda: terminated_run.runs_child("dbt build"), "dbt", every=0.05)
+        note_cleanup("dbt", by=terminated_run)
+        sent = time.monotonic()
+        terminated_run.kill(signal.SIGTERM)
+        seconds_to_exit = time.monotonic() - sent
+        # dbt stops at its next node, which takes longer on a loaded machine
+        children_left = not _children_end(terminated_run, 15)
+        terminated = TerminatedRun(terminated_run.wait(), seconds_to_exit, children_left, before,
+                                   published_bytes(warehouse))
+
+        before = published_bytes(warehouse)
+        holder_run, waiter_run = _start_together(start)
+        waited_from, cpu_from = time.monotonic(), waiter_run.cpu_seconds()
+        reaped_before = _cpu_of_reaped_children()
+        kill("publish", holder_run, before)
+        holder_cpu = _cpu_of_reaped_children() - reaped_before
+        waiter_cpu_share = (waiter_run.cpu_seconds() - cpu_from) / (time.monotonic() - waited_from)
+        holder_died = time.monotonic()
+        recovery, recovery_cpu = waiter_run.wait_counting_cpu()
+        seconds_to_recover = time.monotonic() - holder_died
+        note_cleanup("publish", by=waiter_run)
     finally:
-        for run in runs:  # if the fixture fails half-way, nothing it started may outlive the tests
-            run.end_orphans()
-    return History(warehouse, baseline_metrics, baseline_exports, killed, holder, recovery)
+        series.end()  # if the fixture fails half-way, nothing it started may outlive the tests
+    seconds_to_publish = holder_died - holder_run.started
+    return History(warehouse, baseline_metrics, baseline_exports, killed, terminated, holder_run.wait(),
+                   recovery, waiter_cpu_share, seconds_to_publish, seconds_to_recover, holder_cpu,
+                   recovery_cpu, run_history(warehouse))
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
@@ -142,18 +214,47 @@ def test_a_run_killed_mid_phase_leaves_the_last_publication_readable_and_byte_id
     assert killed.published_after == killed.published_before
     assert killed.metrics_after == history.baseline_metrics
     if phase == "dbt":
-        # The hard case: dbt outlives the run that started it and goes on writing the warehouse file;
-        # the next run waits for it instead of failing on DuckDB's lock.
+        # The hard case: dbt outlives the run that started it and goes on writing the warehouse file; the
+        # next run stops it (knowing it by the run id in its environment) rather than fail on DuckDB's lock.
         assert any("dbt" in command for command in killed.orphans), killed.orphans
-        assert killed.next_run_waited_for_them
+        assert killed.next_run_stopped_them
     if phase == "publish":
         # The kill landed while the new publication was being built, not after it was swapped in.
         assert any(p.name.startswith((".bi.duckdb.", ".exports-")) for p in killed.leftovers), killed.leftovers
 
 
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_the_next_run_marks_a_killed_run_failed_and_says_where_it_was_interrupted(history, phase):
+    killed = history.killed[phase]
+    recorded = next(run for run in history.runs if run.pid == killed.pid)
+    assert recorded.status == "FAILURE"
+    assert "is gone: it was killed during" in recorded.failure, recorded.failure
+    assert [prefix for prefix, _ in killed.cleaned_up_as] == [recorded.run_id[:8]], killed.cleaned_up_as
+    assert killed.cleaned_up_as[0][1].startswith(STEPS_OF_PHASE[phase])
+
+
+def test_after_the_kills_the_run_history_is_settled_and_no_slot_is_held(history):
+    assert [run.status for run in history.runs if run.status not in ("SUCCESS", "FAILURE")] == []
+    assert history.runs[-1].status == "SUCCESS"
+    assert claimed_warehouse_slots(history.warehouse) == []
+
+
+def test_sigterm_during_dbt_stops_the_run_promptly_and_keeps_the_publication(history):
+    terminated = history.terminated
+    assert terminated.finished.returncode == 130, terminated.finished.output
+    assert terminated.seconds_to_exit < 30
+    lines = [line for line in terminated.finished.stderr.splitlines() if "stopped by SIGTERM" in line]
+    assert len(lines) == 1 and "during retentio_dbt_models" in lines[0], terminated.finished.output
+    assert "Traceback" not in terminated.finished.output
+    assert not terminated.children_left, "dbt was stopped with its run"
+    assert terminated.published_after == terminated.published_before
+    recorded = [run for run in history.runs if run.failure and "interrupted" in run.failure]
+    assert len(recorded) == 1 and recorded[0].status == "FAILURE"
+
+
 def test_two_runs_started_at_once_queue_instead_of_colliding(history):
     holder, waiter = history.holder, history.waiter
-    assert WAITING_FOR_LOCK in waiter.stdout and WAITING_FOR_LOCK not in holder.stdout
+    assert WAITING in waiter.stdout and WAITING not in holder.stdout
     assert waiter.returncode == 0, waiter.output
     for run in (holder, waiter):
         assert not any(error in run.output for error in LOCK_ERRORS), run.output
@@ -163,10 +264,26 @@ def test_two_runs_started_at_once_queue_instead_of_colliding(history):
     assert f"Run {publication['dagster_run_id']} succeeded" in waiter.stdout
 
 
+def test_a_waiting_run_names_whom_it_waits_for_and_sleeps(history):
+    """(Its line every 30 s, naming the step the run waited for is in: tests/test_waiting.py.)"""
+    print(f"waiting run's CPU share: {history.waiter_cpu_share:.2%}")
+    holder_id = next(run.run_id for run in history.runs if run.pid == history.killed["publish"].pid)[:8]
+    lines = [line for line in history.waiter.stdout.splitlines() if line.startswith(WAITING)]
+    named = [re.match(rf"Waiting for the run of \d\d:\d\d \({holder_id}\), ", line) for line in lines]
+    assert lines and all(named), lines
+    assert history.waiter_cpu_share < 0.05
+
+
 def test_the_next_run_cleans_up_after_the_kills_and_converges(history):
     assert history.waiter.returncode == 0, history.waiter.output
     assert leftovers(history.warehouse) == []
     assert table_rows(history.warehouse / "bi.duckdb", "retention_metrics") == history.baseline_metrics
+    # Its turn came as soon as the holder died, and it did the work of one run: compared in CPU time, which
+    # other work on the machine does not stretch (the wall-clock bound only catches a run that waited).
+    print(f"recovery: {history.seconds_to_recover:.1f} s, {history.cpu_to_recover:.1f} s CPU; the run killed "
+          f"in publish: {history.seconds_to_publish:.1f} s, {history.cpu_to_publish:.1f} s CPU until then")
+    assert history.cpu_to_recover < 1.25 * history.cpu_to_publish + 5
+    assert history.seconds_to_recover < 2 * history.seconds_to_publish + 20
 
 
 def test_runs_on_the_same_input_publish_the_same_rows_in_the_same_order(history):
@@ -233,17 +350,20 @@ def limit_file_size(max_bytes: int):
     return apply
 
 
-def test_a_file_size_limit_hit_during_ingestion_fails_with_one_clear_line_and_keeps_the_publication(
-        tmp_path, sample_landing, history):
+def test_a_file_size_limit_fails_with_one_clear_line_and_keeps_the_publication(tmp_path, sample_landing,
+                                                                                 history):
+    """The run history (in the warehouse, SQLite) is the first file to grow past the limit: the run stops
+    before its first step, saying so in one line."""
     warehouse = copy_of(history.warehouse, tmp_path / "warehouse", without=("raw", "cache"))
     before = published_bytes(warehouse)
 
     run = PipelineRun(sample_landing, warehouse, tmp_path / "logs", "run",
                       preexec_fn=limit_file_size(64 << 10)).wait()
 
-    assert run.returncode == 1
-    assert_one_clear_line(run, warehouse, "File too large")
-    assert f"Nothing was published: {warehouse / 'bi.duckdb'} still holds the previous publication." in run.stderr
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        f"error: cannot write the run history in {warehouse / 'dagster_home'} "
+        "(DAGSTER_HOME, by default in the warehouse directory): disk I/O error"), run.output
     assert published_bytes(warehouse) == before
     assert leftovers(warehouse) == [], "a failed write leaves nothing half-built"
 
@@ -252,9 +372,9 @@ def test_a_full_disk_during_ingestion_fails_with_one_clear_line_and_keeps_the_pu
         tmp_path, sample_landing, history):
     warehouse = tmp_path / "small-disk"
     warehouse.mkdir()
-    mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(warehouse))
+    mount("-t", "tmpfs", "-o", "size=32m", "tmpfs", str(warehouse))
     try:
-        copy_of(history.warehouse, warehouse / "copy", without=("raw", "cache"))
+        copy_of(history.warehouse, warehouse / "copy", without=("raw", "cache", "dagster_home"))
         for entry in (warehouse / "copy").iterdir():
             entry.rename(warehouse / entry.name)
         (warehouse / "copy").rmdir()
@@ -262,7 +382,9 @@ def test_a_full_disk_during_ingestion_fails_with_one_clear_line_and_keeps_the_pu
         free = shutil.disk_usage(warehouse).free
         (warehouse / "ballast").write_bytes(b"\0" * (free - (64 << 10)))  # room for a first file or two
 
-        run = PipelineRun(sample_landing, warehouse, tmp_path / "logs", "run").wait()
+        # The run history on another disk (DAGSTER_HOME), so that ingestion is the first to find it full.
+        run = PipelineRun(sample_landing, warehouse, tmp_path / "logs", "run",
+                          DAGSTER_HOME=str(tmp_path / "dagster_home")).wait()
 
         assert run.returncode == 1
         assert_one_clear_line(run, warehouse, "No space left on device")
