@@ -8,11 +8,13 @@ BIN := $(CURDIR)/$(VENV)/bin
 
 # dagster-dbt runs `dbt` as a subprocess found on PATH.
 export PATH := $(BIN):$(PATH)
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Absolute paths, the same for `dbt parse` here and for the runs: dbt's partial parsing is only reused when
 # the environment variables the project reads are unchanged (else every dbt invocation re-parses it all).
 export RETENTIO_LANDING_DIR ?= $(CURDIR)/data/landing
 export RETENTIO_WAREHOUSE_DIR ?= $(CURDIR)/data/warehouse
+# The Dagster instance (run history, run queue, pool slots) lives with the warehouse, as
+# `python -m pipelines.run` places it by default: one per warehouse, and `make dev` shows `make run`'s runs.
+export DAGSTER_HOME ?= $(RETENTIO_WAREHOUSE_DIR)/dagster_home
 # Nothing may wait on the network for usage statistics.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
@@ -25,7 +27,7 @@ SPARK_INSTALLED := $(VENV)/.spark-installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test dev prepare install lock docs benchmark clean browser spark-deps test-spark
+.PHONY: run test test-slow dev prepare install lock docs benchmark clean browser spark-deps test-spark check-extracts
 
 run: prepare
 	$(BIN)/python -m pipelines.run
@@ -33,8 +35,18 @@ run: prepare
 test: prepare browser
 	$(BIN)/python -m pytest
 
+# Runs killed with SIGKILL at every step (tests/test_kill_points.py), beyond the few `make test` covers;
+# CI runs them after `make test`.
+test-slow: prepare
+	$(BIN)/python -m pytest -m kill_points
+
 dev: prepare
 	$(BIN)/dagster dev -w workspace.yaml
+
+# What the ingestion would make of each landing file (extract, dialect, columns, rejected rows, what to change),
+# without running the pipeline: nothing is written to the warehouse.
+check-extracts: $(INSTALLED)
+	$(BIN)/python -m pipelines.ingestion.preview
 
 install: $(INSTALLED)
 
@@ -93,5 +105,6 @@ TIERS ?= 10k,100k,1M
 benchmark: prepare
 	$(BIN)/python -m benchmarks.run --tiers $(TIERS)
 
+# .dagster_home: where the Dagster instance lived before it moved in with the warehouse.
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,25 +1,29 @@
 """`python -m pipelines.run`: the main job from the command line, what `make run` calls.
 
-Generates sample data when the landing directory has no extract, materializes every asset through
-Dagster (recorded in DAGSTER_HOME, so the runs show in `make dev`), and prints what happened and where
-the outputs are.
+Waits for its turn at the warehouse (cleaning up after runs that died, pipelines/warehouse_turn.py),
+generates sample data when the landing directory has no extract, materializes every asset through Dagster
+(recorded in the warehouse's Dagster instance, so the runs show in `make dev`), and prints what happened
+and where the outputs are.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import fcntl
 import logging
 import os
 import re
+import signal
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.run_processes import RUN_ID_VARIABLE, RunProcess
+from pipelines.run_summary import print_checks, print_ingestion_summary, print_outputs, print_retention_metrics
 from pipelines.settings import Settings, SettingsError, export_to_environment
+from pipelines.waiting import Wait, WaitTimedOut
+from pipelines.warehouse_turn import WarehouseUnusable, clear_the_warehouse, warehouse_turn
 
 DEFAULT_SAMPLE_CUSTOMERS = 10_000
 DEFAULT_SAMPLE_SEED = 7
@@ -32,68 +36,38 @@ def landing_has_extracts(landing_dir: Path) -> bool:
     return any(discover_files(landing_dir, extract) for extract in EXTRACTS.values())
 
 
-class WarehouseUnusable(Exception):
-    """The warehouse directory cannot be written; the message is the one line the user needs."""
-
-
 # What a full disk or a read-only directory looks like in an error message, whichever library raised it.
 STORAGE_PROBLEMS = tuple(os.strerror(code) for code in
                          (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM))
 
+# The exit status of a run stopped by SIGTERM or Ctrl-C (Dagster takes both signals over while it executes,
+# so which one came is not known there).
+EXIT_STOPPED = 130
 
-def _unusable(warehouse_dir: Path, error: OSError) -> WarehouseUnusable:
-    problem = error.strerror or str(error)
-    if error.errno in (errno.ENOTDIR, errno.EEXIST):
-        candidates = (warehouse_dir, *warehouse_dir.parents)
-        blocking = next((p for p in candidates if p.exists() and not p.is_dir()), None)
-        if blocking is not None:
-            problem = f"{blocking} is a file, not a directory"
-    return WarehouseUnusable(f"cannot write to the warehouse directory {warehouse_dir} "
-                             f"(RETENTIO_WAREHOUSE_DIR): {problem}")
+
+class RunStopped(KeyboardInterrupt):
+    """SIGTERM or Ctrl-C before Dagster's execution began (while waiting, or preparing). A KeyboardInterrupt,
+    so that no `except Exception` on the way mistakes it for an error."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
 
 
 @contextmanager
-def exclusive_run(warehouse_dir: Path, warehouse_db: Path):
-    """One run at a time per warehouse: a second `make run` waits for the first instead of colliding."""
+def stop_on_signals():
+    """SIGTERM stops the run as Ctrl-C does, promptly and with a message, also while it waits. During
+    execution Dagster handles both itself: the step running is interrupted (dbt is sent SIGINT), the run
+    is marked failed, and these handlers are put back."""
+
+    def stop(signum, _frame):
+        raise RunStopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
-        warehouse_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=warehouse_dir):
-            pass  # the directory takes new files (not read-only, not someone else's)
-        lock = open(warehouse_dir / ".run.lock", "w")
-    except OSError as error:
-        raise _unusable(warehouse_dir, error) from None
-    with lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"Another Retentio run is using {warehouse_dir}; waiting for it to finish...", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        wait_until_no_other_process_has(warehouse_db)
         yield
-
-
-def wait_until_no_other_process_has(database: Path, poll_seconds: float = 0.5) -> None:
-    """Wait until no other process holds the warehouse DuckDB file, rather than fail on its lock.
-
-    The run lock dies with its run, but a run killed during dbt leaves dbt behind, still writing the
-    file for a few seconds; someone may also have the file open in a DuckDB shell.
-    """
-    import duckdb
-
-    announced = False
-    while database.exists():
-        try:
-            duckdb.connect(str(database)).close()
-            return
-        except duckdb.Error as error:
-            holder = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(error))
-            if holder is None:
-                return  # not a lock: dbt will say what is wrong with the file
-            if not announced:
-                print(f"{database.name} is open in another process (PID {holder[2]}, {holder[1]}); "
-                      "waiting for it to close it...", flush=True)
-                announced = True
-            time.sleep(poll_seconds)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -158,104 +132,30 @@ def _terminal_logger():
     return terminal
 
 
-def _failed_checks(result) -> list[str]:
-    failed = []
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            failed.append(f"{evaluation.asset_key.to_user_string()} / {evaluation.check_name}"
-                          + (f": {evaluation.description}" if evaluation.description else ""))
-    return failed
-
-
-def print_ingestion_summary(settings: Settings) -> None:
-    import duckdb
-
-    ledgers = sorted(settings.raw_dir.glob("*/files.parquet"))
-    if not ledgers:
-        return
-    rows = duckdb.sql(f"""
-        select extract, count(*) as files, sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
-        from read_parquet({[str(p) for p in ledgers]}) group by all order by extract
-    """).fetchall()
-    print("\nIngestion (rows read = loaded + quarantined):")
-    print(f"  {'extract':<18}{'files':>6}{'read':>12}{'loaded':>12}{'quarantined':>13}")
-    for extract, files, read, loaded, quarantined in rows:
-        print(f"  {extract:<18}{files:>6}{read:>12,}{loaded:>12,}{quarantined:>13,}")
-    reasons = duckdb.sql(f"""
-        select extract, reason, count(*) from read_parquet({[str(p.with_name('quarantine.parquet')) for p in ledgers]})
-        group by all order by extract, reason
-    """).fetchall()
-    by_extract: dict[str, list[str]] = {}
-    for extract, reason, count in reasons:
-        by_extract.setdefault(extract, []).append(f"{reason} {count}")
-    for extract, counts in by_extract.items():
-        print(f"  quarantined {extract}: {', '.join(counts)}")
-
-
-def print_retention_metrics(settings: Settings, months: int = 12) -> None:
-    """The last `months` complete months of retention_metrics, as BI tools will see them."""
-    import duckdb
-
-    if not settings.bi_db.exists():
-        return
-    con = duckdb.connect(str(settings.bi_db), read_only=True)
-    try:
-        rows = con.execute(f"""
-            select * from (
-                select strftime(period_start, '%Y-%m') as month, customers_at_start, customers_at_end,
-                       new_customers, retention_rate_pct, churned_customers, churn_rate_pct,
-                       reactivated_customers, revenue, nps, cac, clv_to_cac
-                from main.retention_metrics
-                where period_grain = 'month' and is_complete
-                order by period_start desc limit {months}
-            ) order by month
-        """).fetchall()
-    finally:
-        con.close()
-    print(f"\nretention_metrics, last {len(rows)} complete months (activity window "
-          f"{settings.activity_window_days} days):")
-    header = ("month", "CS", "CE", "CN", "CRR %", "churned", "churn %", "react.", "revenue", "NPS", "CAC", "CLV:CAC")
-    print("  " + "".join(f"{h:>10}" for h in header))
-
-    def cell(value) -> str:
-        if value is None:
-            return f"{'-':>10}"
-        if isinstance(value, str):
-            return f"{value:>10}"
-        if isinstance(value, int):
-            return f"{value:>10,}"
-        return f"{float(value):>10,.1f}"
-
-    for row in rows:
-        print("  " + "".join(cell(v) for v in row))
-
-
-def print_outputs(settings: Settings) -> None:
-    print("\nOutputs:")
-    print(f"  raw layer (Parquet)      {settings.raw_dir}")
-    print(f"  warehouse (dbt, DuckDB)  {settings.warehouse_db}")
-    if settings.bi_db.exists():
-        print(f"  BI file (read-only use)  {settings.bi_db}")
-    if settings.exports_dir.exists():
-        print(f"  Parquet exports          {settings.exports_dir}")
-    report = settings.warehouse_dir / "report" / "retention_report.html"
-    if report.exists():
-        print(f"  HTML report              {report}")
-    audiences = settings.warehouse_dir / "audiences"
-    if audiences.exists():
-        print(f"  marketing audiences      {audiences}")
-    print(f"  dbt docs                 make docs, then dbt_project/target/index.html")
-    print("  Dagster UI               make dev")
-
-
 def _published(result) -> bool:
     from pipelines.publish.assets import published_marts
 
     return any(event.asset_key == published_marts.key for event in result.get_asset_materialization_events())
 
 
-def _run_locked(settings: Settings, args: argparse.Namespace):
-    with exclusive_run(settings.warehouse_dir, settings.warehouse_db):
+def _interrupted(result) -> bool:
+    """Whether the run ended because SIGTERM or Ctrl-C interrupted it."""
+    from dagster import DagsterEventType
+    from dagster._core.events import RunFailureReason
+
+    return any(event.event_type == DagsterEventType.RUN_FAILURE and event.event_specific_data is not None
+               and event.event_specific_data.failure_reason == RunFailureReason.UNEXPECTED_TERMINATION
+               for event in result.all_events)
+
+
+def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait):
+    """Materialize every asset once the warehouse is this run's (warehouse_turn.py), recording in the run
+    which process runs it, so that the next run can tell if it died."""
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    with warehouse_turn(settings, run_id, wait) as instance:
+        clear_the_warehouse(instance, settings, wait, run_id)
         if not landing_has_extracts(settings.landing_dir):
             from pipelines.sample_data import generate
 
@@ -264,16 +164,28 @@ def _run_locked(settings: Settings, args: argparse.Namespace):
             # A few bad rows of each kind, so the quarantine has something to show.
             generate(settings.landing_dir, customers=args.sample_customers, seed=args.seed, dirty=True,
                      progress=sys.stderr.isatty())
-        from dagster import DagsterInstance
-
         from pipelines.definitions import defs
 
-        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+        os.environ[RUN_ID_VARIABLE] = run_id  # dbt inherits it: the next run can find it if it outlives us
         print(f"Materializing every asset (landing: {settings.landing_dir})...", flush=True)
         # Step-by-step events are in the Dagster UI (make dev); the terminal gets warnings and the summary.
         job = defs.resolve_job_def("retentio_all").with_logger_defs({"terminal": _terminal_logger()})
-        return job.execute_in_process(instance=instance, raise_on_error=False,
+        return job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
+                                      tags=RunProcess.current().as_tags(),
                                       run_config={"loggers": {"terminal": {}}})
+
+
+def _stopped_during(settings: Settings, result) -> str:
+    """The one line for a run SIGTERM or Ctrl-C interrupted: where, and what became of the publication."""
+    steps = sorted({step for step, _ in _step_failures(result)})
+    where = f"during {', '.join(steps)}" if steps else "between steps"
+    outcome = "It had published." if _published(result) else _nothing_published(settings)
+    return f"Run {result.run_id} stopped by SIGTERM or Ctrl-C {where}. {outcome}"
+
+
+def _nothing_published(settings: Settings) -> str:
+    state = "still holds the previous publication" if settings.bi_db.exists() else "was not created"
+    return f"Nothing was published: {settings.bi_db} {state}."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,20 +201,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     export_to_environment(settings)
     started = time.monotonic()
+    wait = Wait(f"the warehouse {settings.warehouse_dir}", settings.max_wait_seconds,
+                "RETENTIO_MAX_WAIT_SECONDS")
     try:
-        result = _run_locked(settings, args)
+        with stop_on_signals():
+            result = _run_in_turn(settings, args, wait)
     except WarehouseUnusable as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    except WaitTimedOut as problem:
+        print(f"error: {problem}. {_nothing_published(settings)}", file=sys.stderr)
+        return 3
+    except RunStopped as stop:
+        doing = f"waiting for {wait.what}" if wait.waiting else "preparing the run"
+        print(f"Stopped by {stop} while {doing}: nothing was run. {_nothing_published(settings)}",
+              file=sys.stderr)
+        return EXIT_STOPPED
+    if _interrupted(result):
+        print(_stopped_during(settings, result), file=sys.stderr)
+        return EXIT_STOPPED
     print_ingestion_summary(settings)
     if result.success:
         print_retention_metrics(settings)
-    failures, failed_checks = _step_failures(result), _failed_checks(result)
-    if failed_checks:
-        print("\nFailed checks:")
-        for line in failed_checks:
-            print(f"  - {line}")
+    print_checks(result)
     print_outputs(settings)
+    failures = _step_failures(result)
     elapsed = time.monotonic() - started
     if not result.success:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f} s:", file=sys.stderr)
@@ -312,8 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         for step, message in failures:
             print(f"  - {step}: {message}", file=sys.stderr)
         if not _published(result):
-            state = "still holds the previous publication" if settings.bi_db.exists() else "was not created"
-            print(f"Nothing was published: {settings.bi_db} {state}.", file=sys.stderr)
+            print(_nothing_published(settings), file=sys.stderr)
         return 1
     print(f"\nRun {result.run_id} succeeded in {elapsed:.1f} s.")
     return 0

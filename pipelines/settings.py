@@ -50,15 +50,18 @@ class Settings:
     as_of_date: date | None          # None: the latest order date in the data
     activity_window_days: int
     backtest_holdout_days: int       # H: the back-test fits on history up to as-of - H days
-    currency: str                    # reporting currency; orders in another currency are quarantined
+    currency: str | None             # RETENTIO_CURRENCY; None: resolved from the extracts (ingestion/currency.py)
     duckdb_memory_limit: str
     duckdb_threads: int
     dbt_target: str
+    max_wait_seconds: int = 3600     # how long a run waits for another one using the warehouse
 
     @classmethod
     def from_env(cls) -> "Settings":
-        currency = (os.environ.get("RETENTIO_CURRENCY") or "EUR").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
+        # Unset, the reporting currency is the one the extracts state (EUR when they state none): the
+        # ingestion resolves it once and records it; later steps ask pipelines.ingestion.currency.
+        currency = (os.environ.get("RETENTIO_CURRENCY") or "").strip().upper() or None
+        if currency is not None and (len(currency) != 3 or not currency.isalpha()):
             raise SettingsError(f"RETENTIO_CURRENCY={currency!r} is not an ISO 4217 code")
         return cls(
             landing_dir=_path("RETENTIO_LANDING_DIR", "data/landing"),
@@ -70,6 +73,7 @@ class Settings:
             duckdb_memory_limit=os.environ.get("RETENTIO_DUCKDB_MEMORY_LIMIT") or "3GB",
             duckdb_threads=_positive_int("RETENTIO_DUCKDB_THREADS", os.cpu_count() or 2),
             dbt_target=os.environ.get("RETENTIO_DBT_TARGET") or "duckdb",
+            max_wait_seconds=_positive_int("RETENTIO_MAX_WAIT_SECONDS", 3600),
         )
 
     @property

@@ -237,6 +237,17 @@ def table_rows(bi_db: Path, table: str) -> list[tuple]:
         con.close()
 
 
+def query(bi_db: Path, sql: str) -> list[dict]:
+    """Rows of a query on a published file, read-only, as dictionaries."""
+    con = duckdb.connect(str(bi_db), read_only=True)
+    try:
+        result = con.execute(sql)
+        columns = [d[0] for d in result.description]
+        return [dict(zip(columns, row)) for row in result.fetchall()]
+    finally:
+        con.close()
+
+
 def export_rows(exports: Path) -> dict[str, list[dict]]:
     """Every Parquet export, rows in file order."""
     return {p.stem: pq.read_table(p).to_pylist() for p in sorted(exports.glob("*.parquet"))}

@@ -7,19 +7,10 @@ import pytest
 
 from pipelines.sample_data import generate
 from tests.conftest import Workspace, failed_checks, run_pipeline
+from tests.pipeline_runs import query
 
 ADDITIVE = ("customers_at_start", "customers_at_end", "new_customers", "churned_customers", "retained_customers",
             "reactivated_customers", "new_customers_inactive_at_end", "purchasing_customers", "revenue")
-
-
-def query(db, sql: str) -> list[dict]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        result = con.execute(sql)
-        columns = [d[0] for d in result.description]
-        return [dict(zip(columns, row)) for row in result.fetchall()]
-    finally:
-        con.close()
 
 
 def test_segment_slices_add_up_to_the_totals(published_workspace):

@@ -1,89 +1,31 @@
 """The published numbers against an independent, deliberately naive computation of the definitions.
 
-The reference below walks each customer's purchase days with plain Python (bisect), straight from the
-definitions in the README: nothing is shared with the dbt models but the raw order table. It runs for
-the default 365-day window and for a 60-day window, where new customers can lapse within a quarter.
+The reference (tests/reference_metrics.py) walks each customer's purchase days with plain Python (bisect),
+straight from the definitions in the README: nothing is shared with the dbt models but the raw order
+table. It runs for the default 365-day window and for a 60-day window, where new customers can lapse
+within a quarter.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pytest
 
 from pipelines.ingestion.raw_layer import data_glob
 from tests.conftest import Workspace, failed_checks, run_pipeline
+from tests.reference_metrics import reference_metrics
 
 
-def month_starts(first: date, last: date) -> list[date]:
-    starts, current = [], date(first.year, first.month, 1)
-    while current <= last:
-        starts.append(current)
-        current = date(current.year + (current.month == 12), current.month % 12 + 1, 1)
-    return starts
-
-
-def period_bounds(as_of: date, first_purchase: date) -> list[tuple[str, date, date]]:
-    periods = []
-    for start in month_starts(first_purchase, as_of):
-        following = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        periods.append(("month", start, following - timedelta(days=1)))
-    quarters = sorted({date(s.year, 3 * ((s.month - 1) // 3) + 1, 1) for _, s, _ in periods})
-    for start in quarters:
-        month = start.month + 3
-        following = date(start.year + (month > 12), (month - 1) % 12 + 1, 1)
-        periods.append(("quarter", start, following - timedelta(days=1)))
-    for year in sorted({s.year for _, s, _ in periods}):
-        periods.append(("year", date(year, 1, 1), date(year, 12, 31)))
-    return periods
-
-
-def reference_metrics(warehouse: Workspace) -> dict[tuple[str, date], dict]:
+def raw_orders_reference(warehouse: Workspace) -> dict[tuple[str, date], dict]:
+    """The reference computed from the raw layer's orders (what ingestion accepted)."""
     con = duckdb.connect()
     orders = con.execute(f"""
         select customer_id, cast(ordered_at as date) as day, status, amount
         from read_parquet('{data_glob(warehouse.warehouse_dir / 'raw' / 'orders')}')
     """).fetchall()
-    as_of = max(day for _, day, _, _ in orders)
-    window = warehouse.activity_window_days
-    purchase_days: dict[str, list[date]] = defaultdict(list)
-    for customer, day, status, _ in orders:
-        if status == "completed" and day <= as_of:
-            purchase_days[customer].append(day)
-    for days in purchase_days.values():
-        days.sort()
-
-    def active(days: list[date], d: date) -> bool:
-        position = bisect.bisect_right(days, d)
-        return position > 0 and (d - days[position - 1]).days < window
-
-    first_purchase = min(days[0] for days in purchase_days.values())
-    metrics = {}
-    for grain, start, end in period_bounds(as_of, first_purchase):
-        measured = min(end, as_of)
-        cs = ce = cn = churned = retained = reactivated = new_inactive = 0
-        for days in purchase_days.values():
-            at_start, at_end = active(days, start - timedelta(days=1)), active(days, measured)
-            new = start <= days[0] <= measured
-            cs += at_start
-            ce += at_end
-            cn += new
-            churned += at_start and not at_end
-            retained += at_start and at_end
-            reactivated += at_end and not at_start and not new
-            new_inactive += new and not at_end
-        metrics[(grain, start)] = {
-            "customers_at_start": cs, "customers_at_end": ce, "new_customers": cn,
-            "churned_customers": churned, "retained_customers": retained,
-            "reactivated_customers": reactivated, "new_customers_inactive_at_end": new_inactive,
-            "retention_rate_pct": None if cs == 0 else (ce - cn) / cs * 100,
-            "churn_rate_pct": None if cs == 0 else churned / cs * 100,
-            "is_complete": end <= as_of,
-        }
-    return metrics
+    return reference_metrics(orders, warehouse.activity_window_days)
 
 
 def published_metrics(workspace: Workspace) -> dict[tuple[str, date], dict]:
@@ -105,7 +47,7 @@ def sixty_day_workspace(tmp_path_factory, sample_landing) -> Workspace:
 
 
 def assert_matches_reference(workspace: Workspace) -> None:
-    expected, actual = reference_metrics(workspace), published_metrics(workspace)
+    expected, actual = raw_orders_reference(workspace), published_metrics(workspace)
     assert set(actual) == set(expected)
     for key, reference in expected.items():
         row = actual[key]

@@ -69,12 +69,18 @@ having count(*) > 1
 {% endtest %}
 
 
-{#- Every row of the latest ingestion batch refers to a row of `to` (earlier batches were checked when
-    they arrived, and a raw layer that only grows never loses the rows they refer to). -#}
-{% test relationships_where_batch_is_latest(model, column_name, to, field, batch_column) %}
+{#- When a customer extract was delivered, every row (of the latest ingestion batch, with batch_column)
+    names one of its customers. Without one, customers are derived from the orders (int_customers_unioned)
+    and an answer may come from someone who never ordered, so there is nothing to check against. -#}
+{% test references_a_crm_customer(model, column_name, batch_column=none) %}
 select child.{{ column_name }}
 from {{ model }} as child
-where child.{{ batch_column }} = (select max({{ batch_column }}) from {{ model }})
+where exists (select 1 from {{ ref('int_extracts_delivered') }} where has_customers_extract)
+  {% if batch_column %}
+  and child.{{ batch_column }} = (select max({{ batch_column }}) from {{ model }})
+  {% endif %}
   and child.{{ column_name }} is not null
-  and not exists (select 1 from {{ to }} as parent where parent.{{ field }} = child.{{ column_name }})
+  and not exists (
+      select 1 from {{ ref('stg_crm__customers') }} as parent where parent.customer_id = child.{{ column_name }}
+  )
 {% endtest %}

@@ -14,6 +14,18 @@ def mart_asset_key(model_name: str) -> AssetKey:
     return dbt_model_key(model_name)
 
 
+def as_of_date_used(warehouse_db) -> str:
+    """The as-of date the marts were computed as of (the setting, or the latest order date dbt found)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_db), read_only=True)
+    try:
+        rows = con.execute("select as_of_date from intermediate.int_run_settings").fetchall()
+    finally:
+        con.close()
+    return rows[0][0].isoformat() if rows and rows[0][0] is not None else ""
+
+
 @asset(
     key=AssetKey(["bi", "published_marts"]),
     group_name="publish",
@@ -27,6 +39,8 @@ def mart_asset_key(model_name: str) -> AssetKey:
     backfill_policy=IN_ONE_RUN,
 )
 def published_marts(context: AssetExecutionContext) -> MaterializeResult:
+    from pipelines.ingestion.currency import reporting_currency
+
     settings = Settings.from_env()
     erasures = erasures_in_raw_layer(settings.raw_dir)
     state = settings.warehouse_dir / "private" / "published_erasure_state.json"
@@ -36,6 +50,8 @@ def published_marts(context: AssetExecutionContext) -> MaterializeResult:
         run_metadata={
             "dagster_run_id": context.run_id,
             "activity_window_days": str(settings.activity_window_days),
+            "as_of_date": as_of_date_used(settings.warehouse_db),
+            "currency": reporting_currency(settings),
             "as_of_date_setting": settings.as_of_date.isoformat() if settings.as_of_date else "latest order date",
         },
     )

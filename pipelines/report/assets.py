@@ -26,8 +26,11 @@ def retention_report(context: AssetExecutionContext) -> MaterializeResult:
     from pipelines.report.formatting import month_label
     from pipelines.report.summary import monthly_preview_markdown, trend_markdown
 
+    from pipelines.ingestion.currency import reporting_currency
+
     settings = Settings.from_env()
-    built = build_report(settings.bi_db, report_path(settings.warehouse_dir), settings.currency)
+    currency = reporting_currency(settings)
+    built = build_report(settings.bi_db, report_path(settings.warehouse_dir), currency)
     data = built.data
     context.log.info(f"Retention report written to {built.path} ({built.size_bytes:,} bytes)")
     return MaterializeResult(metadata={
@@ -36,7 +39,7 @@ def retention_report(context: AssetExecutionContext) -> MaterializeResult:
         "last_complete_month": MetadataValue.text(month_label(data.last_month.month, long=True)
                                                   if data.last_month else "none"),
         "row_counts": MetadataValue.json(data.row_counts),
-        "last_12_months": MetadataValue.md(monthly_preview_markdown(data.months, settings.currency)),
+        "last_12_months": MetadataValue.md(monthly_preview_markdown(data.months, currency)),
         "crr_and_churn_trend": MetadataValue.md(trend_markdown(data.months)),
     })
 

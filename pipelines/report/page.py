@@ -81,6 +81,19 @@ def _note(text: str) -> str:
     return f'<p class="note">{text}</p>'
 
 
+# What the report says instead of a number nobody can know (retention_metrics: unknown is null, never 0).
+NO_SPEND_DATA = "no spend data: deliver marketing_spend*.csv for CAC"
+NO_SURVEY_DATA = "no survey data: deliver survey_responses*.csv for NPS"
+
+
+def short_history_note(month: MonthMetrics, window_days: str | None) -> str:
+    """Why CRR and churn of a month with less history than the activity window say little yet."""
+    window = f"{window_days}-day" if window_days else "activity"
+    return _note(f"The data starts less than the {_h(window)} window before {_h(month_label(month.month, long=True))}: "
+                 "a customer lapses only a full window after their last purchase, so churn reads about 0 % and CRR "
+                 "about 100 % by definition. Set a shorter RETENTIO_ACTIVITY_WINDOW_DAYS for a reading now.")
+
+
 # ---------------------------------------------------------------- headline tiles
 
 
@@ -132,10 +145,12 @@ def headline_tiles(last: MonthMetrics, previous: MonthMetrics | None, currency: 
              lambda d: signed(d, 1, "pp"), 1,
              f"{number(last.churned_customers)} of {number(last.customers_at_start)} active customers lapsed"),
         tile("Net Promoter Score", number(last.nps, 1), _change(last.nps, prev.nps), True,
-             lambda d: signed(d, 1, "pts"), 1, f"{number(last.nps_responses)} survey responses"),
+             lambda d: signed(d, 1, "pts"), 1,
+             f"{number(last.nps_responses)} survey responses" if last.has_survey_data else NO_SURVEY_DATA),
         tile("Acquisition cost", money(last.cac, currency), _change(last.cac, prev.cac), False,
              lambda d: signed_money(d, currency), 2,
-             f"CAC: {money(last.marketing_spend, currency, 0)} spend / {number(last.new_customers)} new customers"),
+             f"CAC: {money(last.marketing_spend, currency, 0)} spend / {number(last.new_customers)} new customers"
+             if last.has_spend_data else NO_SPEND_DATA),
         tile("CLV : CAC", ratio(last.clv_to_cac), _change(last.clv_to_cac, prev.clv_to_cac), True,
              lambda d: signed(d, 1) + "×", 1, clv_context),
     ]
@@ -171,6 +186,8 @@ def section_headline(data: ReportData, currency: str) -> Section | None:
     intro = (f'<p class="lead">{_h(month_label(last.month, long=True))}: revenue '
              f"{_h(money(last.revenue, currency, 0))}, {_h(number(last.reactivated_customers))} customers "
              f"reactivated. Green arrows mark an improvement on the month before, red ones a deterioration.</p>")
+    if last.is_history_shorter_than_window:
+        intro += short_history_note(last, data.publication.get("activity_window_days"))
     return Section("headline", f"Last complete month — {month_label(last.month, long=True)}",
                    intro + _render_tiles(tiles, previous))
 
@@ -257,6 +274,9 @@ def section_customer_value(data: ReportData, currency: str) -> Section | None:
     if clv is None:
         return None
     parts = []
+    if clv.prediction_unavailable:
+        parts.append(_note(f"Not enough history for predictions yet: {_h(clv.prediction_unavailable)} "
+                           "Historical CLV is shown instead."))
     if clv.customers == 0:
         parts.append(_note("No purchasing customer yet."))
     else:
@@ -310,6 +330,8 @@ def _health_html(data: ReportData, currency: str) -> str:
 
 def section_nps(data: ReportData) -> Section | None:
     if not data.nps_months:
+        if data.last_month is not None and not data.last_month.has_survey_data:
+            return Section("nps", "Net Promoter Score", _note(f"No survey data: {_h(NO_SURVEY_DATA)}."))
         return None
     labels = [short_month_label(m.month) for m in data.nps_months]
     svg = charts.bar_line_chart(
@@ -330,6 +352,8 @@ def section_channels(data: ReportData, currency: str) -> Section | None:
     if window is None:
         return None
     period = f"{month_label(window.first_month)} – {month_label(window.last_month)}"
+    if window.blended is not None and window.blended.spend is None:
+        return Section("channels", "CAC vs CLV by channel", _note(f"No spend data: {_h(NO_SPEND_DATA)}."))
     groups = []
     for c in window.channels:
         note = ratio(c.clv_to_cac) if c.clv_to_cac is not None else ("no spend" if c.spend == 0 else MISSING)
@@ -428,6 +452,10 @@ def columns_table(*columns: str) -> Callable[[TableExtract, str], str]:
     return lambda extract, currency: generic_table(extract, currency, columns)
 
 
+def _number_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
 def render_clv_backtest(extract: TableExtract, currency: str) -> str:
     """Actual purchases in the hold-out period against each forecast, per scope; the totals as a table."""
     if not {"forecast", "scope", "actual_purchases", "predicted_purchases"} <= set(extract.columns):
@@ -438,7 +466,8 @@ def render_clv_backtest(extract: TableExtract, currency: str) -> str:
     groups = []
     for scope in dict.fromkeys(r["scope"] for r in rows if r["scope"] != "all customers"):
         actual = next(float(by_key[(scope, f)]["actual_purchases"]) for f in forecasts if (scope, f) in by_key)
-        predicted = [float(by_key[(scope, f)]["predicted_purchases"]) if (scope, f) in by_key else None
+        # a forecast the model could not make (its fit is not_fitted) has no bar, not a zero one
+        predicted = [_number_or_none(by_key[(scope, f)]["predicted_purchases"]) if (scope, f) in by_key else None
                      for f in forecasts]
         groups.append(BarGroup(scope.replace("calibration ", ""), [actual, *predicted]))
     holdout = next((r["holdout_days"] for r in rows if r.get("holdout_days") is not None), None)
@@ -483,9 +512,11 @@ OPTIONAL_SECTIONS: tuple[OptionalSection, ...] = (
     OptionalSection("feedback_themes", "feedback", "Feedback themes",
                     "Themes found in the free-text comments of the NPS survey."),
     OptionalSection("clv_model_fits", "model-fits", "CLV model fits",
-                    "The fitted parameters the CLV predictions rest on.",
-                    render=columns_table("model", "fitted_on", "parameter", "estimate", "standard_error",
-                                         "log_likelihood", "customers", "converged")),
+                    "The fitted parameters the CLV predictions rest on. A model whose best fit lies on its "
+                    "boundary (customers who do not differ) is published as its limiting case; one that cannot "
+                    "be fitted says why, and its predictions are left empty.",
+                    render=columns_table("model", "fitted_on", "status", "variant", "parameter", "estimate",
+                                         "standard_error", "customers", "reason")),
     OptionalSection("clv_backtest", "backtest", "CLV back-test",
                     "The purchase model fitted without the last days of data and scored on them, beside the naive "
                     "forecast (every customer keeps buying at their past rate).", render=render_clv_backtest),

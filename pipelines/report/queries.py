@@ -80,6 +80,15 @@ class MonthMetrics:
     avg_historical_clv: float | None
     clv_to_cac: float | None
     predicted_clv_to_cac: float | None = None
+    is_history_shorter_than_window: bool = False   # churn/CRR not meaningful yet (retention_metrics docs)
+
+    @property
+    def has_spend_data(self) -> bool:
+        return self.marketing_spend is not None
+
+    @property
+    def has_survey_data(self) -> bool:
+        return self.nps_responses is not None
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ class ClvDistribution:
     mean_p10: float | None   # mean of the per-customer interval bounds, when published
     mean_p90: float | None
     bins: tuple[HistogramBin, ...]
+    prediction_unavailable: str = ""   # why predicted CLV is empty (clv_model_fits' reasons), when it is
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ class ChannelEconomics:
     """CAC over the last complete months against the average historical CLV of the channel's customers."""
 
     channel: str
-    spend: float
+    spend: float | None      # None: no marketing spend extract, so unknown
     new_customers: int
     cac: float | None
     purchasing_customers: int
@@ -152,7 +162,7 @@ class ChannelEconomics:
 
     @property
     def clv_to_cac(self) -> float | None:
-        if self.cac is None or self.cac == 0 or self.avg_historical_clv is None:
+        if not self.cac or self.avg_historical_clv is None:
             return None
         return self.avg_historical_clv / self.cac
 
@@ -273,10 +283,11 @@ def _optional(schema: Schema, table: str, column: str) -> str:
 def read_months(con, schema: Schema) -> tuple[MonthMetrics, ...]:
     """Every complete month of retention_metrics, oldest first."""
     predicted = _optional(schema, "retention_metrics", "predicted_clv_to_cac")
+    short_history = _optional(schema, "retention_metrics", "is_history_shorter_than_window")
     rows = _rows(con, f"""
         select period_start, customers_at_start, customers_at_end, new_customers, retention_rate_pct,
                churned_customers, churn_rate_pct, reactivated_customers, revenue, nps, nps_responses,
-               marketing_spend, cac, avg_historical_clv, clv_to_cac, {predicted}
+               marketing_spend, cac, avg_historical_clv, clv_to_cac, {predicted}, {short_history}
         from main.retention_metrics
         where period_grain = 'month' and is_complete
         order by period_start""")
@@ -287,16 +298,18 @@ def read_months(con, schema: Schema) -> tuple[MonthMetrics, ...]:
             reactivated_customers=_int(r[7]), revenue=_float(r[8]), nps=_float(r[9]), nps_responses=_int(r[10]),
             marketing_spend=_float(r[11]), cac=_float(r[12]), avg_historical_clv=_float(r[13]),
             clv_to_cac=_float(r[14]), predicted_clv_to_cac=_float(r[15]),
+            is_history_shorter_than_window=bool(r[16]),
         )
         for r in rows
     )
 
 
 def read_nps_months(con) -> tuple[NpsMonth, ...]:
+    """Complete months of NPS; none when no survey extract was delivered (the counts are then null)."""
     rows = _rows(con, """
         select period_start, responses, promoters, passives, detractors, nps
         from main.nps_by_period
-        where period_grain = 'month' and is_complete
+        where period_grain = 'month' and is_complete and responses is not null
         order by period_start""")
     return tuple(NpsMonth(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), _float(r[5])) for r in rows)
 
@@ -346,6 +359,9 @@ def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
     ("€5,000 and more") so a few very large customers do not squash the rest into one bar.
     """
     predicted = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["predicted_clv"])
+    unavailable = ""
+    if predicted and _rows(con, f"select count({predicted}) from main.customers")[0][0] == 0:
+        unavailable, predicted = read_unfitted_reasons(con, schema), None
     column = predicted or ("historical_clv" if schema.has_column("customers", "historical_clv") else None)
     if column is None:
         return None
@@ -359,7 +375,7 @@ def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
                {f'avg({p10})' if p10 else 'null'}, {f'avg({p90})' if p90 else 'null'}
         from main.customers {where}""")[0]
     if customers == 0:
-        return ClvDistribution(column, bool(predicted), 0, None, None, None, None, None, ())
+        return ClvDistribution(column, bool(predicted), 0, None, None, None, None, None, (), unavailable)
     start = min(0.0, float(low))
     width = nice_step((float(p99) - start) / HISTOGRAM_TARGET_BINS) if float(p99) > start else 1.0
     last = max(0, math.ceil((float(p99) - start) / width))   # index of the open bin
@@ -372,7 +388,19 @@ def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
         for i in range(last + 1)
     )
     return ClvDistribution(column, bool(predicted), int(customers), _float(mean), _float(median),
-                           _float(p90_value), _float(mean_p10), _float(mean_p90), bins)
+                           _float(p90_value), _float(mean_p10), _float(mean_p90), bins, unavailable)
+
+
+def read_unfitted_reasons(con, schema: Schema) -> str:
+    """Why the full-history models could not be fitted, in clv_model_fits' own words."""
+    if not schema.has_column("clv_model_fits", "reason"):
+        return "the purchase models could not be fitted."
+    reasons = [r[0] for r in _rows(con, """
+        select distinct reason from main.clv_model_fits
+        where status = 'not_fitted' and fitted_on = 'full history' and reason is not null
+        order by reason""")]
+    return " ".join(r if r.endswith(".") else r + "." for r in reasons) or "the purchase models could not be fitted."
+
 
 
 def read_channel_economics(con, schema: Schema) -> ChannelWindow | None:
@@ -402,21 +430,22 @@ def read_channel_economics(con, schema: Schema) -> ChannelWindow | None:
         ),
         clv as ({clv_by_channel} union all {all_customers_clv})
         select coalesce(spend.channel, clv.channel) as channel,
-               coalesce(spend.spend, 0), coalesce(spend.new_customers, 0),
+               case when (select count(spend) from main.acquisition_costs) > 0 then coalesce(spend.spend, 0) end,
+               coalesce(spend.new_customers, 0),
                coalesce(clv.purchasing_customers, 0), clv.avg_historical_clv
         from spend full outer join clv on clv.channel = spend.channel
         where coalesce(spend.channel, clv.channel) is not null
         order by channel""", [first, last])
     economics = [
         ChannelEconomics(
-            channel=r[0], spend=float(r[1]), new_customers=int(r[2]),
-            cac=(float(r[1]) / int(r[2])) if int(r[2]) else None,
+            channel=r[0], spend=_float(r[1]), new_customers=int(r[2]),
+            cac=(float(r[1]) / int(r[2])) if r[1] is not None and int(r[2]) else None,
             purchasing_customers=int(r[3]), avg_historical_clv=_float(r[4]),
         )
         for r in rows
     ]
     blended = next((e for e in economics if e.channel == "all"), None)
-    channels = sorted((e for e in economics if e.channel != "all"), key=lambda e: (-e.spend, e.channel))
+    channels = sorted((e for e in economics if e.channel != "all"), key=lambda e: (-(e.spend or 0), e.channel))
     return ChannelWindow(first, last, len(months), tuple(channels), blended)
 
 

@@ -29,6 +29,7 @@ from pipelines.transform.incremental import (
     read_history_inputs,
     record_history_inputs,
 )
+from pipelines.transform.parse_cache import keep_parse_state, seeded_target_path
 from pipelines.transform.project import retentio_dbt_project
 from pipelines.transform.rebuilds import ensure_request_log
 from pipelines.transform.spark_mirror import mirror_spark_tables, runs_on_spark
@@ -95,7 +96,10 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories
         if reason:
             context.log.info(f"rebuilding the customer histories from scratch: {reason}")
             arguments.append("--full-refresh")
-    yield from dbt.cli(arguments, context=context).stream()
+    target = seeded_target_path(retentio_dbt_project.project_dir, f"{context.op_execution_context.op.name}-"
+                                f"{context.run.run_id[:7]}", settings.warehouse_dir)
+    yield from dbt.cli(arguments, context=context, target_path=target).stream()
+    keep_parse_state(target, settings.warehouse_dir)
     if histories is not None:
         record_history_inputs(settings.warehouse_dir, histories)
     if runs_on_spark(settings):

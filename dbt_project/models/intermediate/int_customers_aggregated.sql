@@ -1,8 +1,8 @@
-{#- Every CRM customer with their purchase history summarised as of the as-of date. -#}
+{#- Every customer (the CRM's, or derived from the orders) with their purchase history summarised as of the as-of date. -#}
 
 with customers as (
 
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('int_customers_unioned') }}
 
 ),
 
@@ -27,6 +27,7 @@ final as (
         coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
         customers.has_marketing_consent,
         customers.is_erased,
+        customers.is_derived_from_orders,
         histories.first_purchase_date is not null as has_purchased,
         histories.first_purchase_date,
         histories.last_purchase_date,

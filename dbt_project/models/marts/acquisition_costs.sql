@@ -3,6 +3,8 @@
   period (a customer is acquired in the period of their first purchase, through their CRM
   acquisition_channel). Channel 'all' is the blended CAC. Cost per conversion: spend / first purchases
   (new customers) and spend / repeat purchases (returning customers) in the period.
+  Without a marketing spend extract the spend is unknown: spend, CAC and cost per conversion are null
+  (not 0). With one, a period or channel without spend rows spent 0.
 -#}
 
 with periods as (
@@ -21,6 +23,12 @@ spend as (
 purchase_totals as (
 
     select * from {{ ref('int_period_purchase_totals') }}
+
+),
+
+delivered as (
+
+    select * from {{ ref('int_extracts_delivered') }}
 
 ),
 
@@ -62,11 +70,12 @@ by_channel as (
         periods.period_grain,
         periods.period_start,
         channels.channel,
-        coalesce(spend_in_period.spend, 0) as spend,
+        case when delivered.has_marketing_spend_extract then coalesce(spend_in_period.spend, 0) end as spend,
         coalesce(conversions_in_period.first_purchases, 0) as new_customers,
         coalesce(conversions_in_period.repeat_purchases, 0) as repeat_purchases
     from periods
     cross join channels
+    cross join delivered
     left join spend_in_period
         on spend_in_period.period_grain = periods.period_grain
         and spend_in_period.period_start = periods.period_start

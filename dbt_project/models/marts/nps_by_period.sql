@@ -1,4 +1,8 @@
-{#- NPS = % promoters (9-10) - % detractors (0-6) among the answers given in the period. -#}
+{#-
+  NPS = % promoters (9-10) - % detractors (0-6) among the answers given in the period. Without a survey
+  extract the answers are unknown: counts and NPS are null (not 0). With one, a period without answers
+  has 0 responses and a null NPS.
+-#}
 
 with periods as (
 
@@ -9,6 +13,12 @@ with periods as (
 responses as (
 
     select * from {{ ref('stg_survey__survey_responses') }}
+
+),
+
+delivered as (
+
+    select * from {{ ref('int_extracts_delivered') }}
 
 ),
 
@@ -45,14 +55,15 @@ final as (
         periods.period_start,
         periods.period_end,
         periods.is_complete,
-        coalesce(counted.responses, 0) as responses,
-        coalesce(counted.promoters, 0) as promoters,
-        coalesce(counted.passives, 0) as passives,
-        coalesce(counted.detractors, 0) as detractors,
+        case when delivered.has_survey_extract then coalesce(counted.responses, 0) end as responses,
+        case when delivered.has_survey_extract then coalesce(counted.promoters, 0) end as promoters,
+        case when delivered.has_survey_extract then coalesce(counted.passives, 0) end as passives,
+        case when delivered.has_survey_extract then coalesce(counted.detractors, 0) end as detractors,
         {{ percentage('counted.promoters', 'counted.responses') }}
             - {{ percentage('counted.detractors', 'counted.responses') }} as nps,
         counted.average_score
     from periods
+    cross join delivered
     left join counted
         on counted.period_grain = periods.period_grain
         and counted.period_start = periods.period_start

@@ -6,11 +6,29 @@
     CE  customers_at_end    active at the end of the period (the as-of date for a running period)
     CN  new_customers       first purchase in the period
     CRR retention_rate_pct  (CE - CN) / CS * 100, null when CS = 0
+  is_history_shorter_than_window flags the periods whose start is less than W days after the first purchase
+  in the data: a customer lapses only W days after their last purchase, so over such a short history churn
+  is understated (0 % in most periods) and CRR overstated; a shorter window reads sooner.
+  What is unknown is null, never 0: NPS without a survey extract, spend and CAC without a spend extract,
+  predicted CLV when the purchase models could not be fitted.
 -#}
 
 with periods as (
 
     select * from {{ ref('int_periods_enumerated') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_run_settings') }}
+
+),
+
+first_purchase as (
+
+    select min(first_purchase_date) as first_purchase_date
+    from {{ ref('int_customer_histories') }}
 
 ),
 
@@ -99,9 +117,9 @@ acquired_customer_value as (
     select
         '{{ grain }}' as period_grain,
         {{ truncate_date(grain, 'customers.first_purchase_date') }} as period_start,
-        -- decimal, so the average is an exact sum and two runs give the same digits
-        cast(customers.revenue + coalesce(predictions.predicted_clv_12m, 0) as decimal(18, 4))
-            as predicted_lifetime_value
+        -- decimal, so the average is an exact sum and two runs give the same digits; null when no
+        -- prediction could be made (the purchase models were not fitted), never revenue alone
+        cast(customers.revenue + predictions.predicted_clv_12m as decimal(18, 4)) as predicted_lifetime_value
     from {{ ref('int_customers_aggregated') }} as customers
     left join {{ ref('stg_predictions__customer_clv_predictions') }} as predictions
         on predictions.customer_id = customers.customer_id
@@ -127,6 +145,8 @@ final as (
         periods.period_end,
         periods.measured_through_date,
         periods.is_complete,
+        {{ days_between('first_purchase.first_purchase_date', 'periods.period_start') }}
+            < settings.activity_window_days as is_history_shorter_than_window,
         coalesce(customer_counts.customers_at_start, 0) as customers_at_start,
         coalesce(customer_counts.customers_at_end, 0) as customers_at_end,
         coalesce(customer_counts.new_customers, 0) as new_customers,
@@ -156,6 +176,8 @@ final as (
         predicted_clv.avg_predicted_clv,
         {{ safe_divide('predicted_clv.avg_predicted_clv', 'blended_costs.cac') }} as predicted_clv_to_cac
     from periods
+    cross join settings
+    cross join first_purchase
     left join customer_counts
         on customer_counts.period_grain = periods.period_grain
         and customer_counts.period_start = periods.period_start

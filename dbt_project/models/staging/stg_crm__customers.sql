@@ -14,7 +14,7 @@ renamed as (
         upper(country) as country_code,
         {{ normalized_channel('acquisition_channel') }} as acquisition_channel,
         coalesce(marketing_consent, false) as has_marketing_consent,
-        customer_id like 'erased-%' as is_erased,
+        {{ is_erased_customer('customer_id') }} as is_erased,
         _source_file as source_file,
         _source_row as source_row,
         _loaded_at as loaded_at

@@ -1,0 +1,143 @@
+"""What `make run` prints once the run is over: rows accounted for, the last months, warnings, outputs.
+
+Everything is read back from what the run wrote (the raw layer's ledgers, the published BI file), so the
+summary shows what a BI tool will see, not what the run meant to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipelines.settings import Settings
+
+SUMMARY_MONTHS = 12
+
+
+def failed_checks(result, severity: str) -> list[str]:
+    """Checks of the run that did not pass, with the given severity ('ERROR' blocks, 'WARN' informs)."""
+    failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity.value == severity:
+            failed.append(f"{evaluation.asset_key.to_user_string()} / {evaluation.check_name}"
+                          + (f": {evaluation.description}" if evaluation.description else ""))
+    return failed
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], left_aligned: int = 1) -> list[str]:
+    """Lines of a plain-text table whose columns are as wide as their widest value, two spaces apart."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) if i < left_aligned else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _count(value) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _decimal(value, places: int = 1) -> str:
+    return "-" if value is None else f"{float(value):,.{places}f}"
+
+
+def print_ingestion_summary(settings: Settings) -> None:
+    import duckdb
+
+    ledgers = sorted(settings.raw_dir.glob("*/files.parquet"))
+    if not ledgers:
+        return
+    rows = duckdb.sql(f"""
+        select extract, count(*) as files, sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
+        from read_parquet({[str(p) for p in ledgers]}) group by all order by extract
+    """).fetchall()
+    print("\nIngestion (rows read = loaded + quarantined):")
+    for line in format_table(("extract", "files", "read", "loaded", "quarantined"),
+                             [(e, _count(f), _count(r), _count(lo), _count(q)) for e, f, r, lo, q in rows]):
+        print(line)
+    reasons = duckdb.sql(f"""
+        select extract, reason, count(*) from read_parquet({[str(p.with_name('quarantine.parquet')) for p in ledgers]})
+        group by all order by extract, reason
+    """).fetchall()
+    by_extract: dict[str, list[str]] = {}
+    for extract, reason, count in reasons:
+        by_extract.setdefault(extract, []).append(f"{reason} {count}")
+    for extract, counts in by_extract.items():
+        print(f"  quarantined {extract}: {', '.join(counts)}")
+
+
+def print_retention_metrics(settings: Settings, months: int = SUMMARY_MONTHS) -> None:
+    """The last `months` complete months of retention_metrics, as BI tools will see them."""
+    import duckdb
+
+    from pipelines.ingestion.currency import reporting_currency
+
+    if not settings.bi_db.exists():
+        return
+    con = duckdb.connect(str(settings.bi_db), read_only=True)
+    try:
+        rows = con.execute(f"""
+            select * from (
+                select strftime(period_start, '%Y-%m') as month, customers_at_start, customers_at_end,
+                       new_customers, retention_rate_pct, churned_customers, churn_rate_pct,
+                       reactivated_customers, revenue, nps, cac, clv_to_cac, is_history_shorter_than_window
+                from main.retention_metrics
+                where period_grain = 'month' and is_complete
+                order by period_start desc limit {months}
+            ) order by month
+        """).fetchall()
+    finally:
+        con.close()
+    currency = reporting_currency(settings)
+    window = settings.activity_window_days
+    print(f"\nretention_metrics, last {len(rows)} complete months (activity window {window} days, "
+          f"amounts in {currency}):")
+    if not rows:
+        print("  no complete month yet: the data does not cover a whole calendar month before the as-of date")
+        return
+    header = ("month", "CS", "CE", "CN", "CRR %", "churned", "churn %", "react.", f"revenue {currency}", "NPS",
+              "CAC", "CLV:CAC")
+    cells = [(m, _count(cs), _count(ce), _count(cn), _decimal(crr), _count(churned), _decimal(churn),
+              _count(react), _decimal(revenue), _decimal(nps), _decimal(cac, 2), _decimal(ratio))
+             for m, cs, ce, cn, crr, churned, churn, react, revenue, nps, cac, ratio, _ in rows]
+    for line in format_table(header, cells):
+        print(line)
+    short = [r[0] for r in rows if r[-1]]
+    if short:
+        span = short[0] if len(short) == 1 else f"{short[0]} to {short[-1]}"
+        print(f"  note: {span}: less than {window} days of history before the month, and a customer "
+              "lapses only a full window after their last purchase, so churn reads about 0 % and CRR about 100 % "
+              "by definition (retention_metrics.is_history_shorter_than_window). Set a shorter "
+              "RETENTIO_ACTIVITY_WINDOW_DAYS for a reading now.")
+    if all(r[9] is None for r in rows) or all(r[10] is None for r in rows):
+        unknown = [what for what, column in (("NPS (no survey extract)", 9), ("CAC (no spend extract)", 10))
+                   if all(r[column] is None for r in rows)]
+        print(f"  unknown, shown as '-': {', '.join(unknown)}")
+
+
+def print_checks(result) -> None:
+    for title, severity in (("Warnings", "WARN"), ("Failed checks", "ERROR")):
+        lines = failed_checks(result, severity)
+        if lines:
+            print(f"\n{title}:")
+            for line in lines:
+                print(f"  - {line}")
+
+
+def print_outputs(settings: Settings) -> None:
+    print("\nOutputs:")
+    print(f"  raw layer (Parquet)      {settings.raw_dir}")
+    print(f"  warehouse (dbt, DuckDB)  {settings.warehouse_db}")
+    if settings.bi_db.exists():
+        print(f"  BI file (read-only use)  {settings.bi_db}")
+    if settings.exports_dir.exists():
+        print(f"  Parquet exports          {settings.exports_dir}")
+    report = settings.warehouse_dir / "report" / "retention_report.html"
+    if report.exists():
+        print(f"  HTML report              {report}")
+    audiences = settings.warehouse_dir / "audiences"
+    if audiences.exists():
+        print(f"  marketing audiences      {audiences}")
+    print("  dbt docs                 make docs, then dbt_project/target/index.html")
+    print("  Dagster UI               make dev")

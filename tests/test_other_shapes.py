@@ -1,0 +1,106 @@
+"""Exports shaped unlike the sample, end to end: order lines, and orders only (no CRM file) in pounds.
+
+Each landing directory comes from the sample generator (`--lines`, `--without-customers`), so its shop
+is the sample's; the expected metrics are computed here from the landing CSV files with pandas (lines
+rolled up by hand) and the naive reference (tests/reference_metrics.py), never from the pipeline's tables.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from tests.conftest import Workspace, failed_checks, run_pipeline
+from tests.reference_metrics import reference_metrics
+
+COUNTED = ("customers_at_start", "customers_at_end", "new_customers", "churned_customers",
+           "reactivated_customers", "new_customers_inactive_at_end", "revenue")
+
+
+def orders_from_landing(landing: Path) -> pd.DataFrame:
+    """One row per order, from the landing files as written: lines rolled up as the README says."""
+    files = sorted(landing.glob("orders*.csv"))
+    frame = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True)
+    if "quantity" not in frame.columns:
+        frame["amount"] = frame["amount"].map(Decimal)
+        return frame
+    frame["amount"] = [Decimal(q) * Decimal(p) for q, p in zip(frame["quantity"], frame["unit_price"])]
+    orders = frame.groupby("order_id", sort=False).agg(
+        customer_id=("customer_id", lambda v: next(x for x in v if x)),
+        ordered_at=("ordered_at", "min"),
+        status=("status", lambda v: next((x for x in v if x), "")),
+        amount=("amount", "sum"),
+    ).reset_index()
+    orders["status"] = [s or ("refunded" if a < 0 else "completed") for s, a in zip(orders["status"], orders["amount"])]
+    orders["amount"] = [a.quantize(Decimal("0.01")) for a in orders["amount"]]
+    return orders
+
+
+def expected_metrics(landing: Path, window: int) -> dict:
+    orders = orders_from_landing(landing)
+    rows = [(c, pd.Timestamp(t).date(), s, a) for c, t, s, a in
+            zip(orders["customer_id"], orders["ordered_at"], orders["status"], orders["amount"])]
+    return reference_metrics(rows, window)
+
+
+def published(workspace: Workspace, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(workspace.bi_db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def assert_metrics_match(workspace: Workspace) -> None:
+    expected = expected_metrics(workspace.landing_dir, workspace.activity_window_days)
+    columns = ", ".join(COUNTED)
+    actual = {(g, s): dict(zip(COUNTED, rest)) for g, s, *rest in
+              published(workspace, f"select period_grain, period_start, {columns} from retention_metrics")}
+    assert set(actual) == set(expected)
+    for key, reference in expected.items():
+        assert actual[key] == {c: reference[c] for c in COUNTED}, key
+
+
+def _generate(root: Path, *flags: str) -> Path:
+    from pipelines.sample_data import generate
+
+    landing = root / "landing"
+    generate(landing, customers=300, seed=11, progress=False,
+             lines="--lines" in flags, without_customers="--without-customers" in flags)
+    return landing
+
+
+def test_a_line_level_export_publishes_the_metrics_of_its_rolled_up_orders(tmp_path):
+    workspace = Workspace(_generate(tmp_path, "--lines"), tmp_path / "warehouse", activity_window_days=90)
+
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    assert_metrics_match(workspace)
+    lines = sum(len(pd.read_csv(f)) for f in workspace.landing_dir.glob("orders*.csv"))
+    read, loaded, quarantined = published(workspace, """
+        select sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
+        from read_parquet('""" + str(workspace.warehouse_dir / "raw" / "orders" / "files.parquet") + "')")[0]
+    assert read == lines == loaded + quarantined
+
+
+def test_orders_only_in_pounds_derive_the_customers_and_the_currency(tmp_path):
+    landing = _generate(tmp_path, "--without-customers")
+    for path in [*landing.glob("orders*.csv"), *landing.glob("marketing_spend*.csv")]:
+        path.write_text(path.read_text().replace(",EUR,", ",GBP,").replace(",EUR\n", ",GBP\n"))
+    assert not list(landing.glob("customers*"))
+    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=365)
+
+    result = run_pipeline(workspace, RETENTIO_CURRENCY="")
+
+    assert result.success, failed_checks(result)
+    assert_metrics_match(workspace)
+    assert dict(published(workspace, "select key, value from publication"))["currency"] == "GBP"
+    orders = orders_from_landing(landing)
+    assert published(workspace, "select count(*) from customers")[0][0] == orders["customer_id"].nunique()
+    quarantined = published(workspace, "select count(*) from quarantine_summary where reason = 'unknown_customer'")
+    assert quarantined[0][0] == 0
+
