@@ -8,6 +8,8 @@
   Each alert names the segment that drives the move: for churn and CRR the segment (acquisition channel,
   country or cohort year) of retention_drivers whose own rate moved the total most in that direction, for
   CAC the channel whose CAC rose most.
+  Periods with less history than the activity window (retention_metrics.is_history_shorter_than_window)
+  read churn 0 % by definition, so they are no baseline for churn and CRR: no such alert until there is one.
   An empty table means no alert.
 -#}
 
@@ -34,8 +36,8 @@ latest as (
 preceding as (
 
     select
-        avg(churn_rate_pct) as churn_rate_pct,
-        avg(retention_rate_pct) as retention_rate_pct,
+        avg(case when not is_history_shorter_than_window then churn_rate_pct end) as churn_rate_pct,
+        avg(case when not is_history_shorter_than_window then retention_rate_pct end) as retention_rate_pct,
         avg(nps) as nps,
         avg(cac) as cac,
         count(*) as periods
