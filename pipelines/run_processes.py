@@ -114,6 +114,18 @@ def processes_left_behind(warehouse_dir: Path, except_run: str) -> dict[int, str
     return found
 
 
+def still_running_after(pids: Iterable[int], seconds: float) -> list[int]:
+    """The processes of `pids` that have not exited by themselves within `seconds`. A run that has just
+    finished leaves Dagster's compute-log helpers (`watch_orphans.py` and its `tail`) behind for up to a
+    second, by design: they notice their parent is gone and exit. Signalling them would only print their
+    KeyboardInterrupt into the finished run's output."""
+    starts = {pid: _process_start(pid) for pid in pids}
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid, start) for pid, start in starts.items()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [pid for pid, start in starts.items() if _alive(pid, start)]
+
+
 def stop_processes(pids: Iterable[int], grace_seconds: float = 10) -> None:
     """SIGINT (dbt's own way to cancel: it stops its queries and closes the database), then SIGKILL for what
     is still there after `grace_seconds`. Each process is signalled only while it is the one found."""

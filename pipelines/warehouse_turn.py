@@ -33,11 +33,16 @@ from pipelines.run_processes import (
     RunProcess,
     process_of_run,
     processes_left_behind,
+    still_running_after,
     stop_processes,
 )
 from pipelines.run_records import run_name, started_at, where_it_is
 from pipelines.settings import Settings
 from pipelines.waiting import Busy, Wait
+
+# What a finished run leaves for a moment (Dagster's compute-log helpers) exits within a second or two by
+# itself; only what is still there after this long is stopped.
+SELF_EXIT_SECONDS = 3
 
 RUN_LOCK_NAME = ".run.lock"
 # What the steps build beside what they replace, then rename into place (see pipelines/publish/bi_file.py).
@@ -83,6 +88,8 @@ def clear_the_warehouse(instance, settings: Settings, wait: Wait, run_id: str) -
     wait.until_free(live_run)
     remove_half_built(settings.warehouse_dir, dagster_home(settings))
     left_behind = processes_left_behind(settings.warehouse_dir, except_run=run_id)
+    still_running = still_running_after(left_behind, SELF_EXIT_SECONDS)
+    left_behind = {pid: command for pid, command in left_behind.items() if pid in still_running}
     if left_behind:
         print("Stopping what earlier runs left running: "
               + "; ".join(f"pid {pid} ({command[:60]})" for pid, command in left_behind.items()), flush=True)

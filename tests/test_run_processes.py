@@ -13,6 +13,7 @@ from pipelines.run_processes import (
     ProcessState,
     RunProcess,
     processes_left_behind,
+    still_running_after,
     stop_processes,
 )
 
@@ -79,3 +80,14 @@ def test_what_an_earlier_run_of_the_warehouse_left_running_is_found_and_stopped(
         for process in (left_behind, current, elsewhere):
             process.kill()
             process.wait()
+
+
+def test_what_exits_by_itself_is_left_to_exit():
+    """A finished run's compute-log helpers exit a moment after it: they are not signalled."""
+    leaving, staying = subprocess.Popen(["sleep", "0.5"]), subprocess.Popen(["sleep", "60"])
+    try:
+        assert still_running_after([leaving.pid, staying.pid], seconds=3) == [staying.pid]
+        assert leaving.wait(timeout=1) == 0  # exited normally, never signalled
+    finally:
+        staying.kill()
+        staying.wait()
