@@ -1,6 +1,6 @@
 """BG/NBD + Gamma-Gamma: Retentio's `models` against `lifetimes` on a tier's own customers.
 
-The histories are the pipeline's (dbt's int_customer_transaction_summaries in the tier's warehouse:
+The histories are the pipeline's (dbt's int_customers_summarized_for_predictions in the tier's warehouse:
 x = frequency, t_x = recency_days, T = tenure_days, m = monetary_value, in days). The fitting and the
 comparison are benchmarks/bench_clv_fit.py's (`run_ours`, `run_lifetimes`), each implementation in its
 own spawned process so that each peak RSS is its own.
@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-SUMMARIES = "intermediate.int_customer_transaction_summaries"
+SUMMARIES = "intermediate.int_customers_summarized_for_predictions"
 
 
 def save_histories(warehouse_db: Path, path: Path) -> int:

@@ -15,6 +15,7 @@ from pipelines.publish.assets import audiences, published_marts
 from pipelines.report.assets import report_assets
 from pipelines.schedules import daily_schedule, retentio_job
 from pipelines.sensors import new_extract_sensor
+from pipelines.shared import RetentioSettings
 from pipelines.transform.assets import DBT_ASSETS
 from pipelines.transform.project import dbt_cli_resource
 from pipelines.transform.rebuilds import order_day_rebuilds
@@ -28,7 +29,8 @@ defs = Definitions(
     jobs=[retentio_job],
     schedules=[daily_schedule],
     sensors=[new_extract_sensor],
-    resources={"dbt": dbt_cli_resource()},
+    # Settings are read from the environment once per run (pipelines/settings.py), as this resource.
+    resources={"dbt": dbt_cli_resource(), "retentio_settings": RetentioSettings()},
     # Every step that opens the warehouse file runs alone anyway (the `warehouse` pool): one process for
     # the whole run, instead of one per step, each paying for Dagster's and dbt's imports.
     executor=in_process_executor,

@@ -7,17 +7,18 @@ re-derives from the raw layer. Every asset builds a range of partitions in one r
 `dagster asset materialize --partition-range` needs and how a backfill from the UI runs.
 """
 
-import os
 import warnings
 
 from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
 
+from pipelines.settings import Settings
+
 # Single-run backfills are what the CLI's --partition-range needs; Dagster still calls the parameter beta.
 warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
 
-# The first order day a backfill can name; earlier days are still processed by every run.
-ORDER_DAYS_START = os.environ.get("RETENTIO_ORDER_DAYS_START") or "2020-01-01"
-
-order_day_partitions = DailyPartitionsDefinition(start_date=ORDER_DAYS_START, end_offset=1)
+# The first order day a backfill can name (RETENTIO_ORDER_DAYS_START); earlier days are still processed by every
+# run. Read when the code location loads, as the partitions are part of the asset graph, not of a run.
+order_day_partitions = DailyPartitionsDefinition(start_date=Settings.from_env().order_days_start.isoformat(),
+                                                 end_offset=1)
 
 IN_ONE_RUN = BackfillPolicy.single_run()

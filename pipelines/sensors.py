@@ -11,6 +11,7 @@ from pipelines.ingestion.contracts import EXTRACTS
 from pipelines.ingestion.landing import discover_files
 from pipelines.schedules import retentio_job
 from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings
 
 # A file modified less than this long ago may still be being copied in: wait for the next tick.
 SETTLE_SECONDS = 30
@@ -32,9 +33,8 @@ def landing_snapshot(settings: Settings) -> dict[str, list[int]]:
     default_status=DefaultSensorStatus.STOPPED,
     description="Runs the pipeline when a file in RETENTIO_LANDING_DIR is new or changed and has settled.",
 )
-def new_extract_sensor(context: SensorEvaluationContext):
-    settings = Settings.from_env()
-    current = landing_snapshot(settings)
+def new_extract_sensor(context: SensorEvaluationContext, retentio_settings: RetentioSettings):
+    current = landing_snapshot(retentio_settings.get())
     previous = json.loads(context.cursor) if context.cursor else {}
     changed = sorted(name for name, state in current.items() if previous.get(name) != state)
     if not changed:

@@ -7,6 +7,7 @@ materializations in-process. Nothing of the warehouse is mocked.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,10 +22,10 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-SETTING_VARIABLES = (
-    "RETENTIO_LANDING_DIR", "RETENTIO_WAREHOUSE_DIR", "RETENTIO_AS_OF_DATE", "RETENTIO_ACTIVITY_WINDOW_DAYS",
-    "RETENTIO_CURRENCY", "RETENTIO_SOURCES_CONFIG", "RETENTIO_MAX_REJECTED_PCT",
-)
+# Every variable pipelines/settings.py reads: a developer's own values must not reach the tests' runs.
+SETTING_VARIABLES = tuple(sorted(set(
+    re.findall(r'"(RETENTIO_[A-Z_]+)"', (PROJECT_ROOT / "pipelines" / "settings.py").read_text())
+)))
 
 
 def pytest_sessionstart(session):

@@ -57,7 +57,7 @@ def _hold(ready: Path, as_pipelines_run: bool) -> None:
     from pipelines.instance_home import open_instance
     from pipelines.run_processes import RunProcess
     from pipelines.settings import Settings
-    from pipelines.transform.assets import WAREHOUSE_POOL
+    from pipelines.shared import WAREHOUSE_POOL
 
     @op(name=HOLDING_STEP, pool=WAREHOUSE_POOL)
     def hold(context) -> None:

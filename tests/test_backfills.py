@@ -68,12 +68,13 @@ def test_a_range_of_order_days_backfills_in_one_run_from_the_cli(backfilled):
 def test_the_backfill_rebuilt_the_customers_who_ordered_on_those_days_and_only_them(backfilled):
     _, workspace, _ = backfilled
     rebuilt = {row[0] for row in rows(workspace.warehouse_db, """
-        select distinct customer_id from intermediate.int_customer_purchase_days
-        where rebuild_number = (select max(rebuild_number) from intermediate.int_customer_purchase_days)""")}
+        select distinct customer_id from intermediate.int_purchases_summed_by_customer_day
+        where rebuild_number = (
+            select max(rebuild_number) from intermediate.int_purchases_summed_by_customer_day)""")}
     ordered = {row[0] for row in rows(workspace.warehouse_db, f"""
         select distinct customer_id from staging.stg_shop__orders
         where order_date between '{FIRST_DAY}' and '{LAST_DAY}'
-          and customer_id in (select customer_id from intermediate.int_customer_purchase_days)""")}
+          and customer_id in (select customer_id from intermediate.int_purchases_summed_by_customer_day)""")}
     assert rebuilt == ordered and len(rebuilt) > 10
 
 

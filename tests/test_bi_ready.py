@@ -68,9 +68,11 @@ def test_every_model_and_column_is_described(published_workspace):
 def test_exposures_name_the_report_and_the_dashboard_that_read_retention_metrics():
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert {"retention_report", "retention_dashboard"} <= set(exposures)
-    for exposure in exposures.values():
-        assert "model.retentio.retention_metrics" in exposure["depends_on"]["nodes"]
+    assert {"retention_report", "retention_dashboard", "marketing_audiences"} <= set(exposures)
+    for name in ("retention_report", "retention_dashboard"):
+        assert "model.retentio.retention_metrics" in exposures[name]["depends_on"]["nodes"]
+    # The audiences read only the private view of consented members, never a published mart.
+    assert exposures["marketing_audiences"]["depends_on"]["nodes"] == ["model.retentio.audience_members"]
 
 
 @pytest.mark.skipif(shutil.which("mf", path=str(Path(sys.executable).parent)) is None,

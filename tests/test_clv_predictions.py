@@ -110,8 +110,8 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
 # --- Small and steady shops: the predictions step on its own ---------------------------------------------
 
 AS_OF = date(2025, 10, 16)
-# The 12-customer shop of issue 14 as dbt summarises it (int_customer_transaction_summaries; as of 2025-10-16,
-# back-test cut-off 91 days before): every customer bought twice or three times.
+# The 12-customer shop of issue 14 as dbt summarises it (int_customers_summarized_for_predictions; as of
+# 2025-10-16, back-test cut-off 91 days before): every customer bought twice or three times.
 SHOP_OF_12 = pd.DataFrame({
     "customer_id": [f"C{i:03d}" for i in range(12)],
     "frequency": [2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1],
@@ -207,6 +207,7 @@ def test_the_asset_writes_typed_parquet_and_warns_instead_of_failing(tmp_path, m
     from dagster import AssetCheckSeverity, DagsterInstance, materialize
 
     from pipelines.predictions.assets import customer_clv_models
+    from pipelines.shared import RetentioSettings
 
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
@@ -214,7 +215,7 @@ def test_the_asset_writes_typed_parquet_and_warns_instead_of_failing(tmp_path, m
     try:
         con.execute("create schema intermediate")
         con.register("shop", SHOP_OF_12)
-        con.execute("""create table intermediate.int_customer_transaction_summaries as
+        con.execute("""create table intermediate.int_customers_summarized_for_predictions as
                        select customer_id, frequency::bigint as frequency, recency_days::bigint as recency_days,
                               tenure_days::bigint as tenure_days, monetary_value, mean_day_revenue,
                               latest_day_revenue::decimal(38, 2) as latest_day_revenue,
@@ -230,7 +231,8 @@ def test_the_asset_writes_typed_parquet_and_warns_instead_of_failing(tmp_path, m
         con.close()
     monkeypatch.setenv("RETENTIO_WAREHOUSE_DIR", str(warehouse))
 
-    result = materialize([customer_clv_models], instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    result = materialize([customer_clv_models], instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                         resources={"retentio_settings": RetentioSettings()})
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     fitted = checks["clv_models_fitted"]

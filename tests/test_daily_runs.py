@@ -146,9 +146,9 @@ def test_the_daily_run_rebuilt_only_the_customers_of_the_new_day(daily_runs):
     try:
         rebuilt = dict(con.execute("""
             select rebuild_number, count(distinct customer_id)
-            from intermediate.int_customer_purchase_days group by all""").fetchall())
+            from intermediate.int_purchases_summed_by_customer_day group by all""").fetchall())
         day_customers = con.execute("""
-            select count(distinct customer_id) from intermediate.int_customer_purchase_days
+            select count(distinct customer_id) from intermediate.int_purchases_summed_by_customer_day
             where purchase_date = (select as_of_date from intermediate.int_run_settings)""").fetchall()[0][0]
     finally:
         con.close()

@@ -12,6 +12,7 @@ from dagster import AssetKey, DagsterInstance, DailyPartitionsDefinition, SkipRe
 
 from pipelines.definitions import defs
 from pipelines.sensors import SETTLE_SECONDS, new_extract_sensor
+from pipelines.shared import RetentioSettings
 from tests.conftest import PROJECT_ROOT, Workspace, environment
 
 EXTRACTS = ("customers", "orders", "survey_responses", "marketing_spend")
@@ -56,7 +57,7 @@ def test_order_days_are_daily_partitions_and_every_asset_backfills_in_one_run():
     assert isinstance(rebuilds.partitions_def, DailyPartitionsDefinition)
     assert AssetKey(["rebuilds", "order_days"]) in graph.get(AssetKey(["staging", "stg_rebuilds__order_days"])).parent_keys
     assert AssetKey(["staging", "stg_rebuilds__order_days"]) in graph.get(
-        AssetKey(["intermediate", "int_customer_purchase_days"])).parent_keys
+        AssetKey(["intermediate", "int_purchases_summed_by_customer_day"])).parent_keys
     for key in graph.get_all_asset_keys():
         policy = graph.get(key).backfill_policy
         assert policy is not None and policy.max_partitions_per_run is None, key.to_user_string()
@@ -69,15 +70,17 @@ def test_the_sensor_waits_for_a_new_file_to_settle_then_requests_one_run(tmp_pat
     workspace.landing_dir.mkdir()
     extract = workspace.landing_dir / "orders_2026_07.csv"
     extract.write_text("order_id,customer_id,ordered_at,amount,currency,status\n")
+    resources = {"retentio_settings": RetentioSettings()}
     with environment(workspace), DagsterInstance.ephemeral() as instance:
-        fresh = new_extract_sensor(build_sensor_context(instance=instance))
+        fresh = new_extract_sensor(build_sensor_context(instance=instance, resources=resources))
         assert isinstance(fresh, SkipReason) and "waiting" in fresh.skip_message
         settled = time.time() - SETTLE_SECONDS - 5
         os.utime(extract, (settled, settled))
-        context = build_sensor_context(instance=instance)
+        context = build_sensor_context(instance=instance, resources=resources)
         request = new_extract_sensor(context)
         assert request.run_key and "orders_2026_07.csv" in request.tags["retentio/files"]
-        again = new_extract_sensor(build_sensor_context(instance=instance, cursor=context.cursor))
+        again = new_extract_sensor(build_sensor_context(instance=instance, cursor=context.cursor,
+                                                        resources=resources))
         assert isinstance(again, SkipReason)
         assert json.loads(context.cursor) == {"orders_2026_07.csv": [extract.stat().st_size, extract.stat().st_mtime_ns]}
 

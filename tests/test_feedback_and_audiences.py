@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from contextlib import closing
 
 import duckdb
 
@@ -30,6 +31,19 @@ def test_log_odds_favour_the_side_that_uses_a_term_more():
     scores = log_odds_z(detractors, 50, promoters, 60, prior, 110).set_index("term")["z_score"]
     assert scores["retard"] > 2 > -2 > scores["rapide"]
     assert abs(scores["prix"]) < abs(scores["retard"])
+
+
+def test_feedback_and_audiences_read_their_dbt_models_which_are_never_published():
+    from pipelines.feedback.assets import feedback_themes_asset
+    from pipelines.publish.assets import audiences
+    from pipelines.publish.bi_file import PUBLISHED_TABLES
+
+    def upstream_models(asset) -> set[str]:
+        return {dep.asset_key.path[-1] for dep in next(iter(asset.specs)).deps}
+
+    assert "survey_comments" in upstream_models(feedback_themes_asset)
+    assert "audience_members" in upstream_models(audiences)
+    assert not {"survey_comments", "audience_members"} & set(PUBLISHED_TABLES)   # personal data
 
 
 def test_published_themes_set_detractors_apart_with_pseudonymous_examples(published_workspace):
@@ -65,5 +79,8 @@ def test_audiences_hold_only_consented_customers(published_workspace):
     finally:
         con.close()
     assert all(consent[row["customer_key"]] for row in rows)
+    with closing(duckdb.connect(str(workspace.bi_db), read_only=True)) as con:
+        published = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert not {"audience_members", "survey_comments"} & published and "channel_economics" in published
     health_rows = [row for path in files if path.parent.name == "health_band" for row in csv.DictReader(path.open())]
     assert len(health_rows) == len({row["customer_key"] for row in health_rows}) == consenting_buyers

@@ -71,3 +71,21 @@ def test_a_broken_extract_stops_publish_and_leaves_the_bi_file_byte_identical(pu
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "bi/published_marts" not in materialized
     assert {p.name: digest(p) for p in published} == before
+
+
+def test_the_publication_records_the_as_of_date_the_marts_were_computed_as_of(published_workspace):
+    workspace, _ = published_workspace  # RETENTIO_AS_OF_DATE unset: the latest order date, resolved by dbt
+    con = duckdb.connect(str(workspace.warehouse_db), read_only=True)
+    try:
+        resolved, latest_order = con.execute(
+            "select as_of_date, latest_order_date from intermediate.int_run_settings").fetchall()[0]
+    finally:
+        con.close()
+    con = duckdb.connect(str(workspace.bi_db), read_only=True)
+    try:
+        recorded = dict(con.execute("select key, value from publication").fetchall())
+    finally:
+        con.close()
+    assert resolved == latest_order
+    assert recorded["as_of_date"] == resolved.isoformat()
+    assert recorded["as_of_date_setting"] == "latest order date"

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.ingestion.raw_layer import data_glob
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_key, customer_keys, pseudonym_key
+from pipelines.settings import Settings
 from tests.conftest import copy_workspace, failed_checks, run_pipeline
 
 
@@ -23,10 +24,10 @@ def test_customer_keys_are_a_keyed_hash_that_needs_the_key(monkeypatch):
     monkeypatch.setenv("RETENTIO_ENV", "production")
     monkeypatch.delenv("RETENTIO_PSEUDONYM_KEY", raising=False)
     with pytest.raises(PseudonymKeyError, match="RETENTIO_PSEUDONYM_KEY is not set"):
-        pseudonym_key()
+        pseudonym_key(Settings.from_env())
     monkeypatch.setenv("RETENTIO_PSEUDONYM_KEY", "short")
     with pytest.raises(PseudonymKeyError, match="at least 16"):
-        pseudonym_key()
+        pseudonym_key(Settings.from_env())
 
 
 def traces(root: Path, needles: list[str]) -> list[str]:

@@ -110,7 +110,7 @@ def test_every_customer_is_listed_with_or_without_a_customer_extract(published_s
 
 
 def test_the_report_says_what_is_unknown_instead_of_showing_zero(published_shop):
-    from pipelines.report.page import NO_SPEND_DATA, NO_SURVEY_DATA
+    from pipelines.report.sections import NO_SPEND_DATA, NO_SURVEY_DATA
 
     shop = published_shop.shop
     html = (published_shop.workspace.warehouse_dir / "report" / "retention_report.html").read_text()

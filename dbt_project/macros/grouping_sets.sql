@@ -1,5 +1,5 @@
 {#-
-  Counting per slice in one pass: `group by grouping sets` over the columns of int_customer_dimensions
+  Counting per slice in one pass: `group by grouping sets` over the columns of int_customers_segmented
   (one row per customer), instead of a long table with a row per customer and dimension, which would
   multiply the rows counted by the number of dimensions.
 -#}

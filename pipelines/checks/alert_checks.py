@@ -6,12 +6,11 @@ or Teams incoming webhook). It never blocks publishing: the numbers are right, t
 """
 
 import json
-import os
 import urllib.request
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings
 from pipelines.transform.assets import dbt_model_key
 
 WEBHOOK_TIMEOUT_SECONDS = 10
@@ -42,9 +41,10 @@ def post_to_webhook(url: str, alerts: list[dict]) -> None:
     blocking=False,
     description="Warns when churn rises, CRR or NPS drops, or CAC rises beyond its threshold (the alerts mart).",
 )
-def retention_alerts(context) -> AssetCheckResult:
-    alerts = read_alerts(Settings.from_env().warehouse_db)
-    webhook = os.environ.get("RETENTIO_ALERT_WEBHOOK_URL")
+def retention_alerts(context, retentio_settings: RetentioSettings) -> AssetCheckResult:
+    settings = retentio_settings.get()
+    alerts = read_alerts(settings.warehouse_db)
+    webhook = settings.alert_webhook_url
     if alerts and webhook:
         try:
             post_to_webhook(webhook, alerts)

@@ -5,9 +5,8 @@ from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity,
 
 from pipelines.checks.gx_suites import raw_suite_name
 from pipelines.checks.gx_validation import SuiteOutcome, validate_raw_extract
-from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.contracts import EXTRACTS
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings, raw_asset_key
 
 
 def outcome_result(outcome: SuiteOutcome) -> AssetCheckResult:
@@ -40,8 +39,8 @@ def _build_contract_check(extract_name: str) -> AssetChecksDefinition:
         description=f"Great Expectations suite `{suite}` (expectations/gx) on a fixed-seed sample of each batch of the "
                     "raw table (a batch it passed on before is not validated again).",
     )
-    def _check() -> AssetCheckResult:
-        settings = Settings.from_env()
+    def _check(retentio_settings: RetentioSettings) -> AssetCheckResult:
+        settings = retentio_settings.get()
         return outcome_result(validate_raw_extract(suite, settings.raw_dir / extract_name,
                                                    settings.warehouse_dir / "cache" / "great_expectations"))
 

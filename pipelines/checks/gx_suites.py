@@ -1,7 +1,9 @@
 """The Great Expectations suites in `expectations/gx/expectations/`, built from the input contract.
 
-The contract (pipelines/ingestion/contracts.py) is the single source of truth; this module turns it into
-suites and `python -m pipelines.checks.gx_suites` writes them into the GX file context, where they are
+The contract (pipelines/ingestion/contracts.py) is the single source of truth: each raw suite expects the
+raw layer's columns, the required columns filled, the key unique, currency codes, and the values a column
+allows (`OneOf`) and the range it must lie in (`Range`), as the row checks (row_checks.py) enforce them.
+`python -m pipelines.checks.gx_suites` writes the suites into the GX file context, where they are
 committed. A test fails when the committed suites and the contract drift apart.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from pipelines.ingestion.contracts import EXTRACTS, ORDER_STATUSES, Extract
+from pipelines.ingestion.contracts import EXTRACTS, Column, ColumnType, Extract
 from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN, part_columns
 from pipelines.settings import PROJECT_ROOT
 
@@ -19,6 +21,32 @@ RETENTION_METRICS_SUITE = "retention_metrics"
 
 def raw_suite_name(extract_name: str) -> str:
     return f"raw_{extract_name}"
+
+
+_VALUE_KINDS = ("expect_column_values_to_match_regex", "expect_column_values_to_be_in_set",
+                "expect_column_values_to_be_between")
+
+
+def value_expectations(column: Column) -> list:
+    """What the contract declares of one column's values, as expectations on the raw layer (where a
+    shop's own word is already mapped onto an allowed value and a currency is the reporting one)."""
+    import great_expectations.expectations as gxe
+
+    expectations = []
+    if column.type is ColumnType.CURRENCY:
+        expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=r"^[A-Z]{3}$"))
+    if column.allowed is not None:
+        expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name,
+                                                            value_set=list(column.allowed.values)))
+    if column.range is not None:
+        rule = column.range
+        bounds = {name: value for name, value in (("min_value", rule.minimum), ("max_value", rule.maximum))
+                  if value is not None}
+        if rule.only_when is not None:  # pandas' query syntax, the sample being a pandas frame
+            other, value = rule.only_when
+            bounds |= {"row_condition": f'{other}=="{value}"', "condition_parser": "pandas"}
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(column=column.name, **bounds))
+    return expectations
 
 
 def _raw_expectations(extract: Extract) -> list:
@@ -34,18 +62,11 @@ def _raw_expectations(extract: Extract) -> list:
         expectations.append(gxe.ExpectColumnValuesToBeUnique(column=extract.key[0]))
     else:
         expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(extract.key)))
-    if "currency" in extract.column_names:
-        expectations.append(gxe.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$"))
-    if extract.name == "orders":
-        expectations.append(gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(ORDER_STATUSES)))
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="amount", min_value=0, row_condition='status=="completed"', condition_parser="pandas"))
+    # By kind (codes, allowed values, ranges), in column order within each, as the committed suites are.
+    values = [e for column in extract.columns for e in value_expectations(column)]
+    expectations += sorted(values, key=lambda e: _VALUE_KINDS.index(e.expectation_type))
     if extract.lines is not None:  # an order stands for its lines: one at least
         expectations.append(gxe.ExpectColumnValuesToBeBetween(column=LINE_COUNT_COLUMN, min_value=1))
-    if extract.name == "survey_responses":
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(column="nps_score", min_value=0, max_value=10))
-    if extract.name == "marketing_spend":
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0))
     return expectations
 
 

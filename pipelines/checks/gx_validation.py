@@ -57,6 +57,13 @@ def load_sample(query_source: str, con=None):
 
 
 def validate_frame(suite_name: str, frame, rows_total: int) -> SuiteOutcome:
+    """The committed suite `suite_name` on `frame`."""
+    return validate_suite(file_context().suites.get(suite_name), frame, rows_total)
+
+
+def validate_suite(suite, frame, rows_total: int) -> SuiteOutcome:
+    """An expectation suite on a pandas frame, in a throw-away context (a run never rewrites the committed
+    project)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -65,8 +72,7 @@ def validate_frame(suite_name: str, frame, rows_total: int) -> SuiteOutcome:
         ProgressBarsConfig,
     )
 
-    suite = file_context().suites.get(suite_name)
-    # The frame is validated in a throw-away context so a run never rewrites the committed project.
+    suite_name = suite.name
     runtime = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),

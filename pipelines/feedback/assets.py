@@ -6,18 +6,18 @@ import uuid
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.privacy.assets import PSEUDONYMS_KEY
-from pipelines.settings import Settings
-from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
+from pipelines.shared import WAREHOUSE_POOL, RetentioSettings
+from pipelines.transform.assets import dbt_model_key
 
 FEEDBACK_THEMES_KEY = AssetKey(["feedback", "feedback_themes"])
-INPUT_MODELS = ("stg_survey__survey_responses", "int_customers_aggregated", "int_customers_rfm_scored", "int_run_settings")
+# dbt_project/models/marts/private: the as-of date and erasures are applied there.
+COMMENTS_MODEL = "survey_comments"
 
 
 @asset(
     key=FEEDBACK_THEMES_KEY,
     group_name="feedback",
-    deps=[dbt_model_key(model) for model in INPUT_MODELS] + [PSEUDONYMS_KEY],
+    deps=[dbt_model_key(COMMENTS_MODEL)],
     kinds={"python", "parquet"},
     pool=WAREHOUSE_POOL,
     description="Terms and two-word phrases that set detractors' comments apart from promoters' (French and "
@@ -25,25 +25,17 @@ INPUT_MODELS = ("stg_survey__survey_responses", "int_customers_aggregated", "int
                 "with two pseudonymous examples from loyal customers first.",
     backfill_policy=IN_ONE_RUN,
 )
-def feedback_themes_asset(context: AssetExecutionContext) -> MaterializeResult:
+def feedback_themes_asset(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
     from pipelines.feedback.themes import feedback_themes  # pandas and numpy load when the asset runs
 
-    settings = Settings.from_env()
+    settings = retentio_settings.get()
     import duckdb
 
     con = duckdb.connect(str(settings.warehouse_db), read_only=True)
     try:
         comments = con.sql(f"""
-            select pseudonyms.customer_key, responses.nps_score, responses.comment, responses.response_date,
-                   rfm.rfm_segment, customers.tenure_days, customers.purchases
-            from staging.stg_survey__survey_responses as responses
-            cross join intermediate.int_run_settings as settings
-            join intermediate.int_customers_aggregated as customers using (customer_id)
-            join read_parquet('{settings.warehouse_dir / "private" / "customer_pseudonyms.parquet"}') as pseudonyms
-                using (customer_id)
-            left join intermediate.int_customers_rfm_scored as rfm using (customer_id)
-            where responses.response_date <= settings.as_of_date and responses.comment is not null
-              and not customers.is_erased
+            select customer_key, nps_score, comment, response_date, rfm_segment, tenure_days, purchases
+            from private.{COMMENTS_MODEL}
         """).df()
     finally:
         con.close()

@@ -112,7 +112,8 @@ def _first_examples(members: pd.DataFrame, wanted: set[str], per_term: int = 2) 
 
 
 def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
-    """`comments`: customer_key, nps_score, comment, response_date, rfm_segment, tenure_days, purchases.
+    """`comments`: customer_key, nps_score, comment, response_date, rfm_segment, tenure_days, purchases (the
+    dbt model survey_comments: the as-of date and erasures already applied).
 
     One row per scope, side and term: the TERMS_PER_SIDE terms most typical of detractors (0-6) and of
     promoters (9-10) in each scope, with how many comments hold them and two examples.

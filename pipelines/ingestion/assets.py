@@ -17,18 +17,14 @@ from dagster import (
 )
 
 from pipelines.ingestion.contracts import EXTRACTS, Extract
+from pipelines.ingestion.erasure import ErasureRequestError
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.source_config import SourceConfigError
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.privacy.erasure import ErasureRequestError
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings, raw_asset_key
 
 if TYPE_CHECKING:
     from pipelines.ingestion.loader import IngestionResult
-
-
-def raw_asset_key(extract_name: str) -> AssetKey:
-    return AssetKey(["raw", extract_name])
 
 
 def quarantine_asset_key(extract_name: str) -> AssetKey:
@@ -73,15 +69,15 @@ def _build_raw_assets(extract: Extract) -> AssetsDefinition:
         ],
         backfill_policy=IN_ONE_RUN,
     )
-    def _ingest(context: AssetExecutionContext):
+    def _ingest(context: AssetExecutionContext, retentio_settings: RetentioSettings):
         from pipelines.ingestion.loader import ingest_extract  # pyarrow and DuckDB load when a step runs
 
-        settings = Settings.from_env()
+        settings = retentio_settings.get()
         customers_dir = settings.raw_dir / "customers" if extract.references_customers else None
         try:
             result = ingest_extract(
                 extract.name, settings.landing_dir, settings.raw_dir, settings.parse_cache_dir,
-                currency=settings.currency, customers_dir=customers_dir,
+                currency=settings.currency, customers_dir=customers_dir, sources_config=settings.sources_config_file,
                 memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
             )
         except (ExtractFileError, SourceConfigError, ErasureRequestError) as exc:

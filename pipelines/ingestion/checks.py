@@ -4,22 +4,18 @@
   quarantine. It recounts from the written Parquet instead of trusting the loader's ledger, so a bug that
   drops rows between the two stages stops the run. An order rolled up from lines counts as its lines
   (`_line_count`), as the quarantine keeps lines.
-- no_file_mostly_rejected: a file that loses more than RETENTIO_MAX_REJECTED_PCT (default 50) % of its
+- no_file_mostly_rejected: a file that loses more than RETENTIO_MAX_REJECTED_PCT % of its
   rows to quarantine is a broken delivery (wrong export settings, a truncated file, another currency);
   publishing metrics without it would silently shrink them, so the run stops until it is fixed or removed.
   The message names the main reason and what to change (for another currency: RETENTIO_CURRENCY).
 """
 
-import os
-
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
 
-from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN, data_glob
 from pipelines.settings import Settings
-
-DEFAULT_MAX_REJECTED_PCT = 50.0
+from pipelines.shared import RetentioSettings, raw_asset_key
 
 
 def _rows(con, sql: str) -> list[dict]:
@@ -122,10 +118,6 @@ _ADVICE = {
 }
 
 
-def max_rejected_pct() -> float:
-    return float(os.environ.get("RETENTIO_MAX_REJECTED_PCT") or DEFAULT_MAX_REJECTED_PCT)
-
-
 def _build_row_accounting_check(extract_name: str) -> AssetChecksDefinition:
     @asset_check(
         asset=raw_asset_key(extract_name),
@@ -133,8 +125,8 @@ def _build_row_accounting_check(extract_name: str) -> AssetChecksDefinition:
         blocking=True,
         description="For every landing file: rows read = rows in the raw table + rows in quarantine.",
     )
-    def _check() -> AssetCheckResult:
-        mismatches = count_mismatches(Settings.from_env().raw_dir / extract_name)
+    def _check(retentio_settings: RetentioSettings) -> AssetCheckResult:
+        mismatches = count_mismatches(retentio_settings.get().raw_dir / extract_name)
         return AssetCheckResult(
             passed=not mismatches,
             severity=AssetCheckSeverity.ERROR,
@@ -151,13 +143,14 @@ def _build_rejection_share_check(extract_name: str) -> AssetChecksDefinition:
         asset=raw_asset_key(extract_name),
         name="no_file_mostly_rejected",
         blocking=True,
-        description="No landing file loses more than RETENTIO_MAX_REJECTED_PCT % (default 50) of its rows.",
+        description="No landing file loses more than RETENTIO_MAX_REJECTED_PCT % "
+                    f"(default {Settings.max_rejected_pct:g}) of its rows.",
     )
-    def _check() -> AssetCheckResult:
+    def _check(retentio_settings: RetentioSettings) -> AssetCheckResult:
         from pipelines.ingestion.currency import reporting_currency
 
-        settings = Settings.from_env()
-        limit = max_rejected_pct()
+        settings = retentio_settings.get()
+        limit = settings.max_rejected_pct
         broken = mostly_rejected_files(settings.raw_dir / extract_name, limit)
         currency = reporting_currency(settings) if broken else ""
         return AssetCheckResult(

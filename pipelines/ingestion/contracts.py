@@ -1,8 +1,18 @@
 """The input contract: what each extract must contain, and the reasons a row can be rejected.
 
-This module is the single source of truth for the canonical column names and types. The reader maps
-whatever a CRM calls a column onto these names, the validator checks every row against them, the
-sample-data generator writes them, and dbt's `sources.yml` documents them.
+This module is the single source of truth for the extracts, their columns and the rules their values
+follow: a column's type, whether it is required, the values it allows (`OneOf`) or the range it must lie in
+(`Range`), and the extract's key. Everything else is derived from these declarations: the reader maps
+whatever a CRM calls a column onto these names, the row checks (row_checks.py) type and check every value
+by them, the Great Expectations suites (pipelines/checks/gx_suites.py) are generated from them, one Dagster
+asset is built per extract (assets.py), and the sample-data generator writes them. dbt lists the extracts
+in `macros/extracts.sql` and documents them in `models/staging/_sources.yml`; tests fail when either
+disagrees with `EXTRACTS`.
+
+Adding an extract: declare it here, its columns with their rules, and add it to `EXTRACTS`; in dbt, add
+its name to `macros/extracts.sql`, its three sources (its raw table, its quarantine and its file ledger) to
+`models/staging/_sources.yml` and its staging model; then `python -m pipelines.checks.gx_suites` writes
+its suite. tests/ingestion/test_contract.py says what is missing.
 
 Orders come one row per order, or one row per order line (`quantity` and `unit_price` instead of
 `amount`, as most shop systems and the UCI Online Retail data export them): `ORDER_LINES` says how
@@ -38,9 +48,9 @@ class RejectReason(StrEnum):
     FUTURE_DATE = "future_date"                  # after the day the file was loaded
     INVALID_NUMBER = "invalid_number"            # amount or score that is not a number
     INVALID_BOOLEAN = "invalid_boolean"          # consent that is neither yes nor no
-    NEGATIVE_AMOUNT = "negative_amount"          # a completed order or a spend below zero
-    OUT_OF_RANGE = "out_of_range"                # NPS outside 0..10
-    UNKNOWN_STATUS = "unknown_status"            # order status outside the accepted set
+    NEGATIVE_AMOUNT = "negative_amount"          # a completed order or a spend below zero (a Range)
+    OUT_OF_RANGE = "out_of_range"                # a number outside its Range (NPS outside 0..10)
+    UNKNOWN_STATUS = "unknown_status"            # order status outside its OneOf, even mapped
     UNKNOWN_CURRENCY = "unknown_currency"        # not an ISO 4217 code
     CURRENCY_MISMATCH = "currency_mismatch"      # a valid code, but not the reporting currency
     DUPLICATE_KEY = "duplicate_key"              # same key as an earlier row, different values
@@ -51,11 +61,51 @@ class RejectReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class OneOf:
+    """The values a text column allows, compared after lower-casing; any other is rejected for `reason`,
+    the quarantine's detail being the value followed by `otherwise`. `synonyms` are words shops use for the
+    values (retentio_sources.yml adds to them): a value that is one of them is read as its meaning."""
+
+    values: tuple[str, ...]
+    reason: RejectReason
+    otherwise: str
+    synonyms: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The range a number must lie in, bounds included (None: open); `only_when` = (column, value) limits
+    the rule to the rows where that other column holds that value. A number outside is rejected for `reason`,
+    the quarantine's detail being the value followed by `otherwise`."""
+
+    minimum: int | None
+    maximum: int | None
+    reason: RejectReason
+    otherwise: str
+    only_when: tuple[str, str] | None = None
+
+    def __post_init__(self):
+        if self.minimum is None and self.maximum is None:
+            raise ValueError("a Range needs a minimum, a maximum or both")
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: ColumnType
     required: bool
     description: str
+    allowed: OneOf | None = None   # a value outside is rejected (after a shop's own word is mapped)
+    range: Range | None = None     # a number outside is rejected
+
+
+@dataclass(frozen=True)
+class Derived:
+    """How a required column a file may leave out is worked out from the row's other values: `sql` names
+    them in braces ({amount}) and is evaluated on their typed values."""
+
+    description: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -89,7 +139,8 @@ class Extract:
 
     `columns` are the columns of the raw layer, and of a file with one row per item; `lines` the columns
     a file may have instead, one row per part of an item (order lines); `derived_when_absent` the required
-    columns a file may leave out because they can be worked out (an order's status from its amount).
+    columns a file may leave out because they can be worked out (an order's status from its amount);
+    `row_is` what one row stands for, as `make check-extracts` says it.
     """
 
     name: str
@@ -100,7 +151,8 @@ class Extract:
     references_customers: bool = False
     aliases: dict[str, str] = field(default_factory=dict)
     lines: LineLevel | None = None
-    derived_when_absent: dict[str, str] = field(default_factory=dict)
+    derived_when_absent: dict[str, Derived] = field(default_factory=dict)
+    row_is: str = ""
 
     @property
     def column_names(self) -> list[str]:
@@ -167,6 +219,7 @@ CUSTOMERS = Extract(
     file_prefix="customers",
     key=("customer_id",),
     description="CRM customer extract: one row per customer (or lead) known to the business.",
+    row_is="one row per customer",
     columns=(
         Column("customer_id", ColumnType.IDENTIFIER, True, "Business key of the customer in the CRM."),
         Column("email", ColumnType.TEXT, False, "E-mail address (personal data; never published)."),
@@ -211,11 +264,17 @@ ORDERS = Extract(
         Column("order_id", ColumnType.TEXT, True, "Business key of the order."),
         Column("customer_id", ColumnType.IDENTIFIER, True, "Customer who placed the order."),
         Column("ordered_at", ColumnType.TIMESTAMP, True, "When the order was placed (UTC)."),
-        Column("amount", ColumnType.DECIMAL, True, "Order value in `currency`, taxes included."),
+        Column("amount", ColumnType.DECIMAL, True, "Order value in `currency`, taxes included.",
+               range=Range(0, None, RejectReason.NEGATIVE_AMOUNT, "is negative on a completed order",
+                           only_when=("status", "completed"))),
         Column("currency", ColumnType.CURRENCY, False,
                "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
         Column("status", ColumnType.TEXT, True,
-               "completed | refunded | cancelled, or a shop's word for one of them (STATUS_SYNONYMS)."),
+               "completed | refunded | cancelled, or a shop's word for one of them (STATUS_SYNONYMS).",
+               allowed=OneOf(ORDER_STATUSES, RejectReason.UNKNOWN_STATUS,
+                             f"is not one of {', '.join(ORDER_STATUSES)}, nor a status mapped in "
+                             "retentio_sources.yml (extracts: orders: statuses)",
+                             synonyms=STATUS_SYNONYMS)),
         Column("country", ColumnType.TEXT, False,
                "Country of the order (billing), ISO 3166 alpha-2 or a name, as delivered."),
     ),
@@ -233,7 +292,9 @@ ORDERS = Extract(
         "line_number": "line_id", "line_no": "line_id",
     },
     lines=ORDER_LINES,
-    derived_when_absent={"status": DERIVED_STATUS},
+    derived_when_absent={"status": Derived(DERIVED_STATUS,
+                                           "case when {amount} < 0 then 'refunded' else 'completed' end")},
+    row_is="one row per order",
 )
 
 SURVEY_RESPONSES = Extract(
@@ -241,12 +302,14 @@ SURVEY_RESPONSES = Extract(
     file_prefix="survey_responses",
     key=("response_id",),
     description="Net Promoter Score survey answers.",
+    row_is="one row per answer",
     references_customers=True,
     columns=(
         Column("response_id", ColumnType.TEXT, True, "Business key of the answer."),
         Column("customer_id", ColumnType.IDENTIFIER, True, "Customer who answered."),
         Column("responded_at", ColumnType.TIMESTAMP, True, "When the answer was given (UTC)."),
-        Column("nps_score", ColumnType.INTEGER, True, "Likelihood to recommend, 0 to 10."),
+        Column("nps_score", ColumnType.INTEGER, True, "Likelihood to recommend, 0 to 10.",
+               range=Range(0, 10, RejectReason.OUT_OF_RANGE, "is outside 0..10")),
         Column("comment", ColumnType.TEXT, False, "Free-text comment (may hold personal data)."),
     ),
     aliases=_COMMON_ALIASES | {
@@ -262,10 +325,12 @@ MARKETING_SPEND = Extract(
     file_prefix="marketing_spend",
     key=("spend_date", "channel"),
     description="Marketing spend per day (or per month, dated its first day) and channel.",
+    row_is="one row per day (or month) and channel",
     columns=(
         Column("spend_date", ColumnType.DATE, True, "Day (or first day of the month) the spend is booked on."),
         Column("channel", ColumnType.TEXT, False, "Marketing channel; matches customers.acquisition_channel."),
-        Column("amount", ColumnType.DECIMAL, True, "Spend in `currency`."),
+        Column("amount", ColumnType.DECIMAL, True, "Spend in `currency`.",
+               range=Range(0, None, RejectReason.NEGATIVE_AMOUNT, "is a negative spend")),
         Column("currency", ColumnType.CURRENCY, False,
                "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
     ),

@@ -113,7 +113,7 @@ def reporting_currency(settings: "Settings") -> str:
         return found.code
     from pipelines.ingestion.source_config import load_source_config
 
-    config = load_source_config(settings.landing_dir)
+    config = load_source_config(settings.landing_dir, settings.sources_config_file)
     stated: dict[str, dict[str, int]] = {}
     for extract in CURRENCY_EXTRACTS:
         _add(stated, stated_in_files(extract, settings.landing_dir, settings.parse_cache_dir, config))

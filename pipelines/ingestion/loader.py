@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from pipelines.ingestion import currency as reporting
 from pipelines.ingestion.contracts import EXTRACTS, Extract, RejectReason
+from pipelines.ingestion.erasure import read_erasure_requests
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files
 from pipelines.ingestion.parsing import PARSER_VERSION, FileOutcome, connect, parse_files
@@ -42,7 +43,7 @@ from pipelines.ingestion.reconcile import (
     reconcile_in_full,
 )
 from pipelines.ingestion.source_config import SourceConfig, load_source_config
-from pipelines.privacy.erasure import applied_state, read_erasure_requests, record_state
+from pipelines.shared import applied_state, record_state
 
 __all__ = ["IngestionResult", "discover_files", "ingest_extract"]
 
@@ -128,17 +129,19 @@ def ingest_extract(
     now: datetime | None = None,
     memory_limit: str | None = None,
     threads: int | None = None,
+    sources_config: Path | None = None,
 ) -> IngestionResult:
     """Parse, reconcile and publish one extract into `raw_dir/<extract>`.
 
     `currency` is RETENTIO_CURRENCY; None resolves the reporting currency from the extracts (currency.py).
     `customers_dir` is the raw layer's customers (`raw_dir/customers`), which orders and answers are
-    checked against when a customers extract was delivered.
+    checked against when a customers extract was delivered. `sources_config` is RETENTIO_SOURCES_CONFIG (None:
+    retentio_sources.yml in the landing directory).
     """
     extract = EXTRACTS[extract_name]
     if extract.references_customers and customers_dir is None:
         raise ValueError(f"{extract_name} refers to customers: pass the raw layer's customers directory")
-    config = load_source_config(landing_dir)
+    config = load_source_config(landing_dir, sources_config)
     with _extract_lock(raw_dir, extract):
         _remove_leftovers(raw_dir, cache_dir, extract)
         return _ingest_locked(extract, landing_dir, raw_dir, cache_dir, config, currency, customers_dir, now,

@@ -40,6 +40,7 @@ from pipelines.ingestion.date_order import (
     date_order_evidence,
     needs_whole_column,
 )
+from pipelines.ingestion.erasure import ErasureRequests, anonymised_rows_sql
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files
 from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN
@@ -58,7 +59,6 @@ from pipelines.ingestion.row_checks import (
     typed_rows_sql,
 )
 from pipelines.ingestion.source_config import SourceConfig
-from pipelines.privacy.erasure import ErasureRequests, anonymised_rows_sql
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
 PARSER_VERSION = "4"
@@ -144,7 +144,7 @@ def _parse_file(
 
 
 def _erasing(con: duckdb.DuckDBPyConnection, extract: Extract, erasures: ErasureRequests, sql: str) -> str:
-    """`sql` with erased customers anonymised (pipelines/privacy/erasure.py), when there are any."""
+    """`sql` with erased customers anonymised (pipelines/ingestion/erasure.py), when there are any."""
     if not erasures or "customer_id" not in extract.column_names:
         return sql
     con.register("erased_customers", pa.table({"customer_id": list(erasures.tokens),

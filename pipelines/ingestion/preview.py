@@ -24,20 +24,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingestion.checks import max_rejected_pct
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
+from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME, SourceConfigError, load_source_config
-from pipelines.privacy.erasure import REQUEST_FILE_PREFIX
+from pipelines.settings import Settings
 
 FIRST_REJECTED_ROWS = 5
-INGESTION_ORDER = ("customers", "orders", "survey_responses", "marketing_spend")
+# The contract lists the extracts in the order their assets run: customers before what refers to them.
+INGESTION_ORDER = tuple(EXTRACTS)
 # Warnings the layout lines already say ("ignored:", "worked out:").
 SAID_IN_THE_LAYOUT = ("unknown columns ignored:", "no status column:")
-ROW_IS = {"customers": "one row per customer", "orders": "one row per order",
-          "survey_responses": "one row per answer", "marketing_spend": "one row per day (or month) and channel"}
 
 
 @dataclass
@@ -52,14 +51,17 @@ class FilePreview:
     stops_the_run: bool = False
 
 
-def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int = FIRST_REJECTED_ROWS) -> tuple[str, bool]:
-    """(the report, whether every file can be read and none would stop the run)."""
+def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int = FIRST_REJECTED_ROWS,
+            sources_config: Path | None = None,
+            max_rejected_pct: float = Settings.max_rejected_pct) -> tuple[str, bool]:
+    """(the report, whether every file can be read and none would stop the run). `currency`, `sources_config`
+    and `max_rejected_pct` are the settings (pipelines/settings.py) the run would use."""
     landing_dir = Path(landing_dir)
     lines = [f"Landing directory: {landing_dir}"]
     if not landing_dir.is_dir():
         return "\n".join(lines + ["  does not exist: set RETENTIO_LANDING_DIR or pass --landing"]), False
     try:
-        config = load_source_config(landing_dir)
+        config = load_source_config(landing_dir, sources_config)
     except SourceConfigError as exc:
         return "\n".join(lines + [f"  {CONFIG_FILE_NAME}: {exc}"]), False
     previews: dict[str, FilePreview] = {}
@@ -77,7 +79,8 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
                     (f" (column {exc.column!r})" if exc.column else "")
                 file_preview.advice += _advice_for_unreadable(exc, extract.name, path.name)
     with tempfile.TemporaryDirectory(prefix="retentio-preview-") as scratch:
-        reporting, warnings = _ingest_readable(landing_dir, Path(scratch), readable, currency, previews, rejected_rows)
+        reporting, warnings = _ingest_readable(landing_dir, Path(scratch), readable, currency, previews, rejected_rows,
+                                               sources_config, max_rejected_pct)
     lines.append(f"Reporting currency: {reporting}" if reporting else "Reporting currency: (no orders or spend)")
     lines += [f"  note: {w}" for w in warnings]
     for path in sorted(p for p in landing_dir.iterdir() if p.is_file()):
@@ -85,12 +88,18 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
             lines += _render(previews[path.name])
         elif not _is_control_file(path):
             lines += ["", f"{path.name}: matches no extract",
-                      "  to change: name it customers*, orders*, survey_responses* or marketing_spend* "
+                      f"  to change: name it {_file_patterns()} "
                       f"({', '.join(SUPPORTED_SUFFIXES)}), or remove it from the landing directory"]
     if not previews:
         lines += ["", "No extract found: at least an orders*.csv (or .parquet) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
     return "\n".join(lines), ok
+
+
+def _file_patterns() -> str:
+    """customers*, orders*, survey_responses* or marketing_spend*"""
+    patterns = [f"{extract.file_prefix}*" for extract in EXTRACTS.values()]
+    return f"{', '.join(patterns[:-1])} or {patterns[-1]}"
 
 
 def _is_control_file(path: Path) -> bool:
@@ -104,7 +113,7 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     options = config.options_for(extract.name, path.name)
     opened = open_extract_file(path, extract, options, path.stat().st_size)
     mapping = opened.mapping
-    shape = "one row per order line, rolled up into orders" if mapping.line_level else ROW_IS[extract.name]
+    shape = "one row per order line, rolled up into orders" if mapping.line_level else extract.row_is
     file_preview.layout.append(f"recognised as: {extract.name} ({shape})")
     if opened.dialect is not None:
         d = opened.dialect
@@ -119,11 +128,12 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     if mapping.unknown_columns:
         file_preview.layout.append(f"ignored: {', '.join(mapping.unknown_columns)}")
     for column in mapping.absent_derived(extract):
-        file_preview.layout.append(f"worked out: {column} ({extract.derived_when_absent[column]})")
+        file_preview.layout.append(f"worked out: {column} ({extract.derived_when_absent[column].description})")
 
 
 def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[Path]], currency: str | None,
-                     previews: dict[str, FilePreview], rejected_rows: int) -> tuple[str | None, list[str]]:
+                     previews: dict[str, FilePreview], rejected_rows: int, sources_config: Path | None,
+                     max_rejected_pct: float) -> tuple[str | None, list[str]]:
     """The real ingestion of the readable files into `scratch`; fills each file's outcome and advice."""
     from pipelines.ingestion.loader import ingest_extract
 
@@ -136,7 +146,7 @@ def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[
     reporting, warnings = None, []
     for name in INGESTION_ORDER:
         try:
-            result = ingest_extract(name, landing, raw, cache, currency=currency,
+            result = ingest_extract(name, landing, raw, cache, currency=currency, sources_config=sources_config,
                                     customers_dir=raw / "customers" if EXTRACTS[name].references_customers else None)
         except ExtractFileError as exc:  # became unreadable since it was opened above
             if exc.path.name in previews:
@@ -156,7 +166,7 @@ def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[
                 continue
             # What names a setting to change is advice; the rest is what the ingestion noticed.
             (owner.advice if "RETENTIO_" in said or CONFIG_FILE_NAME in said else owner.notes).append(said)
-        _outcomes(result, previews, rejected_rows, cache / name)
+        _outcomes(result, previews, rejected_rows, cache / name, max_rejected_pct)
     return reporting, list(dict.fromkeys(warnings))
 
 
@@ -173,10 +183,9 @@ def _parse_meta(parses: Path, version_dir: Path) -> dict[str, dict]:
     return metas
 
 
-def _outcomes(result, previews: dict[str, FilePreview], rejected_rows: int, parses: Path) -> None:
+def _outcomes(result, previews: dict[str, FilePreview], rejected_rows: int, parses: Path, limit: float) -> None:
     import duckdb
 
-    limit = max_rejected_pct()
     con = duckdb.connect()
     try:
         quarantine = f"read_parquet('{result.version_dir / 'quarantine.parquet'}')"
@@ -272,7 +281,7 @@ def _render(file_preview: FilePreview) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.settings import Settings, SettingsError
+    from pipelines.settings import SettingsError
 
     parser = argparse.ArgumentParser(prog="python -m pipelines.ingestion.preview",
                                      description="Show what the ingestion would make of the landing directory, "
@@ -285,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report, ok = preview(args.landing or settings.landing_dir, settings.currency, args.rows)
+    report, ok = preview(args.landing or settings.landing_dir, settings.currency, args.rows,
+                         settings.sources_config_file, settings.max_rejected_pct)
     print(report)
     return 0 if ok else 1
 

@@ -1,5 +1,9 @@
 """Type every value of an extract and give each bad row one reason, as one set-based DuckDB query.
 
+Every check is derived from the contract (contracts.py): a required column may not be empty, a value must
+parse as its column's type, a date lie between 1900 and the load day, a currency be the reporting one, a
+value be one its column allows (`OneOf`) and a number lie in its column's `Range`.
+
 The input is a batch of text columns named after the contract plus `_source_row`; the output has the
 typed columns and, for a rejected row, `_reject_reason`, `_reject_column`, `_reject_detail` and the raw
 values as JSON. A row's reason is the first failing check in column order, so it is deterministic.
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipelines.ingestion.contracts import (
-    ORDER_STATUSES,
+    Column,
     ColumnType,
     Extract,
+    OneOf,
     RejectReason,
 )
 
@@ -68,6 +73,8 @@ class ParseRules:
     date_formats: tuple[tuple[str, str], ...] = ()
     line_level: bool = False
     derived: tuple[str, ...] = ()                  # required columns the file lacks, worked out instead
+    # The shop's words for the values of a column whose OneOf takes synonyms (orders' status): the
+    # contract's, with retentio_sources.yml's.
     status_synonyms: tuple[tuple[str, str], ...] = ()
 
     def date_format(self, column: str) -> str | None:
@@ -168,18 +175,40 @@ def _quoted(raw: str) -> str:
     return f"'''' || left({raw}, 80) || ''''"
 
 
-def status_sql(text: str, rules: ParseRules) -> str:
-    """The status `text` states, as completed | refunded | cancelled; NULL when it is none of them.
+def _words(words: str) -> str:
+    """`words` as the end of a detail: a SQL string starting with a space."""
+    return "' " + words.replace("'", "''") + "'"
 
-    The three themselves (most rows) are settled by the first branch; only the shop's own words pay for
+
+def allowed_value_sql(text: str, allowed: OneOf, rules: ParseRules) -> str:
+    """The value `text` states, as one of the allowed values (orders: completed | refunded | cancelled);
+    NULL when it is none of them, nor a shop's word for one.
+
+    The values themselves (most rows) are settled by the first branch; only the shop's own words pay for
     normalising (lower case, spaces and hyphens as underscores) and the look-up.
     """
-    canonical = _sql_list(ORDER_STATUSES)[1:-1]
-    if not rules.status_synonyms:
+    canonical = _sql_list(allowed.values)[1:-1]
+    synonyms = rules.status_synonyms if allowed.synonyms else ()
+    if not synonyms:
         return f"case when lower({text}) in ({canonical}) then lower({text}) end"
     keyed = f"regexp_replace(lower(trim({text})), '[\\s-]+', '_', 'g')"
-    lookup = " ".join(f"when '{word}' then '{meaning}'" for word, meaning in rules.status_synonyms)
+    lookup = " ".join(f"when '{word}' then '{meaning}'" for word, meaning in synonyms)
     return f"case when lower({text}) in ({canonical}) then lower({text}) else (case {keyed} {lookup} end) end"
+
+
+def range_violated_sql(column: Column) -> str:
+    """SQL true when the typed value of `column` lies outside its declared Range."""
+    rule, typed = column.range, f"p_{column.name}"
+    if rule.minimum is not None and rule.maximum is not None:
+        outside = f"{typed} not between {rule.minimum} and {rule.maximum}"
+    elif rule.minimum is not None:
+        outside = f"{typed} < {rule.minimum}"
+    else:
+        outside = f"{typed} > {rule.maximum}"
+    if rule.only_when is None:
+        return outside
+    other, value = rule.only_when
+    return f"{outside} and p_{other} = '{value}'"
 
 
 def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, RejectReason, str]]:
@@ -187,13 +216,13 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
     checks = []
     stated_per_order = set(extract.lines.stated_per_order) if rules.line_level else set()
     for column in extract.file_columns(rules.line_level):
-        raw, text, typed = f"r.{column.name}", f"t_{column.name}", f"p_{column.name}"
+        text, typed = f"t_{column.name}", f"p_{column.name}"
         if column.name in rules.derived:
             continue  # not in the file: worked out from the other columns
         # A line may leave what its order states elsewhere empty: the roll-up checks the order has it.
         if column.required and column.name not in stated_per_order:
             checks.append((column.name, f"{text} is null", RejectReason.MISSING_VALUE,
-                           f"'required value is empty'"))
+                           "'required value is empty'"))
         if column.type in _INVALID_REASON:
             reason, words = _INVALID_REASON[column.type]
             checks.append((column.name, f"{text} is not null and {typed} is null", reason,
@@ -212,26 +241,30 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
                            RejectReason.UNKNOWN_CURRENCY, f"{_quoted(text)} || ' is not an ISO 4217 code'"))
             checks.append((column.name, f"{typed} <> '{rules.currency}'", RejectReason.CURRENCY_MISMATCH,
                            f"{_quoted(typed)} || ' is not the reporting currency {rules.currency}'"))
-        if extract.name == "orders" and column.name == "amount":
-            checks.append(("amount", "p_amount < 0 and p_status = 'completed'",
-                           RejectReason.NEGATIVE_AMOUNT, f"{_quoted(text)} || ' is negative on a completed order'"))
-        if extract.name == "orders" and column.name == "status":
-            checks.append(("status", f"t_status is not null and p_status is null", RejectReason.UNKNOWN_STATUS,
-                           f"{_quoted(text)} || ' is not one of {', '.join(ORDER_STATUSES)}, nor a status "
-                           "mapped in retentio_sources.yml (extracts: orders: statuses)'"))
-        if extract.name == "marketing_spend" and column.name == "amount":
-            checks.append(("amount", "p_amount < 0", RejectReason.NEGATIVE_AMOUNT,
-                           f"{_quoted(text)} || ' is a negative spend'"))
-        if extract.name == "survey_responses" and column.name == "nps_score":
-            checks.append(("nps_score", "p_nps_score not between 0 and 10", RejectReason.OUT_OF_RANGE,
-                           f"{_quoted(text)} || ' is outside 0..10'"))
+        if column.allowed is not None:
+            checks.append((column.name, f"{text} is not null and {typed} is null", column.allowed.reason,
+                           f"{_quoted(text)} || {_words(column.allowed.otherwise)}"))
+        if column.range is not None:
+            checks.append((column.name, range_violated_sql(column), column.range.reason,
+                           f"{_quoted(text)} || {_words(column.range.otherwise)}"))
     return checks
 
 
+def _parsed_value(column: Column, rules: ParseRules) -> str:
+    """SQL typing the trimmed text of `column`, NULL when it does not parse or is not an allowed value."""
+    text = f"t_{column.name}"
+    if column.allowed is not None:
+        return allowed_value_sql(text, column.allowed, rules)
+    return _parse_expression(column.type, text, rules, column.name)
+
+
 def _typed_value(extract: Extract, column: str, rules: ParseRules) -> str:
-    """The output value of `column`: parsed, or worked out when the file does not have it."""
-    if extract.name == "orders" and column == "status" and "status" in rules.derived and not rules.line_level:
-        return "case when p_amount < 0 then 'refunded' else 'completed' end"
+    """The output value of `column`: parsed, or worked out when the file does not have it (a file of order
+    lines leaves that to the roll-up, per order)."""
+    stated_per_order = extract.lines.stated_per_order if rules.line_level else ()
+    if column in rules.derived and column not in stated_per_order:
+        typed_values = {c.name: f"p_{c.name}" for c in extract.columns}
+        return extract.derived_when_absent[column].sql.format(**typed_values)
     return f"p_{column}"
 
 
@@ -244,10 +277,7 @@ def typed_rows_sql(extract: Extract, rules: ParseRules, relation: str = "batch")
     """
     columns = extract.file_columns(rules.line_level)
     trimmed = ",\n    ".join(f"nullif(r.{c.name}, '') as t_{c.name}" for c in columns)
-    parsed = ",\n    ".join(
-        f"{status_sql(f't_{c.name}', rules) if (extract.name == 'orders' and c.name == 'status') else _parse_expression(c.type, f't_{c.name}', rules, c.name)}"
-        f" as p_{c.name}" for c in columns
-    )
+    parsed = ",\n    ".join(f"{_parsed_value(c, rules)} as p_{c.name}" for c in columns)
     checks = _column_checks(extract, rules)
     # Each condition is evaluated once, into the number of the first failing check.
     first_failure = "case " + " ".join(f"when {cond} then {i}" for i, (_, cond, _, _) in enumerate(checks, 1)) + " end"
@@ -255,8 +285,9 @@ def typed_rows_sql(extract: Extract, rules: ParseRules, relation: str = "batch")
     check_columns = _sql_list([column for column, _, _, _ in checks])
     detail = "case _check " + " ".join(f"when {i} then {det}" for i, (_, _, _, det) in enumerate(checks, 1)) + " end"
     typed_out = ",\n    ".join(f"{_typed_value(extract, c.name, rules)} as {c.name}" for c in columns)
-    if any(c.type is ColumnType.CURRENCY for c in columns):
-        typed_out += ",\n    case when t_currency is not null then p_currency end as _stated_currency"
+    currency = next((c for c in columns if c.type is ColumnType.CURRENCY), None)
+    if currency is not None:
+        typed_out += f",\n    case when t_{currency.name} is not null then p_{currency.name} end as _stated_currency"
     raw_json = ("cast(to_json(struct_pack(" + ", ".join(f"{c.name} := r.{c.name}" for c in columns)
                 + ")) as varchar)")
     return f"""

@@ -21,7 +21,6 @@ from month. It lives in the landing directory (or at RETENTIO_SOURCES_CONFIG):
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +80,10 @@ class SourceConfig:
         )
 
 
-def load_source_config(landing_dir: Path) -> SourceConfig:
-    path = Path(os.environ.get("RETENTIO_SOURCES_CONFIG") or landing_dir / CONFIG_FILE_NAME)
+def load_source_config(landing_dir: Path, configured: Path | None = None) -> SourceConfig:
+    """The overrides in `configured` (RETENTIO_SOURCES_CONFIG, Settings.sources_config_file), else in the landing
+    directory's retentio_sources.yml; none when there is no such file."""
+    path = configured or landing_dir / CONFIG_FILE_NAME
     if not path.exists():
         return SourceConfig()
     try:

@@ -1,6 +1,6 @@
 """Predictive CLV as Dagster assets: predictions, the fitted parameters and the back-test.
 
-Reads the dbt model int_customer_transaction_summaries, writes Parquet that dbt reads back as sources
+Reads the dbt model int_customers_summarized_for_predictions, writes Parquet that dbt reads back as sources
 (the customers mart gains the predicted columns, retention_metrics the predicted CLV:CAC). Predictions never
 block the metrics: a model that cannot be fitted (too little data, no maximum) leaves its prediction columns
 null with the reason in clv_model_fits, and a warning-severity check says why; so does a back-test that
@@ -29,7 +29,8 @@ from dagster import (
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT
 from pipelines.settings import Settings
-from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
+from pipelines.shared import WAREHOUSE_POOL, RetentioSettings
+from pipelines.transform.assets import dbt_model_key
 
 if TYPE_CHECKING:  # the models (numpy, scipy, pandas) load when the asset runs, not with the code location
     import pandas as pd
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # the models (numpy, scipy, pandas) load when the asset runs,
 PREDICTIONS_KEY = AssetKey(["predictions", "customer_clv_predictions"])
 MODEL_FITS_KEY = AssetKey(["predictions", "clv_model_fits"])
 BACKTEST_KEY = AssetKey(["predictions", "clv_backtest"])
-SUMMARIES_MODEL = "int_customer_transaction_summaries"
+SUMMARIES_MODEL = "int_customers_summarized_for_predictions"
 
 
 def _write_parquet(frame: "pd.DataFrame", columns: dict[str, str], path: Path) -> None:
@@ -171,7 +172,7 @@ def _fit_summary(name: str, fit) -> str:
     pool=WAREHOUSE_POOL,
     backfill_policy=IN_ONE_RUN,
 )
-def customer_clv_models(context: AssetExecutionContext):
+def customer_clv_models(context: AssetExecutionContext, retentio_settings: RetentioSettings):
     from pipelines.predictions.clv import (
         BACKTEST_COLUMNS,
         MODEL_FIT_COLUMNS,
@@ -179,7 +180,7 @@ def customer_clv_models(context: AssetExecutionContext):
         predict_customers,
     )
 
-    settings = Settings.from_env()
+    settings = retentio_settings.get()
     summaries, as_of, holdout_days = _read_summaries(settings)
     run = predict_customers(summaries, as_of, holdout_days)
     out = settings.warehouse_dir / "predictions"

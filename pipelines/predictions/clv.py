@@ -180,7 +180,7 @@ def _backtest(summaries: pd.DataFrame, holdout_days: int) -> tuple[PurchaseModel
 
 
 def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -> ClvRun:
-    """`summaries`: one row per purchasing customer, as in the dbt model int_customer_transaction_summaries."""
+    """`summaries`: one row per purchasing customer, as in dbt's int_customers_summarized_for_predictions."""
     x = summaries["frequency"].to_numpy(float)
     t_x = summaries["recency_days"].to_numpy(float)
     T = summaries["tenure_days"].to_numpy(float)

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
 
-from pipelines.ingestion.assets import raw_asset_key
 from pipelines.ingestion.raw_layer import data_glob, holds_loaded_files
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.privacy.pseudonyms import PseudonymKeyError, customer_keys, pseudonym_key
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings, raw_asset_key
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,10 +37,10 @@ CUSTOMERS_FROM_ACTIVITY = ("orders", "survey_responses")
                 "Kept under RETENTIO_WAREHOUSE_DIR/private, never published.",
     backfill_policy=IN_ONE_RUN,
 )
-def customer_pseudonyms(context: AssetExecutionContext) -> MaterializeResult:
-    settings = Settings.from_env()
+def customer_pseudonyms(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
+    settings = retentio_settings.get()
     try:
-        key, is_development_key = pseudonym_key()
+        key, is_development_key = pseudonym_key(settings)
     except PseudonymKeyError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     if is_development_key:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+
+from pipelines.settings import Settings
 
 DEVELOPMENT_KEY = "retentio-development-pseudonym-key"
 KEY_PREFIX = "c_"
@@ -22,14 +23,14 @@ class PseudonymKeyError(RuntimeError):
     pass
 
 
-def pseudonym_key() -> tuple[bytes, bool]:
+def pseudonym_key(settings: Settings) -> tuple[bytes, bool]:
     """(key, is_development_key)."""
-    configured = os.environ.get("RETENTIO_PSEUDONYM_KEY")
+    configured = settings.pseudonym_key
     if configured:
         if len(configured) < 16:
             raise PseudonymKeyError("RETENTIO_PSEUDONYM_KEY must be at least 16 characters long")
         return configured.encode(), False
-    if os.environ.get("RETENTIO_ENV", "").lower() == "production":
+    if settings.is_production:
         raise PseudonymKeyError(
             "RETENTIO_PSEUDONYM_KEY is not set: in production (RETENTIO_ENV=production) published customer "
             "keys need a secret key of your own (e.g. `openssl rand -hex 32`), kept out of the repository")

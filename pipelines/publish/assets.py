@@ -3,15 +3,10 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.publish.audiences import export_audiences
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
-from pipelines.settings import Settings
-from pipelines.transform.assets import WAREHOUSE_POOL, dbt_model_key
-
-
-def mart_asset_key(model_name: str) -> AssetKey:
-    return dbt_model_key(model_name)
+from pipelines.shared import WAREHOUSE_POOL, RetentioSettings, applied_state, erasures_in_raw_layer, record_state
+from pipelines.transform.assets import dbt_model_key
 
 
 def as_of_date_used(warehouse_db) -> str:
@@ -29,7 +24,7 @@ def as_of_date_used(warehouse_db) -> str:
 @asset(
     key=AssetKey(["bi", "published_marts"]),
     group_name="publish",
-    deps=[mart_asset_key(name) for name in PUBLISHED_TABLES],
+    deps=[dbt_model_key(name) for name in PUBLISHED_TABLES],
     kinds={"duckdb", "parquet"},
     pool=WAREHOUSE_POOL,
     description=(
@@ -38,10 +33,10 @@ def as_of_date_used(warehouse_db) -> str:
     ),
     backfill_policy=IN_ONE_RUN,
 )
-def published_marts(context: AssetExecutionContext) -> MaterializeResult:
+def published_marts(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
     from pipelines.ingestion.currency import reporting_currency
 
-    settings = Settings.from_env()
+    settings = retentio_settings.get()
     erasures = erasures_in_raw_layer(settings.raw_dir)
     state = settings.warehouse_dir / "private" / "published_erasure_state.json"
     publication = publish(
@@ -67,16 +62,17 @@ def published_marts(context: AssetExecutionContext) -> MaterializeResult:
 @asset(
     key=AssetKey(["bi", "audiences"]),
     group_name="publish",
-    deps=[AssetKey(["bi", "published_marts"])],
+    # After the publication, so that only marts whose blocking checks passed reach marketing tools.
+    deps=[dbt_model_key("audience_members"), AssetKey(["bi", "published_marts"])],
     kinds={"csv"},
     pool=WAREHOUSE_POOL,
     description="Consented customers per RFM segment and per health band (pseudonymous key, e-mail, segment, band, "
                 "predicted CLV), as CSV under RETENTIO_WAREHOUSE_DIR/audiences for marketing tools.",
     backfill_policy=IN_ONE_RUN,
 )
-def audiences(context: AssetExecutionContext) -> MaterializeResult:
-    settings = Settings.from_env()
-    exported = export_audiences(settings.warehouse_db, settings.warehouse_dir, settings.warehouse_dir / "audiences")
+def audiences(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
+    settings = retentio_settings.get()
+    exported = export_audiences(settings.warehouse_db, settings.warehouse_dir / "audiences")
     return MaterializeResult(metadata={
         "directory": MetadataValue.path(str(exported.directory)),
         "customers_per_audience": MetadataValue.json(exported.counts),

@@ -1,7 +1,8 @@
 """Marketing audiences: consented customers per RFM segment and per health band, as CSV for e-mail and
 remarketing tools.
 
-Only customers with marketing_consent = true are in any file (nobody is contacted without it). Each row:
+Who is in them is the dbt model `audience_members` (dbt_project/models/marts/private): purchasing customers
+with marketing_consent = true, erased customers left out (nobody is contacted without consent). Each row:
 pseudonymous customer_key, e-mail (consent given, so the tool may use it), segment, band, predicted CLV.
 The whole directory is built beside the old one and swapped in by renaming a symlink, like the exports.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 AUDIENCE_COLUMNS = "customer_key, email, rfm_segment, health_band, predicted_clv_12m"
+AUDIENCE_MEMBERS = "warehouse.private.audience_members"  # a view: its e-mails are read where they are kept
 
 
 @dataclass
@@ -28,19 +30,7 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def consented_customers_sql(warehouse_dir: Path) -> str:
-    return f"""
-        select customers.customer_key, crm.email, customers.rfm_segment, customers.health_band,
-               round(customers.predicted_clv_12m, 2) as predicted_clv_12m
-        from warehouse.marts.customers as customers
-        join read_parquet('{warehouse_dir / "private" / "customer_pseudonyms.parquet"}') as pseudonyms
-            using (customer_key)
-        join warehouse.staging.stg_crm__customers as crm on crm.customer_id = pseudonyms.customer_id
-        where customers.has_marketing_consent and customers.has_purchased
-    """
-
-
-def export_audiences(warehouse_db: Path, warehouse_dir: Path, audiences_dir: Path) -> Audiences:
+def export_audiences(warehouse_db: Path, audiences_dir: Path) -> Audiences:
     building = audiences_dir.with_name(f".{audiences_dir.name}-{uuid.uuid4().hex[:12]}.tmp")
     building.mkdir(parents=True)
     counts: dict[str, int] = {}
@@ -49,7 +39,7 @@ def export_audiences(warehouse_db: Path, warehouse_dir: Path, audiences_dir: Pat
     con = duckdb.connect()
     try:
         con.execute(f"attach '{warehouse_db}' as warehouse (read_only)")
-        con.execute(f"create temp table consented as {consented_customers_sql(warehouse_dir)}")
+        con.execute(f"create temp table consented as select {AUDIENCE_COLUMNS} from {AUDIENCE_MEMBERS}")
         for dimension in ("rfm_segment", "health_band"):
             (building / dimension).mkdir()
             values = [v for (v,) in con.execute(

@@ -33,6 +33,7 @@ PUBLISHED_TABLES: dict[str, str] = {
     "rfm_scores": "customer_key",
     "nps_by_period": "period_grain, period_start",
     "acquisition_costs": "period_grain, period_start, channel",
+    "channel_economics": "channel",
     "quarantine_summary": "extract_name, source_file, reason, column_name",
     "customers_at_risk": "predicted_clv_12m desc, customer_key",
     "clv_model_fits": "model, fitted_on, parameter",

@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings
 
 PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
 
@@ -20,7 +20,7 @@ PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
     ),
     backfill_policy=IN_ONE_RUN,
 )
-def retention_report(context: AssetExecutionContext) -> MaterializeResult:
+def retention_report(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
     # The report's modules (queries, charts, page) load when it is built, not with the code location.
     from pipelines.report.build import build_report, report_path
     from pipelines.report.formatting import month_label
@@ -28,7 +28,7 @@ def retention_report(context: AssetExecutionContext) -> MaterializeResult:
 
     from pipelines.ingestion.currency import reporting_currency
 
-    settings = Settings.from_env()
+    settings = retentio_settings.get()
     currency = reporting_currency(settings)
     built = build_report(settings.bi_db, report_path(settings.warehouse_dir), currency)
     data = built.data

@@ -10,8 +10,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.report.page import readme_section, render_page
+from pipelines.report.page import render_page
 from pipelines.report.queries import ReportData, load_report_data
+from pipelines.report.readme_markdown import readme_section
 from pipelines.settings import PROJECT_ROOT
 
 REPORT_DIR_NAME = "report"

@@ -1,8 +1,10 @@
 """What the report reads from the published BI file: one query per section, nothing rendered here.
 
 Everything comes from `bi.duckdb`, opened read-only (a run publishing meanwhile swaps in a new file and
-never blocks us). Tables and columns that later issues add are optional: `Schema` says what the file has,
-and a section whose table or column is missing is simply `None` (or empty) in `ReportData`.
+never blocks us). Every run publishes every table read here (pipelines/publish/bi_file.py), so a file
+without one is refused. The numbers are computed by the dbt marts (CAC and CLV by channel are the mart
+`channel_economics`); the queries only select, filter and bin them for the charts. A new metric is a
+column of a mart, read here by name.
 
 Every query has a total order (`order by` on a key) and runs on one thread, so the same file always gives
 the same values, to the last digit, and the same report.
@@ -18,26 +20,20 @@ from pathlib import Path
 
 import duckdb
 
-CORE_TABLES = (
-    "retention_metrics", "customers", "customer_cohorts", "rfm_scores", "nps_by_period",
-    "acquisition_costs", "quarantine_summary", "publication",
-)
-# Published by later issues; each gets its section when the table is there (see page.OPTIONAL_SECTIONS).
-OPTIONAL_TABLES = (
+# Tables whose first rows the report shows as they are (see table_sections.TABLE_SECTIONS).
+TABLE_EXTRACTS = (
     "alerts", "clv_model_fits", "clv_backtest", "customers_at_risk", "retention_drivers",
     "retention_metrics_by_segment", "feedback_themes",
 )
-# Optional columns of `customers`, each with the names it may be published under (first found wins).
-CUSTOMER_PREDICTION_COLUMNS: dict[str, tuple[str, ...]] = {
-    "predicted_clv": ("predicted_clv", "predicted_clv_12m"),
-    "clv_p10": ("clv_p10", "predicted_clv_12m_p10"),
-    "clv_p90": ("clv_p90", "predicted_clv_12m_p90"),
-    "health_score": ("health_score",),
-    "health_band": ("health_band",),
-    "probability_alive": ("probability_alive",),
-}
+# Every table the report reads, in the order the page lists their row counts.
+REPORT_TABLES = (
+    "retention_metrics", "customers", "customer_cohorts", "rfm_scores", "nps_by_period",
+    "acquisition_costs", "channel_economics", "quarantine_summary", "publication", *TABLE_EXTRACTS,
+)
+# The predicted CLV columns of `customers` (null when the purchase models could not be fitted).
+PREDICTED_CLV, PREDICTED_CLV_P10, PREDICTED_CLV_P90 = (
+    "predicted_clv_12m", "predicted_clv_12m_p10", "predicted_clv_12m_p90")
 HEALTH_BAND_ORDER = ("healthy", "watch", "at_risk", "lost")
-CAC_WINDOW_MONTHS = 12
 HISTOGRAM_TARGET_BINS = 24
 GENERIC_TABLE_ROW_LIMIT = 20
 # Tables whose section charts every row (the back-test: one row per forecast and scope).
@@ -52,12 +48,6 @@ class Schema:
 
     def has_table(self, table: str) -> bool:
         return table in self.tables
-
-    def has_column(self, table: str, column: str) -> bool:
-        return column in self.tables.get(table, ())
-
-    def first_column(self, table: str, candidates: tuple[str, ...]) -> str | None:
-        return next((name for name in candidates if self.has_column(table, name)), None)
 
 
 @dataclass(frozen=True)
@@ -151,7 +141,8 @@ class ClvDistribution:
 
 @dataclass(frozen=True)
 class ChannelEconomics:
-    """CAC over the last complete months against the average historical CLV of the channel's customers."""
+    """One row of `channel_economics`: CAC over the last complete months against the average historical CLV
+    of the channel's customers."""
 
     channel: str
     spend: float | None      # None: no marketing spend extract, so unknown
@@ -159,12 +150,7 @@ class ChannelEconomics:
     cac: float | None
     purchasing_customers: int
     avg_historical_clv: float | None
-
-    @property
-    def clv_to_cac(self) -> float | None:
-        if not self.cac or self.avg_historical_clv is None:
-            return None
-        return self.avg_historical_clv / self.cac
+    clv_to_cac: float | None
 
 
 @dataclass(frozen=True)
@@ -223,7 +209,7 @@ class ReportData:
     channels: ChannelWindow | None
     quarantine: tuple[QuarantineRow, ...]
     health: tuple[HealthBand, ...] = ()
-    optional_tables: dict[str, TableExtract] = field(default_factory=dict)
+    table_extracts: dict[str, TableExtract] = field(default_factory=dict)   # TABLE_EXTRACTS, by table
 
     @property
     def last_month(self) -> MonthMetrics | None:
@@ -258,36 +244,26 @@ def read_schema(con: duckdb.DuckDBPyConnection) -> Schema:
     return Schema({table: tuple(columns) for table, columns in tables.items()})
 
 
-def read_publication(con, schema: Schema) -> dict[str, str]:
-    if not schema.has_table("publication"):
-        return {}
+def read_publication(con) -> dict[str, str]:
     return dict(_rows(con, "select key, value from main.publication order by key"))
 
 
-def read_row_counts(con, schema: Schema) -> dict[str, int]:
-    """Rows of every table the report reads (core tables, then the optional ones present)."""
-    tables = [t for t in (*CORE_TABLES, *OPTIONAL_TABLES) if schema.has_table(t)]
-    return {table: _rows(con, f'select count(*) from main."{table}"')[0][0] for table in tables}
+def read_row_counts(con) -> dict[str, int]:
+    """Rows of every table the report reads."""
+    return {table: _rows(con, f'select count(*) from main."{table}"')[0][0] for table in REPORT_TABLES}
 
 
-def read_as_of_date(con, schema: Schema) -> date | None:
-    if not schema.has_column("retention_metrics", "measured_through_date"):
-        return None
+def read_as_of_date(con) -> date | None:
     return _rows(con, "select max(measured_through_date) from main.retention_metrics")[0][0]
 
 
-def _optional(schema: Schema, table: str, column: str) -> str:
-    return column if schema.has_column(table, column) else f"null as {column}"
-
-
-def read_months(con, schema: Schema) -> tuple[MonthMetrics, ...]:
+def read_months(con) -> tuple[MonthMetrics, ...]:
     """Every complete month of retention_metrics, oldest first."""
-    predicted = _optional(schema, "retention_metrics", "predicted_clv_to_cac")
-    short_history = _optional(schema, "retention_metrics", "is_history_shorter_than_window")
-    rows = _rows(con, f"""
+    rows = _rows(con, """
         select period_start, customers_at_start, customers_at_end, new_customers, retention_rate_pct,
                churned_customers, churn_rate_pct, reactivated_customers, revenue, nps, nps_responses,
-               marketing_spend, cac, avg_historical_clv, clv_to_cac, {predicted}, {short_history}
+               marketing_spend, cac, avg_historical_clv, clv_to_cac, predicted_clv_to_cac,
+               is_history_shorter_than_window
         from main.retention_metrics
         where period_grain = 'month' and is_complete
         order by period_start""")
@@ -352,23 +328,19 @@ def nice_step(raw_step: float) -> float:
     return 10.0 ** (exponent + 1)
 
 
-def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
-    """Histogram of predicted CLV when published, else of historical CLV, over purchasing customers.
+def read_clv_distribution(con) -> ClvDistribution:
+    """Histogram of predicted CLV, or of historical CLV when the models could not be fitted, over purchasing
+    customers.
 
     CLV is long-tailed: the bins cover 0 to the 99th percentile in round widths, and the last bin is open
     ("€5,000 and more") so a few very large customers do not squash the rest into one bar.
     """
-    predicted = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["predicted_clv"])
-    unavailable = ""
-    if predicted and _rows(con, f"select count({predicted}) from main.customers")[0][0] == 0:
-        unavailable, predicted = read_unfitted_reasons(con, schema), None
-    column = predicted or ("historical_clv" if schema.has_column("customers", "historical_clv") else None)
-    if column is None:
-        return None
-    purchasing = "and has_purchased" if schema.has_column("customers", "has_purchased") else ""
-    where = f"where {column} is not null {purchasing}"
-    p10 = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["clv_p10"]) if predicted else None
-    p90 = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["clv_p90"]) if predicted else None
+    predicted, unavailable = PREDICTED_CLV, ""
+    if _rows(con, f"select count({PREDICTED_CLV}) from main.customers")[0][0] == 0:
+        unavailable, predicted = read_unfitted_reasons(con), None
+    column = predicted or "historical_clv"
+    where = f"where {column} is not null and has_purchased"
+    p10, p90 = (PREDICTED_CLV_P10, PREDICTED_CLV_P90) if predicted else (None, None)
     customers, mean, median, p90_value, p99, low, mean_p10, mean_p90 = _rows(con, f"""
         select count(*), avg({column}), quantile_cont({column}, 0.5), quantile_cont({column}, 0.9),
                quantile_cont({column}, 0.99), min({column}),
@@ -391,10 +363,8 @@ def read_clv_distribution(con, schema: Schema) -> ClvDistribution | None:
                            _float(p90_value), _float(mean_p10), _float(mean_p90), bins, unavailable)
 
 
-def read_unfitted_reasons(con, schema: Schema) -> str:
+def read_unfitted_reasons(con) -> str:
     """Why the full-history models could not be fitted, in clv_model_fits' own words."""
-    if not schema.has_column("clv_model_fits", "reason"):
-        return "the purchase models could not be fitted."
     reasons = [r[0] for r in _rows(con, """
         select distinct reason from main.clv_model_fits
         where status = 'not_fitted' and fitted_on = 'full history' and reason is not null
@@ -402,51 +372,24 @@ def read_unfitted_reasons(con, schema: Schema) -> str:
     return " ".join(r if r.endswith(".") else r + "." for r in reasons) or "the purchase models could not be fitted."
 
 
-
-def read_channel_economics(con, schema: Schema) -> ChannelWindow | None:
-    """Spend and new customers per channel over the last 12 complete months, and CLV per acquisition channel."""
-    months = [r[0] for r in _rows(con, f"""
-        select distinct period_start from main.acquisition_costs
-        where period_grain = 'month' and is_complete
-        order by period_start desc limit {CAC_WINDOW_MONTHS}""")]
-    if not months:
+def read_channel_economics(con) -> ChannelWindow | None:
+    """CAC and CLV per acquisition channel (the mart channel_economics), most spend first; None before the
+    first complete month."""
+    rows = _rows(con, """
+        select first_month_start, last_month_start, months_in_window, channel, spend, new_customers, cac,
+               purchasing_customers, avg_historical_clv, clv_to_cac
+        from main.channel_economics
+        order by channel = 'all', coalesce(spend, 0) desc, channel""")
+    if not rows:
         return None
-    first, last = min(months), max(months)
-    has_customer_clv = schema.has_column("customers", "historical_clv")
-    purchasing = "where has_purchased" if schema.has_column("customers", "has_purchased") else ""
-    clv_by_channel = (f"""
-        select coalesce(acquisition_channel, 'unknown') as channel, count(*) as purchasing_customers,
-               avg(historical_clv) as avg_historical_clv
-        from main.customers {purchasing} group by all""" if has_customer_clv else
-                      "select null::varchar as channel, 0 as purchasing_customers, null::double as avg_historical_clv")
-    all_customers_clv = (f"select 'all' as channel, count(*), avg(historical_clv) from main.customers {purchasing}"
-                         if has_customer_clv else "select 'all', 0, null::double")
-    rows = _rows(con, f"""
-        with spend as (
-            select channel, sum(spend) as spend, sum(new_customers) as new_customers
-            from main.acquisition_costs
-            where period_grain = 'month' and is_complete and period_start between ? and ?
-            group by channel
-        ),
-        clv as ({clv_by_channel} union all {all_customers_clv})
-        select coalesce(spend.channel, clv.channel) as channel,
-               case when (select count(spend) from main.acquisition_costs) > 0 then coalesce(spend.spend, 0) end,
-               coalesce(spend.new_customers, 0),
-               coalesce(clv.purchasing_customers, 0), clv.avg_historical_clv
-        from spend full outer join clv on clv.channel = spend.channel
-        where coalesce(spend.channel, clv.channel) is not null
-        order by channel""", [first, last])
     economics = [
-        ChannelEconomics(
-            channel=r[0], spend=_float(r[1]), new_customers=int(r[2]),
-            cac=(float(r[1]) / int(r[2])) if r[1] is not None and int(r[2]) else None,
-            purchasing_customers=int(r[3]), avg_historical_clv=_float(r[4]),
-        )
+        ChannelEconomics(channel=r[3], spend=_float(r[4]), new_customers=int(r[5]), cac=_float(r[6]),
+                         purchasing_customers=int(r[7]), avg_historical_clv=_float(r[8]), clv_to_cac=_float(r[9]))
         for r in rows
     ]
+    first, last, months = rows[0][:3]
     blended = next((e for e in economics if e.channel == "all"), None)
-    channels = sorted((e for e in economics if e.channel != "all"), key=lambda e: (-(e.spend or 0), e.channel))
-    return ChannelWindow(first, last, len(months), tuple(channels), blended)
+    return ChannelWindow(first, last, int(months), tuple(e for e in economics if e.channel != "all"), blended)
 
 
 def read_quarantine(con) -> tuple[QuarantineRow, ...]:
@@ -457,20 +400,14 @@ def read_quarantine(con) -> tuple[QuarantineRow, ...]:
     return tuple(QuarantineRow(r[0], r[1], r[2], r[3], int(r[4]), _int(r[5]), r[6]) for r in rows)
 
 
-def read_health(con, schema: Schema) -> tuple[HealthBand, ...]:
-    band = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["health_band"])
-    if band is None:
-        return ()
-    score = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["health_score"])
-    alive = schema.first_column("customers", CUSTOMER_PREDICTION_COLUMNS["probability_alive"])
-    revenue = "coalesce(sum(historical_clv), 0)" if schema.has_column("customers", "historical_clv") else "0"
+def read_health(con) -> tuple[HealthBand, ...]:
+    """Customers per health band; none when the models could not be fitted (the bands are then null)."""
     order = ", ".join(f"'{b}'" for b in HEALTH_BAND_ORDER)
     rows = _rows(con, f"""
-        select {band}, count(*), {f'avg({score})' if score else 'null'}, {f'avg({alive})' if alive else 'null'},
-               {revenue}
-        from main.customers where {band} is not null
-        group by {band}
-        order by coalesce(list_position([{order}], {band}), 99), {band}""")
+        select health_band, count(*), avg(health_score), avg(probability_alive), coalesce(sum(historical_clv), 0)
+        from main.customers where health_band is not null
+        group by health_band
+        order by coalesce(list_position([{order}], health_band), 99), health_band""")
     return tuple(HealthBand(r[0], int(r[1]), _float(r[2]), _float(r[3]), float(r[4])) for r in rows)
 
 
@@ -503,23 +440,23 @@ def load_report_data(bi_path: Path) -> ReportData:
     # One thread: parallel aggregation can change the last bits of a floating-point sum between runs.
     with closing(duckdb.connect(str(bi_path), read_only=True, config={"threads": 1})) as con:
         schema = read_schema(con)
-        missing = [t for t in CORE_TABLES if not schema.has_table(t)]
+        missing = [t for t in REPORT_TABLES if not schema.has_table(t)]
         if missing:
             raise ValueError(f"{bi_path} has no table {', '.join(missing)}: is it a Retentio BI file?")
         rfm_cells, rfm_segments = read_rfm(con)
         return ReportData(
             schema=schema,
-            publication=read_publication(con, schema),
-            row_counts=read_row_counts(con, schema),
-            as_of_date=read_as_of_date(con, schema),
-            months=read_months(con, schema),
+            publication=read_publication(con),
+            row_counts=read_row_counts(con),
+            as_of_date=read_as_of_date(con),
+            months=read_months(con),
             nps_months=read_nps_months(con),
             cohorts=read_cohorts(con),
             rfm_cells=rfm_cells,
             rfm_segments=rfm_segments,
-            clv=read_clv_distribution(con, schema),
-            channels=read_channel_economics(con, schema),
+            clv=read_clv_distribution(con),
+            channels=read_channel_economics(con),
             quarantine=read_quarantine(con),
-            health=read_health(con, schema),
-            optional_tables={t: read_table_extract(con, schema, t) for t in OPTIONAL_TABLES if schema.has_table(t)},
+            health=read_health(con),
+            table_extracts={t: read_table_extract(con, schema, t) for t in TABLE_EXTRACTS},
         )

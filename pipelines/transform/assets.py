@@ -21,8 +21,8 @@ from dagster_dbt import (
 )
 
 from pipelines.partitions import IN_ONE_RUN
-from pipelines.privacy.erasure import applied_state, erasures_in_raw_layer, record_state
 from pipelines.settings import Settings, export_to_environment
+from pipelines.shared import WAREHOUSE_POOL, RetentioSettings, applied_state, erasures_in_raw_layer, record_state
 from pipelines.transform.incremental import (
     current_inputs,
     full_refresh_reason,
@@ -33,8 +33,6 @@ from pipelines.transform.parse_cache import keep_parse_state, seeded_target_path
 from pipelines.transform.project import retentio_dbt_project
 from pipelines.transform.rebuilds import ensure_request_log
 from pipelines.transform.spark_mirror import mirror_spark_tables, runs_on_spark
-
-WAREHOUSE_POOL = "warehouse"
 
 
 class RetentioDbtTranslator(DagsterDbtTranslator):
@@ -78,15 +76,13 @@ def _forget_erased_customers(context: AssetExecutionContext, settings: Settings)
     record_state(state, erasures)
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories: bool = False):
-    settings = Settings.from_env()
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settings,
+           builds_histories: bool = False):
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     _forget_erased_customers(context, settings)
-    export_to_environment(settings)  # profiles.yml and sources.yml read the warehouse path from here
+    export_to_environment(settings)  # the one way settings reach dbt (pipelines/settings.py, as_environment)
     # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py), a production run
     # does not pay for them again.
-    # Settings reach dbt through the environment (export_to_environment), not --vars: dbt would re-parse
-    # the whole project whenever the vars differ from those of the prepared manifest.
     arguments = ["build", "--exclude", "resource_type:unit_test"]
     histories = None
     if builds_histories:
@@ -117,9 +113,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, builds_histories
     pool=WAREHOUSE_POOL,
     backfill_policy=IN_ONE_RUN,
 )
-def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, retentio_settings: RetentioSettings):
     """Staging, intermediate (the customer histories incrementally) and the marts that do not need predictions."""
-    yield from _build(context, dbt, builds_histories=True)
+    yield from _build(context, dbt, retentio_settings.get(), builds_histories=True)
 
 
 @dbt_assets(
@@ -130,16 +126,19 @@ def retentio_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     pool=WAREHOUSE_POOL,
     backfill_policy=IN_ONE_RUN,
 )
-def retentio_dbt_models_with_predictions(context: AssetExecutionContext, dbt: DbtCliResource):
+def retentio_dbt_models_with_predictions(context: AssetExecutionContext, dbt: DbtCliResource,
+                                         retentio_settings: RetentioSettings):
     """The marts that carry predicted CLV and health: customers, retention_metrics, customers_at_risk, ..."""
-    yield from _build(context, dbt)
+    yield from _build(context, dbt, retentio_settings.get())
 
 
 DBT_ASSETS = [retentio_dbt_models, retentio_dbt_models_with_predictions]
 
 
 def dbt_model_key(model_name: str) -> AssetKey:
-    """The asset key of a dbt model, whichever of the two definitions holds it."""
+    """The asset key of a dbt model, whichever of the two definitions holds it: what the steps after dbt name
+    their inputs by (here, beside the definitions that answer it; the other shared pieces are in
+    pipelines/shared.py)."""
     for definition in DBT_ASSETS:
         try:
             return get_asset_key_for_model([definition], model_name)

@@ -1,15 +1,19 @@
 """When dbt's incremental customer histories may be updated in place, and when they must be rebuilt.
 
-The histories (int_customer_purchase_days and the models built from it, macros/incremental.sql) rebuild
-only the customers whose purchases changed. That is exact while the raw orders only grow and the as-of
+The histories (int_purchases_summed_by_customer_day and the models built from it,
+macros/incremental.sql) rebuild only the customers whose purchases changed. That is exact while the raw orders only grow and the as-of
 date only moves forward. Anything else makes the kept rows wrong, so the next dbt build runs with
 `--full-refresh`:
 
 - the raw orders are a new generation (a file changed or went away, an erasure request, ...:
   pipelines/ingestion/raw_layer.py);
 - the activity window W or the back-test horizon H changed;
-- the as-of date moved back;
+- the as-of date setting moved back, or was set or unset;
 - the SQL of an incremental model, or a macro, changed; or the dbt target did.
+
+The as-of date is resolved in one place, by dbt (int_run_settings: the setting, or the latest order date), so
+this compares the setting, not the date: unset, the as-of date is the latest order date, which moves back only
+when raw orders are removed or changed, and that makes a new generation of the raw orders.
 
 What the histories were last built from is recorded beside the warehouse file after every successful
 build, and compared before the next one.
@@ -20,10 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
 
-from pipelines.ingestion.raw_layer import current_generation, data_glob
+from pipelines.ingestion.raw_layer import current_generation
 from pipelines.settings import Settings
 
 STATE_FILE = "history_build_state.json"
@@ -32,29 +35,11 @@ STATE_FILE = "history_build_state.json"
 @dataclass(frozen=True)
 class HistoryInputs:
     raw_orders_generation: str | None
-    as_of_date: str | None
+    as_of_date_setting: str | None          # None: the latest order date
     activity_window_days: int
     backtest_holdout_days: int
     models_fingerprint: str
     dbt_target: str
-
-
-def effective_as_of_date(settings: Settings) -> date | None:
-    """The as-of date dbt will use: the setting, or the latest order date of the raw orders."""
-    import duckdb
-
-    if settings.as_of_date is not None:
-        return settings.as_of_date
-    orders = settings.raw_dir / "orders"
-    if not orders.exists():
-        return None
-    con = duckdb.connect()
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(f"select max(cast(ordered_at as date)) from read_parquet('{data_glob(orders)}')"
-                           ).fetchall()[0][0]
-    finally:
-        con.close()
 
 
 def models_fingerprint(manifest_path: Path, project_dir: Path) -> str:
@@ -70,10 +55,9 @@ def models_fingerprint(manifest_path: Path, project_dir: Path) -> str:
 
 
 def current_inputs(settings: Settings, manifest_path: Path, project_dir: Path) -> HistoryInputs:
-    as_of = effective_as_of_date(settings)
     return HistoryInputs(
         raw_orders_generation=current_generation(settings.raw_dir / "orders"),
-        as_of_date=as_of.isoformat() if as_of else None,
+        as_of_date_setting=settings.as_of_date.isoformat() if settings.as_of_date else None,
         activity_window_days=settings.activity_window_days,
         backtest_holdout_days=settings.backtest_holdout_days,
         models_fingerprint=models_fingerprint(manifest_path, project_dir),
@@ -94,8 +78,10 @@ def full_refresh_reason(previous: HistoryInputs | None, current: HistoryInputs, 
                         ("dbt_target", "the dbt target changed")):
         if getattr(previous, field) != getattr(current, field):
             return f"{what} ({getattr(previous, field)} -> {getattr(current, field)})"
-    if previous.as_of_date and current.as_of_date and current.as_of_date < previous.as_of_date:
-        return f"the as-of date moved back ({previous.as_of_date} -> {current.as_of_date})"
+    before, now = previous.as_of_date_setting, current.as_of_date_setting
+    if before != now and (before is None or now is None or now < before):
+        return (f"the as-of date setting moved back or was set or unset ({before or 'latest order date'} -> "
+                f"{now or 'latest order date'})")
     return None
 
 

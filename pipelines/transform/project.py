@@ -19,6 +19,8 @@ from pipelines.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
+# The dbt target (RETENTIO_DBT_TARGET) is read when the code location loads: it decides the manifest the
+# asset graph is built from, not only how a run goes.
 retentio_dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,

@@ -7,8 +7,8 @@ CLI: `dagster asset materialize --select 'rebuilds/order_days*' --partition-rang
 to a request log, and the next dbt build rebuilds every customer who ordered on those days, from all of
 their orders, then everything downstream.
 
-The log (RETENTIO_WAREHOUSE_DIR/rebuilds/order_days.parquet) is a dbt source; int_customer_purchase_days
-remembers the last request it honoured, so a request is honoured once, by the first build after it.
+The log (RETENTIO_WAREHOUSE_DIR/rebuilds/order_days.parquet) is a dbt source;
+int_purchases_summed_by_customer_day remembers the last request it honoured, so a request is honoured once, by the first build after it.
 """
 
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from pipelines.partitions import IN_ONE_RUN, order_day_partitions
-from pipelines.settings import Settings
+from pipelines.shared import RetentioSettings
 
 ORDER_DAY_REBUILDS_KEY = AssetKey(["rebuilds", "order_days"])
 
@@ -77,10 +77,10 @@ def _write(path: Path, table) -> None:
                 "with its downstream assets) rebuilds the customer histories of everyone who ordered on them, "
                 "then every mart; runs without a backfill process what is new and leave this alone.",
 )
-def order_day_rebuilds(context: AssetExecutionContext) -> MaterializeResult:
+def order_day_rebuilds(context: AssetExecutionContext, retentio_settings: RetentioSettings) -> MaterializeResult:
     window = context.partition_time_window
     first_day, last_day = window.start.date(), date.fromordinal(window.end.date().toordinal() - 1)
-    number = request_rebuild(Settings.from_env().warehouse_dir, first_day, last_day)
+    number = request_rebuild(retentio_settings.get().warehouse_dir, first_day, last_day)
     context.log.info(f"request {number}: rebuild the customers who ordered from {first_day} to {last_day}")
     return MaterializeResult(metadata={"request_number": number, "first_day": first_day.isoformat(),
                                        "last_day": last_day.isoformat()})

@@ -11,18 +11,11 @@ httpfs extension). Staging models are tables on Spark (dbt_project.yml) so that 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from pipelines.settings import Settings
 
 
 def runs_on_spark(settings: Settings) -> bool:
     return settings.dbt_target.startswith("spark")
-
-
-def spark_tables_dir(settings: Settings) -> Path:
-    return Path(os.environ.get("RETENTIO_SPARK_TABLES_DIR") or settings.warehouse_dir / "spark" / "warehouse")
 
 
 def mirror_spark_tables(settings: Settings, names: set[str]) -> list[str]:
@@ -36,7 +29,7 @@ def mirror_spark_tables(settings: Settings, names: set[str]) -> list[str]:
     try:
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
         con.execute("begin transaction")
-        for schema_dir in sorted(spark_tables_dir(settings).glob("*.db")):
+        for schema_dir in sorted(settings.spark_tables_dir.glob("*.db")):
             schema = schema_dir.name.removesuffix(".db")
             con.execute(f'create schema if not exists "{schema}"')
             for table_dir in sorted(path for path in schema_dir.iterdir() if path.is_dir() and path.name in names):

@@ -205,6 +205,7 @@ def test_a_bad_file_fails_the_ingestion_asset_with_a_message_naming_file_and_col
     from dagster import materialize
 
     from pipelines.ingestion.assets import raw_extract_assets
+    from pipelines.shared import RetentioSettings
 
     landing = tmp_path / "landing"
     write_landing(landing, {"customers.csv": KNOWN_CUSTOMERS,
@@ -213,7 +214,7 @@ def test_a_bad_file_fails_the_ingestion_asset_with_a_message_naming_file_and_col
     wanted = ("ingest_customers", "ingest_orders")
     customers_asset, orders_asset = (a for a in raw_extract_assets if a.node_def.name in wanted)
     with environment(Workspace(landing, tmp_path / "warehouse")):
-        result = materialize([customers_asset, orders_asset], raise_on_error=False)
+        result = materialize([customers_asset, orders_asset], raise_on_error=False, resources={"retentio_settings": RetentioSettings()})
 
     assert not result.success
     [failure] = result.get_step_failure_events()

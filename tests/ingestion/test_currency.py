@@ -119,13 +119,14 @@ def test_the_blocking_check_says_it_through_dagster(tmp_path):
 
     from pipelines.ingestion.assets import raw_extract_assets
     from pipelines.ingestion.checks import rejection_share_checks
+    from pipelines.shared import RetentioSettings
 
     landing = tmp_path / "landing"
     deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("USD", "USD", "USD")})
     wanted = [a for a in raw_extract_assets if a.node_def.name in ("ingest_customers", "ingest_orders")]
     checks = [c for c in rejection_share_checks if "orders" in str(list(c.check_keys)[0].asset_key)]
     with environment(Workspace(landing, tmp_path / "warehouse"), RETENTIO_CURRENCY="EUR"):
-        result = materialize([*wanted, *checks], raise_on_error=False)
+        result = materialize([*wanted, *checks], raise_on_error=False, resources={"retentio_settings": RetentioSettings()})
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_file_mostly_rejected"]
     assert not evaluation.passed
     assert "its amounts are in USD, the reporting currency is EUR" in evaluation.description

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from pipelines.ingestion.loader import NO_CUSTOMERS_EXTRACT, ingest_extract
 from pipelines.ingestion.raw_layer import VersionState, data_glob
 from pipelines.privacy.pseudonyms import customer_key, pseudonym_key
+from pipelines.settings import Settings
 from tests.catalogue.harness import assert_every_row_accounted_for
 from tests.conftest import Workspace, environment
 from tests.ingestion.uci_online_retail import MAPPING, write_uci_file
@@ -84,6 +85,7 @@ def test_through_dagster_a_line_level_shop_without_crm_in_gbp_passes_every_inges
     from pipelines.ingestion.assets import raw_extract_assets
     from pipelines.ingestion.checks import rejection_share_checks, row_accounting_checks
     from pipelines.privacy.assets import customer_pseudonyms
+    from pipelines.shared import RetentioSettings
 
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -94,14 +96,15 @@ def test_through_dagster_a_line_level_shop_without_crm_in_gbp_passes_every_inges
     workspace = Workspace(landing, tmp_path / "warehouse")
     with environment(workspace, RETENTIO_CURRENCY="GBP"):
         result = materialize([*raw_extract_assets, customer_pseudonyms, *row_accounting_checks,
-                              *rejection_share_checks, *raw_contract_checks], raise_on_error=False)
+                              *rejection_share_checks, *raw_contract_checks], raise_on_error=False,
+                             resources={"retentio_settings": RetentioSettings()})
 
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == 12 and all(e.passed for e in evaluations)
     order_customers = {c for (c,) in rows(workspace.warehouse_dir, "orders", "distinct customer_id")}
     pseudonyms = pq.read_table(workspace.warehouse_dir / "private" / "customer_pseudonyms.parquet").to_pylist()
-    key, _ = pseudonym_key()
+    key, _ = pseudonym_key(Settings.from_env())
     assert {p["customer_id"] for p in pseudonyms} == order_customers | {"99999"}
     assert all(p["customer_key"] == customer_key(p["customer_id"], key) for p in pseudonyms)
     assert (workspace.warehouse_dir / "raw" / "reporting_currency.json").exists()

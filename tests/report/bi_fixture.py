@@ -1,7 +1,8 @@
-"""A small hand-made BI file: every published table with a few rows whose values the tests know.
+"""A small hand-made BI file: every table the report reads, with a few rows whose values the tests know.
 
-Columns and types are those `make run` publishes. `predictions=True` adds the CLV and health columns to
-`customers`; `optional_tables` adds tables that later issues publish.
+Columns and types are those `make run` publishes (columns the report does not read may be left out).
+`predictions=False` is a run whose purchase models could not be fitted: the predicted CLV and health columns
+of `customers` are null and `clv_model_fits` says why.
 """
 
 from __future__ import annotations
@@ -47,8 +48,7 @@ QUARANTINE = [
     ("orders", "orders_2025.csv", "invalid_date", "ordered_at", 3, 17, "'2025-02-30' is not a valid date"),
     ("customers", "customers.csv", "malformed_row", None, 1, 4, "expected 7 fields, found 8 (line 5)"),
 ]
-OPTIONAL_TABLES = ("alerts", "clv_model_fits", "clv_backtest", "retention_drivers",
-                   "retention_metrics_by_segment", "feedback_themes")
+UNFITTED_REASON = "Too few repeat purchases to fit the purchase model"
 
 
 def _month_end(start: date) -> date:
@@ -64,41 +64,60 @@ def _retention_rows() -> list[tuple]:
             crr=90.0 + i * 0.1, churn=8.0 - i * 0.1, nps=10.0 + i, cac=30.0, clv_to_cac=5.0)
         cs = 1000 + 10 * i
         crr = None if i == 0 else values["crr"]
-        rows.append(("month", month, _month_end(month), _month_end(month), complete, cs, cs + 10, 60, crr,
+        rows.append(("month", month, _month_end(month), _month_end(month), complete, False, cs, cs + 10, 60, crr,
                      round(cs * values["churn"] / 100), values["churn"], cs - 50, 5, 0, 400, 40.0, 50.0, 60.0,
                      20000.0 + i, 80.0, values["nps"], 100 + i, 1500.0, values["cac"], 300.0,
-                     values["clv_to_cac"]))
-    rows.append(("quarter", date(2025, 1, 1), date(2025, 3, 31), date(2025, 3, 31), True, 1, 1, 1, 1.0, 1, 1.0,
-                 1, 1, 1, 1, 1.0, 1.0, 1.0, 1.0, 1.0, 99.0, 1, 1.0, 1.0, 1.0, 1.0))
+                     values["clv_to_cac"], None, None))
+    rows.append(("quarter", date(2025, 1, 1), date(2025, 3, 31), date(2025, 3, 31), True, False, 1, 1, 1, 1.0, 1,
+                 1.0, 1, 1, 1, 1, 1.0, 1.0, 1.0, 1.0, 1.0, 99.0, 1, 1.0, 1.0, 1.0, 1.0, None, None))
     return rows
 
 
-def make_bi_file(path: Path, *, predictions: bool = False, optional_tables: tuple[str, ...] = (),
-                 quarantine: bool = True) -> Path:
+def _channel_economics_rows() -> list[tuple]:
+    """What the mart channel_economics publishes for this file, computed by hand: spend and new customers
+    over the last 12 complete months, against the historical CLV of the channel's purchasing customers."""
+    window = COMPLETE_MONTHS[-12:]
+    rows = []
+    for channel in (*CHANNEL_SPEND, "unknown", "all"):
+        spend, new = ((sum(s for s, _ in CHANNEL_SPEND.values()), sum(n for _, n in CHANNEL_SPEND.values()))
+                      if channel == "all" else CHANNEL_SPEND.get(channel, (0.0, 0)))
+        spend, new = spend * len(window), new * len(window)
+        clvs = [c[3] for c in CUSTOMERS if c[2] and (channel == "all" or (c[1] or "unknown") == channel)]
+        cac = spend / new if new else None
+        clv = sum(clvs) / len(clvs) if clvs else None
+        rows.append((window[0], window[-1], len(window), channel, spend, new, cac, len(clvs), clv,
+                     clv / cac if cac and clv is not None else None))
+    return sorted(rows, key=lambda row: row[3])
+
+
+def make_bi_file(path: Path, *, predictions: bool = False, quarantine: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(duckdb.connect(str(path))) as con:
         con.execute("begin")     # one commit: a file-backed DuckDB syncs at each one
         con.execute("""create table retention_metrics (
             period_grain varchar, period_start date, period_end date, measured_through_date date,
-            is_complete boolean, customers_at_start bigint, customers_at_end bigint, new_customers bigint,
-            retention_rate_pct double, churned_customers bigint, churn_rate_pct double, retained_customers bigint,
+            is_complete boolean, is_history_shorter_than_window boolean, customers_at_start bigint,
+            customers_at_end bigint, new_customers bigint, retention_rate_pct double, churned_customers bigint,
+            churn_rate_pct double, retained_customers bigint,
             reactivated_customers bigint, new_customers_inactive_at_end bigint, purchasing_customers bigint,
             repeat_purchase_rate_pct double, avg_basket_first_purchase double, avg_basket_repeat_purchase double,
             revenue decimal(38,2), revenue_existing_customers_pct double, nps double, nps_responses bigint,
-            marketing_spend decimal(38,2), cac double, avg_historical_clv double, clv_to_cac double)""")
-        con.executemany(f"insert into retention_metrics values ({', '.join(['?'] * 26)})", _retention_rows())
+            marketing_spend decimal(38,2), cac double, avg_historical_clv double, clv_to_cac double,
+            avg_predicted_clv double, predicted_clv_to_cac double)""")
+        con.executemany(f"insert into retention_metrics values ({', '.join(['?'] * 29)})", _retention_rows())
 
-        prediction_columns = ("predicted_clv double, clv_p10 double, clv_p90 double, health_score double, "
-                              "health_band varchar, probability_alive double, " if predictions else "")
-        con.execute(f"""create table customers (
+        con.execute("""create table customers (
             customer_key varchar, signup_date date, country_code varchar, acquisition_channel varchar,
             has_marketing_consent boolean, has_purchased boolean, purchases bigint, revenue decimal(38,2),
-            rfm_segment varchar, {prediction_columns} historical_clv decimal(38,2))""")
+            rfm_segment varchar, historical_clv decimal(38,2), probability_alive double,
+            predicted_clv_12m double, predicted_clv_12m_p10 double, predicted_clv_12m_p90 double,
+            health_score double, health_band varchar)""")
         for customer_id, channel, purchased, clv, rfm in CUSTOMERS:
-            extra = list(PREDICTIONS.get(customer_id, (None,) * 6)) if predictions else []
-            con.execute(f"insert into customers values ({', '.join(['?'] * (10 + len(extra)))})",
+            predicted, p10, p90, score, band, alive = (
+                PREDICTIONS.get(customer_id, (None,) * 6) if predictions else (None,) * 6)
+            con.execute(f"insert into customers values ({', '.join(['?'] * 16)})",
                         [customer_id, date(2025, 1, 5), "FR", channel, True, purchased, 2 if purchased else 0,
-                         clv, rfm[2] if rfm else None, *extra, clv])
+                         clv, rfm[2] if rfm else None, clv, alive, predicted, p10, p90, score, band])
 
         con.execute("""create table customer_cohorts (
             cohort_month date, activity_month date, months_since_first_purchase bigint, is_complete boolean,
@@ -147,6 +166,12 @@ def make_bi_file(path: Path, *, predictions: bool = False, optional_tables: tupl
                         [month, _month_end(month), month != MONTHS[-1], total_spend, total_new,
                          total_spend / total_new, total_new])
 
+        con.execute("""create table channel_economics (
+            first_month_start date, last_month_start date, months_in_window bigint, channel varchar,
+            spend decimal(38,2), new_customers bigint, cac double, purchasing_customers bigint,
+            avg_historical_clv double, clv_to_cac double)""")
+        con.executemany(f"insert into channel_economics values ({', '.join(['?'] * 10)})", _channel_economics_rows())
+
         con.execute("""create table quarantine_summary (
             extract_name varchar, source_file varchar, reason varchar, column_name varchar, rejected_rows bigint,
             first_source_row bigint, example_detail varchar)""")
@@ -158,13 +183,14 @@ def make_bi_file(path: Path, *, predictions: bool = False, optional_tables: tupl
             ("activity_window_days", "365"), ("as_of_date_setting", "latest order date"),
             ("dagster_run_id", "fixture"), ("published_at_utc", "2026-03-10T06:00:00")])
 
-        for table in optional_tables:
-            _optional_table(con, table)
+        for table in ("alerts", "clv_model_fits", "clv_backtest", "customers_at_risk", "retention_drivers",
+                      "retention_metrics_by_segment", "feedback_themes"):
+            _table_shown_as_it_is(con, table, predictions)
         con.execute("commit")
     return path
 
 
-def _optional_table(con, table: str) -> None:
+def _table_shown_as_it_is(con, table: str, predictions: bool) -> None:
     if table == "clv_backtest":
         con.execute("""create table clv_backtest (as_of_date date, holdout_days integer, forecast varchar,
             scope varchar, customers bigint, actual_purchases double, predicted_purchases double,
@@ -176,11 +202,15 @@ def _optional_table(con, table: str) -> None:
                 con.execute("insert into clv_backtest values ('2026-03-10', 91, ?, ?, 50, ?, ?, ?, ?, 0.5)",
                             [forecast, scope, actual, predicted, predicted - actual, (factor - 1) * 100])
     elif table == "clv_model_fits":
-        con.execute("""create table clv_model_fits (model varchar, fitted_on varchar, parameter varchar,
-            estimate double, standard_error double, time_unit varchar, log_likelihood double, customers bigint,
-            converged boolean, as_of_date date)""")
-        con.executemany("insert into clv_model_fits values ('bg_nbd', 'full history', ?, ?, 0.01, 'days', "
-                        "-1234.5, 6, true, '2026-03-10')", [("r", 0.66), ("alpha", 17.6)])
+        con.execute("""create table clv_model_fits (model varchar, fitted_on varchar, status varchar,
+            variant varchar, parameter varchar, estimate double, standard_error double, time_unit varchar,
+            log_likelihood double, customers bigint, converged boolean, reason varchar, as_of_date date)""")
+        if predictions:
+            con.executemany("insert into clv_model_fits values ('bg_nbd', 'full history', 'fitted', 'bg_nbd', ?, ?, "
+                            "0.01, 'days', -1234.5, 6, true, null, '2026-03-10')", [("r", 0.66), ("alpha", 17.6)])
+        else:
+            con.execute("insert into clv_model_fits values ('bg_nbd', 'full history', 'not_fitted', null, null, "
+                        "null, null, 'days', null, 6, false, ?, '2026-03-10')", [UNFITTED_REASON])
     elif table == "retention_metrics_by_segment":
         con.execute("""create table retention_metrics_by_segment (period_grain varchar, period_start date,
             is_complete boolean, segment varchar, retention_rate_pct double)""")

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.report.bi_fixture import OPTIONAL_TABLES, make_bi_file
+from tests.report.bi_fixture import make_bi_file
 
 
 @pytest.fixture(scope="session")
 def bi_file(tmp_path_factory):
-    """Today's published tables only."""
+    """A run whose purchase models could not be fitted: no predicted CLV, no health bands."""
     return make_bi_file(tmp_path_factory.mktemp("today") / "warehouse" / "bi.duckdb")
 
 
 @pytest.fixture(scope="session")
 def full_bi_file(tmp_path_factory):
-    """With the prediction columns and every table later issues publish."""
-    return make_bi_file(tmp_path_factory.mktemp("full") / "warehouse" / "bi.duckdb", predictions=True,
-                        optional_tables=OPTIONAL_TABLES)
+    """A run with fitted purchase models: predicted CLV and health bands."""
+    return make_bi_file(tmp_path_factory.mktemp("full") / "warehouse" / "bi.duckdb", predictions=True)

@@ -8,6 +8,7 @@ import shutil
 from dagster import AssetKey, AssetSpec, DagsterInstance, materialize
 
 from pipelines.report.assets import PUBLISHED_MARTS_KEY, report_assets, retention_report
+from pipelines.shared import RetentioSettings
 from tests.conftest import Workspace, environment
 
 
@@ -25,7 +26,7 @@ def test_materializing_writes_the_report_and_describes_it(full_bi_file, tmp_path
     shutil.copy(full_bi_file, workspace.bi_db)
     with environment(workspace):
         result = materialize([retention_report, AssetSpec(PUBLISHED_MARTS_KEY)], selection=[retention_report],
-                             instance=DagsterInstance.ephemeral(), raise_on_error=True)
+                             instance=DagsterInstance.ephemeral(), raise_on_error=True, resources={"retentio_settings": RetentioSettings()})
     assert result.success
     metadata = result.asset_materializations_for_node("report__retention_report")[0].metadata
     path = workspace.warehouse_dir / "report" / "retention_report.html"

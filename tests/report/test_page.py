@@ -9,11 +9,13 @@ from html.parser import HTMLParser
 import pytest
 
 from pipelines.report.build import build_report, metric_definitions, report_path
-from pipelines.report.page import headline_tiles, markdown_to_html, readme_section, render_page
+from pipelines.report.page import render_page
 from pipelines.report.queries import load_report_data
+from pipelines.report.readme_markdown import markdown_to_html, readme_section
+from pipelines.report.sections import headline_tiles
 
 CORE_SECTIONS = {"headline", "trend", "cohorts", "rfm", "value", "nps", "channels", "quarantine", "definitions"}
-OPTIONAL_SECTIONS = {"alerts", "model-fits", "backtest", "drivers", "segments", "feedback"}
+TABLE_SECTIONS = {"alerts", "model-fits", "backtest", "drivers", "segments", "at-risk", "feedback"}
 
 
 def section_ids(html: str) -> set[str]:
@@ -66,18 +68,18 @@ def test_a_single_month_has_tiles_without_a_change(bi_file):
     assert all(t.change == "—" and t.is_better is None for t in tiles)
 
 
-def test_todays_tables_give_every_core_section_and_no_optional_one(bi_file):
+def test_without_fitted_models_the_value_section_shows_historical_clv_and_no_health(bi_file):
     html = render_page(load_report_data(bi_file), "", "EUR")
-    assert section_ids(html) == CORE_SECTIONS
+    assert section_ids(html) == CORE_SECTIONS | TABLE_SECTIONS
     assert "Historical CLV (revenue to date) per purchasing customer" in html
     assert "Customer health" not in html
     for number in ("96.5%", "5.0%", "25.0", "€25.00", "9.0×"):
         assert f">{number}</div>" in html
 
 
-def test_later_tables_and_columns_light_up_their_sections(full_bi_file):
+def test_fitted_models_light_up_predicted_clv_and_health(full_bi_file):
     html = render_page(load_report_data(full_bi_file), "", "EUR")
-    assert section_ids(html) == CORE_SECTIONS | OPTIONAL_SECTIONS
+    assert section_ids(html) == CORE_SECTIONS | TABLE_SECTIONS
     assert "Predicted CLV per purchasing customer" in html
     assert "Customer health" in html and 'id="chart-health"' in html
     assert 'id="chart-backtest"' in html

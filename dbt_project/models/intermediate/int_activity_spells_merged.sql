@@ -13,16 +13,16 @@
   and merge into one spell; a gap of W days or more starts a new spell. Active at d <=> some spell has
   spell_start_date <= d <= spell_end_date.
 
-  Incremental: rebuilds the spells of the customers int_customer_purchase_days rebuilt since this
+  Incremental: rebuilds the spells of the customers int_purchases_summed_by_customer_day rebuilt since this
   model's last build (a change of W rebuilds everything: pipelines/transform/incremental.py).
 -#}
 
 with purchase_days as (
 
     select customer_id, purchase_date, rebuild_number
-    from {{ ref('int_customer_purchase_days') }}
+    from {{ ref('int_purchases_summed_by_customer_day') }}
     {%- if is_incremental() %}
-    where {{ rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
+    where {{ rebuilt_since_last_build(ref('int_purchases_summed_by_customer_day')) }}
     {%- endif %}
 
 ),

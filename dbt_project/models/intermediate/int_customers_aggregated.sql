@@ -8,7 +8,7 @@ with customers as (
 
 histories as (
 
-    select * from {{ ref('int_customer_histories') }}
+    select * from {{ ref('int_customer_histories_rolled_up') }}
 
 ),
 

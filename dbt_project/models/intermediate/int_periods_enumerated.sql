@@ -13,7 +13,7 @@ with settings as (
 first_month as (
 
     select {{ truncate_date('month', 'min(first_purchase_date)') }} as first_month_start
-    from {{ ref('int_customer_histories') }}
+    from {{ ref('int_customer_histories_rolled_up') }}
 
 ),
 

@@ -1,4 +1,7 @@
-{#- One row: the as-of date and the activity window every metric of this run uses. -#}
+{#- One row: the as-of date and the activity window every metric of this run uses. The one place the as-of
+    date is resolved (the setting, or the latest order date): every other model, the predictions and the
+    publication read it from here. -#}
+{%- set configured_as_of_date = as_of_date_setting() | trim -%}
 
 with latest_order as (
 
@@ -10,8 +13,8 @@ with latest_order as (
 with_as_of as (
 
     select
-        {% if var('as_of_date', env_var('RETENTIO_AS_OF_DATE', '')) %}
-        cast('{{ var('as_of_date', env_var('RETENTIO_AS_OF_DATE', '')) }}' as date) as as_of_date,
+        {% if configured_as_of_date %}
+        cast('{{ configured_as_of_date }}' as date) as as_of_date,
         {% else %}
         latest_order_date as as_of_date,
         {% endif %}

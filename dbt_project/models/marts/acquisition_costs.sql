@@ -22,7 +22,7 @@ spend as (
 
 purchase_totals as (
 
-    select * from {{ ref('int_period_purchase_totals') }}
+    select * from {{ ref('int_purchases_summed_by_period') }}
 
 ),
 

@@ -42,7 +42,7 @@ preceding as (
         avg(cac) as cac,
         count(*) as periods
     from numbered
-    where periods_back between 2 and 1 + {{ alert_setting('trailing_periods', '3') }}
+    where periods_back between 2 and 1 + {{ alert_setting('trailing_periods') }}
 
 ),
 
@@ -50,20 +50,20 @@ observations as (
 
     select 'churn_rate_pct' as metric, 'rise' as direction, latest.churn_rate_pct as current_value,
            preceding.churn_rate_pct as trailing_average,
-           latest.churn_rate_pct > preceding.churn_rate_pct * (1 + {{ alert_setting('churn_rise_pct', '20') }} / 100.0)
+           latest.churn_rate_pct > preceding.churn_rate_pct * (1 + {{ alert_setting('churn_rise_pct') }} / 100.0)
                as is_alert
     from latest cross join preceding
     union all
     select 'retention_rate_pct', 'drop', latest.retention_rate_pct, preceding.retention_rate_pct,
-           latest.retention_rate_pct < preceding.retention_rate_pct - {{ alert_setting('crr_drop_points', '2') }}
+           latest.retention_rate_pct < preceding.retention_rate_pct - {{ alert_setting('crr_drop_points') }}
     from latest cross join preceding
     union all
     select 'nps', 'drop', latest.nps, preceding.nps,
-           latest.nps < preceding.nps - {{ alert_setting('nps_drop_points', '10') }}
+           latest.nps < preceding.nps - {{ alert_setting('nps_drop_points') }}
     from latest cross join preceding
     union all
     select 'cac', 'rise', latest.cac, preceding.cac,
-           latest.cac > preceding.cac * (1 + {{ alert_setting('cac_rise_pct', '20') }} / 100.0)
+           latest.cac > preceding.cac * (1 + {{ alert_setting('cac_rise_pct') }} / 100.0)
     from latest cross join preceding
 
 ),
@@ -99,7 +99,7 @@ channel_costs as (
     cross join latest
     where costs.period_grain = '{{ comparison_grain() }}' and costs.channel <> 'all'
       and costs.period_start in (select period_start from numbered
-                                 where periods_back <= 1 + {{ alert_setting('trailing_periods', '3') }})
+                                 where periods_back <= 1 + {{ alert_setting('trailing_periods') }})
     group by costs.channel
 
 ),

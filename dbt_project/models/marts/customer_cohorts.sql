@@ -24,7 +24,7 @@ customers as (
 active_at_month_end as (
 
     select cast(segment as date) as cohort_month, period_start as activity_month, customers_at_end as active_customers
-    from {{ ref('int_spell_period_counts') }}
+    from {{ ref('int_customers_counted_by_period') }}
     where period_grain = 'month' and dimension = 'cohort_month'
 
 ),
@@ -32,7 +32,7 @@ active_at_month_end as (
 purchases as (
 
     select customer_id, period_start as purchase_month, revenue, purchases
-    from {{ ref('int_customer_period_purchases') }}
+    from {{ ref('int_purchases_summed_by_customer_period') }}
     where period_grain = 'month'
 
 ),

@@ -1,11 +1,12 @@
 {#-
   The headline retention metrics per calendar month, quarter and year. Definitions (README, and the
-  column docs in _marts__models.yml):
+  column docs in retention_metrics.yml):
     active at the end of day d: first purchase <= d and d - latest purchase on or before d < window
     CS  customers_at_start  active at the end of the day before the period starts
     CE  customers_at_end    active at the end of the period (the as-of date for a running period)
     CN  new_customers       first purchase in the period
     CRR retention_rate_pct  (CE - CN) / CS * 100, null when CS = 0
+  CRR and churn are computed by macros/retention_formulas.sql, shared with retention_metrics_by_segment.
   is_history_shorter_than_window flags the periods whose start is less than W days after the first purchase
   in the data: a customer lapses only W days after their last purchase, so over such a short history churn
   is understated (0 % in most periods) and CRR overstated; a shorter window reads sooner.
@@ -28,20 +29,20 @@ settings as (
 first_purchase as (
 
     select min(first_purchase_date) as first_purchase_date
-    from {{ ref('int_customer_histories') }}
+    from {{ ref('int_customer_histories_rolled_up') }}
 
 ),
 
 customer_counts as (
 
-    select * from {{ ref('int_spell_period_counts') }}
+    select * from {{ ref('int_customers_counted_by_period') }}
     where dimension = 'all'
 
 ),
 
 purchase_totals as (
 
-    select * from {{ ref('int_period_purchase_totals') }}
+    select * from {{ ref('int_purchases_summed_by_period') }}
 
 ),
 

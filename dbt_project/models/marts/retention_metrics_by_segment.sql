@@ -1,7 +1,7 @@
 {#-
   retention_metrics sliced by acquisition channel, country, acquisition cohort year and RFM segment, with
-  the same definitions. Within a dimension, the counts and revenue of the slices add up to the totals in
-  retention_metrics; the rates are each slice's own.
+  the same definitions (CRR and churn from macros/retention_formulas.sql). Within a dimension, the counts
+  and revenue of the slices add up to the totals in retention_metrics; the rates are each slice's own.
 -#}
 
 {%- set dimensions = ['acquisition_channel', 'country', 'cohort_year', 'rfm_segment'] -%}
@@ -14,7 +14,7 @@ with periods as (
 
 customer_counts as (
 
-    select * from {{ ref('int_spell_period_counts') }}
+    select * from {{ ref('int_customers_counted_by_period') }}
     where dimension in ('{{ dimensions | join("', '") }}')
 
 ),
@@ -28,7 +28,7 @@ revenue as (
         {{ slice_columns(dimensions) }},
         sum(purchasing_customers) as purchasing_customers,
         sum(revenue) as revenue
-    from {{ ref('int_period_purchase_totals') }}
+    from {{ ref('int_purchases_summed_by_period') }}
     group by {{ slice_grouping_sets(['period_grain', 'period_start'], dimensions, with_total=false) }}
 
 ),

@@ -1,4 +1,5 @@
-{%- set extracts = ['customers', 'orders', 'survey_responses', 'marketing_spend'] -%}
+{#- One union branch per extract of the contract (macros/extracts.sql). -#}
+{%- set extracts = extract_names() -%}
 
 with
 

@@ -1,6 +1,6 @@
 {#-
   CS, CE, CN, churned, retained, reactivated and new-but-lapsed customers of every period, in total
-  (dimension 'all') and per segment of every dimension of int_customer_dimensions (cohort_month for the
+  (dimension 'all') and per segment of every dimension of int_customers_segmented (cohort_month for the
   cohort mart), counted from the activity spells without building a customer x period table.
 
   A spell covers the days its customer is active, and a customer's spells never overlap, so with
@@ -44,7 +44,8 @@ spells as (
         {%- endfor %}
     from {{ ref('int_activity_spells_merged') }} as spells
     inner join customers on customers.customer_id = spells.customer_id
-    inner join {{ ref('int_customer_dimensions') }} as dimensions on dimensions.customer_id = spells.customer_id
+    inner join {{ ref('int_customers_segmented') }} as dimensions
+        on dimensions.customer_id = spells.customer_id
 
 ),
 

@@ -8,14 +8,15 @@
   Each customer's purchases summed per calendar month, quarter and year: the months from the purchase
   days, quarters and years from the months.
 
-  Incremental: rebuilds the customers int_customer_purchase_days rebuilt since this model's last build.
+  Incremental: rebuilds the customers int_purchases_summed_by_customer_day rebuilt since this model's last
+  build.
 -#}
 
 with purchase_days as (
 
-    select * from {{ ref('int_customer_purchase_days') }}
+    select * from {{ ref('int_purchases_summed_by_customer_day') }}
     {%- if is_incremental() %}
-    where {{ rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
+    where {{ rebuilt_since_last_build(ref('int_purchases_summed_by_customer_day')) }}
     {%- endif %}
 
 ),

@@ -12,7 +12,7 @@
 
 with histories as (
 
-    select * from {{ ref('int_customer_histories') }}
+    select * from {{ ref('int_customer_histories_rolled_up') }}
 
 ),
 

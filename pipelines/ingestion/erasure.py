@@ -8,18 +8,17 @@ exports and audiences leave them out. Copies that could still hold their data (c
 versions, the warehouse file, earlier exports) are removed.
 
 The landing directory holds the business's own exports: those must be corrected where they are produced.
+Which requests a step's output reflects (the erasure state) is recorded with pipelines/shared.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ERASED_PREFIX = "erased-"
 REQUEST_FILE_PREFIX = "erasure_requests"
-STATE_FILE = "erasure_state.json"  # beside what a step produced: the erasure requests it reflects
 
 
 class ErasureRequestError(ValueError):
@@ -89,20 +88,3 @@ def anonymised_rows_sql(extract_name: str, typed: str, erased: str) -> str:
     replacements = ", ".join(f"{expression} as {column}" for column, expression in replaced.items())
     return (f"select t.* replace ({replacements}) from ({typed}) as t "
             f"left join {erased} as e on e.customer_id = t.customer_id")
-
-
-def applied_state(path: Path) -> str | None:
-    """The erasure fingerprint recorded in `path` (a directory holding STATE_FILE, or the state file itself)."""
-    path = path / STATE_FILE if path.is_dir() else path
-    return json.loads(path.read_text())["fingerprint"] if path.exists() else None
-
-
-def record_state(path: Path, fingerprint: str) -> None:
-    path = path / STATE_FILE if path.is_dir() else path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"fingerprint": fingerprint}))
-
-
-def erasures_in_raw_layer(raw_dir: Path) -> str:
-    """The fingerprint of the erasure requests the current raw customers reflect ('' for none)."""
-    return applied_state(raw_dir / "customers") or ""

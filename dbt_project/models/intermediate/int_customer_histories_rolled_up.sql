@@ -9,8 +9,8 @@
   purchase, purchase days, revenue) and the same as of the back-test cut-off (as-of - H days). The models
   that add what moves with the as-of date every day (tenure, recency, activity) read this one.
 
-  Incremental: rebuilds the customers int_customer_purchase_days rebuilt since this model's last build,
-  and those with a purchase day the moving cut-off has just passed.
+  Incremental: rebuilds the customers int_purchases_summed_by_customer_day rebuilt since this model's last
+  build, and those with a purchase day the moving cut-off has just passed.
 -#}
 
 with settings as (
@@ -24,7 +24,7 @@ with settings as (
 past_the_cut_off as (
 
     select distinct customer_id
-    from {{ ref('int_customer_purchase_days') }}
+    from {{ ref('int_purchases_summed_by_customer_day') }}
     where purchase_date > (select max(calibration_cutoff_date) from {{ this }})
       and purchase_date <= (select backtest_cutoff_date from settings)
 
@@ -33,9 +33,9 @@ past_the_cut_off as (
 
 purchase_days as (
 
-    select * from {{ ref('int_customer_purchase_days') }}
+    select * from {{ ref('int_purchases_summed_by_customer_day') }}
     {%- if is_incremental() %}
-    where {{ rebuilt_since_last_build(ref('int_customer_purchase_days')) }}
+    where {{ rebuilt_since_last_build(ref('int_purchases_summed_by_customer_day')) }}
        or customer_id in (select customer_id from past_the_cut_off)
     {%- endif %}
 

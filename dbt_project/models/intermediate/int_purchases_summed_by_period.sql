@@ -7,13 +7,13 @@
 
 with purchases as (
 
-    select * from {{ ref('int_customer_period_purchases') }}
+    select * from {{ ref('int_purchases_summed_by_customer_period') }}
 
 ),
 
 dimensions as (
 
-    select * from {{ ref('int_customer_dimensions') }}
+    select * from {{ ref('int_customers_segmented') }}
 
 ),
 
