@@ -29,8 +29,10 @@ DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find
 
 .PHONY: run test test-slow dev prepare install lock docs benchmark clean browser spark-deps test-spark check-extracts
 
+# `make run VERBOSE=1` streams dbt's and Dagster's full log instead of progress lines (it is always kept in
+# <warehouse>/logs).
 run: prepare
-	$(BIN)/python -m pipelines.run
+	$(BIN)/python -m pipelines.run $(if $(VERBOSE),--verbose)
 
 test: prepare browser
 	$(BIN)/python -m pytest

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 import errno
-import logging
 import os
 import re
 import signal
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.run_console import console_logger, full_stream_to, run_log_path
 from pipelines.run_processes import RUN_ID_VARIABLE, RunProcess
 from pipelines.run_summary import print_checks, print_ingestion_summary, print_outputs, print_retention_metrics
 from pipelines.settings import Settings, SettingsError, export_to_environment
@@ -108,30 +109,6 @@ def storage_problem(settings: Settings, failures: list[tuple[str, str]]) -> str 
     return None
 
 
-class _OneLineWarnings(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        meta = getattr(record, "dagster_meta", None) or {}
-        message = (meta.get("orig_message") or record.getMessage()).strip().splitlines()[0]
-        return f"warning: {meta['step_key']}: {message}" if meta.get("step_key") else f"warning: {message}"
-
-
-def _terminal_logger():
-    """Warnings as they happen, one line each. Errors are left out: the run's end lists every failure
-    once, without Dagster's stack traces."""
-    from dagster import logger
-
-    @logger(description="Warnings for the terminal, one line each.")
-    def terminal(_init_context) -> logging.Logger:
-        log = logging.Logger("retentio.run", logging.WARNING)
-        handler = logging.StreamHandler(sys.stdout)
-        handler.addFilter(lambda record: record.levelno == logging.WARNING)
-        handler.setFormatter(_OneLineWarnings())
-        log.addHandler(handler)
-        return log
-
-    return terminal
-
-
 def _published(result) -> bool:
     from pipelines.publish.assets import published_marts
 
@@ -148,12 +125,10 @@ def _interrupted(result) -> bool:
                for event in result.all_events)
 
 
-def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait):
+def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_id: str, log_path: Path | None):
     """Materialize every asset once the warehouse is this run's (warehouse_turn.py), recording in the run
-    which process runs it, so that the next run can tell if it died."""
-    from dagster._core.utils import make_new_run_id
-
-    run_id = make_new_run_id()
+    which process runs it, so that the next run can tell if it died. The full log goes to `log_path`
+    (None: to the terminal), the terminal gets progress and warnings (run_console.py)."""
     with warehouse_turn(settings, run_id, wait) as instance:
         clear_the_warehouse(instance, settings, wait, run_id)
         if not landing_has_extracts(settings.landing_dir):
@@ -167,12 +142,16 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait):
         from pipelines.definitions import defs
 
         os.environ[RUN_ID_VARIABLE] = run_id  # dbt inherits it: the next run can find it if it outlives us
-        print(f"Materializing every asset (landing: {settings.landing_dir})...", flush=True)
-        # Step-by-step events are in the Dagster UI (make dev); the terminal gets warnings and the summary.
-        job = defs.resolve_job_def("retentio_all").with_logger_defs({"terminal": _terminal_logger()})
-        return job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
-                                      tags=RunProcess.current().as_tags(),
-                                      run_config={"loggers": {"terminal": {}}})
+        job = defs.resolve_job_def("retentio_all")
+        steps_total = len(job.graph.nodes)  # one step per node: an op, a multi-asset or a check
+        print(f"Materializing every asset (landing: {settings.landing_dir}; "
+              f"{'full log: ' + str(log_path) if log_path else 'full log below'})...", flush=True)
+        with full_stream_to(log_path) as terminal:
+            # Step-by-step events are in the Dagster UI (make dev) and the log; the terminal gets progress.
+            job = job.with_logger_defs({"terminal": console_logger(terminal, steps_total)})
+            return job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
+                                          tags=RunProcess.current().as_tags(),
+                                          run_config={"loggers": {"terminal": {}}})
 
 
 def _stopped_during(settings: Settings, result) -> str:
@@ -193,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-customers", type=int, default=DEFAULT_SAMPLE_CUSTOMERS,
                         help="size of the sample generated when the landing directory is empty")
     parser.add_argument("--seed", type=int, default=DEFAULT_SAMPLE_SEED)
+    parser.add_argument("--verbose", action="store_true",
+                        help="stream dbt's and Dagster's full log to the terminal instead of the run's log file")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -201,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     export_to_environment(settings)
     started = time.monotonic()
+    run_id = str(uuid.uuid4())  # as Dagster makes them; chosen here to name the run's log file
+    log_path = None if args.verbose else run_log_path(settings.warehouse_dir, run_id)
     wait = Wait(f"the warehouse {settings.warehouse_dir}", settings.max_wait_seconds,
                 "RETENTIO_MAX_WAIT_SECONDS")
     try:
         with stop_on_signals():
-            result = _run_in_turn(settings, args, wait)
+            result = _run_in_turn(settings, args, wait, run_id, log_path)
     except WarehouseUnusable as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -224,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if result.success:
         print_retention_metrics(settings)
     print_checks(result)
-    print_outputs(settings)
+    print_outputs(settings, log_path)
     failures = _step_failures(result)
     elapsed = time.monotonic() - started
     if not result.success:

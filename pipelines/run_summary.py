@@ -7,6 +7,7 @@ summary shows what a BI tool will see, not what the run meant to write.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipelines.settings import Settings
 
@@ -125,7 +126,7 @@ def print_checks(result) -> None:
                 print(f"  - {line}")
 
 
-def print_outputs(settings: Settings) -> None:
+def print_outputs(settings: Settings, log_path: Path | None = None) -> None:
     print("\nOutputs:")
     print(f"  raw layer (Parquet)      {settings.raw_dir}")
     print(f"  warehouse (dbt, DuckDB)  {settings.warehouse_db}")
@@ -141,3 +142,5 @@ def print_outputs(settings: Settings) -> None:
         print(f"  marketing audiences      {audiences}")
     print("  dbt docs                 make docs, then dbt_project/target/index.html")
     print("  Dagster UI               make dev")
+    if log_path is not None:
+        print(f"  this run's full log      {log_path}")

@@ -264,6 +264,18 @@ def test_two_runs_started_at_once_queue_instead_of_colliding(history):
     assert f"Run {publication['dagster_run_id']} succeeded" in waiter.stdout
 
 
+def test_a_run_shows_progress_and_keeps_the_full_log_in_a_file(history):
+    """The terminal gets a line per step, warnings and the summary; dbt's node log goes to the run's file."""
+    shown = history.waiter.stdout
+    log = Path(re.search(r"this run's full log\s+(\S+)", shown).group(1))
+    full = log.read_text()
+    assert re.search(r"\[\s*\d+/\d+\] retentio_dbt_models\s+\d+\.\d s", shown), shown
+    assert "Running with dbt" in full and "OK created sql table model" in full
+    assert "Running with dbt" not in shown and "OK created" not in history.waiter.output
+    assert len(shown.splitlines()) <= 80, shown
+    assert "Traceback" not in full
+
+
 def test_a_waiting_run_names_whom_it_waits_for_and_sleeps(history):
     """(Its line every 30 s, naming the step the run waited for is in: tests/test_waiting.py.)"""
     print(f"waiting run's CPU share: {history.waiter_cpu_share:.2%}")
