@@ -89,3 +89,17 @@ def test_the_publication_records_the_as_of_date_the_marts_were_computed_as_of(pu
     assert resolved == latest_order
     assert recorded["as_of_date"] == resolved.isoformat()
     assert recorded["as_of_date_setting"] == "latest order date"
+
+
+def test_the_dagster_ui_shows_retention_metrics_last_months_on_its_asset_page(published_workspace):
+    workspace, result = published_workspace
+    observations = [event.event_specific_data.asset_observation for event in result.all_events
+                    if event.event_type_value == "ASSET_OBSERVATION"
+                    and event.asset_key.path == ["marts", "retention_metrics"]
+                    and "last_complete_months" in event.event_specific_data.asset_observation.metadata]
+    assert len(observations) == 1
+    metadata = observations[0].metadata
+    published = table_rows(workspace.bi_db, "retention_metrics")
+    assert metadata["dagster/row_count"].value == len(published)
+    table = metadata["last_complete_months"].value.splitlines()
+    assert table[0].startswith("| Month | CS | CE | CN |") and len(table) == 2 + 12

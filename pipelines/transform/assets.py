@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, Output
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -29,6 +29,7 @@ from pipelines.transform.incremental import (
     read_history_inputs,
     record_history_inputs,
 )
+from pipelines.transform.metrics_preview import retention_metrics_metadata
 from pipelines.transform.parse_cache import keep_parse_state, seeded_target_path
 from pipelines.transform.project import retentio_dbt_project
 from pipelines.transform.rebuilds import ensure_request_log
@@ -94,7 +95,11 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settin
             arguments.append("--full-refresh")
     target = seeded_target_path(retentio_dbt_project.project_dir, f"{context.op_execution_context.op.name}-"
                                 f"{context.run.run_id[:7]}", settings.warehouse_dir)
-    yield from dbt.cli(arguments, context=context, target_path=target).stream()
+    previewed = []
+    for event in dbt.cli(arguments, context=context, target_path=target).stream():
+        if isinstance(event, Output) and _model_name(context, event) == "retention_metrics":
+            previewed.append(context.asset_key_for_output(event.output_name))
+        yield event
     keep_parse_state(target, settings.warehouse_dir)
     if histories is not None:
         record_history_inputs(settings.warehouse_dir, histories)
@@ -102,7 +107,16 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, settings: Settin
         built = {key.path[-1] for key in context.selected_asset_keys}  # a dbt asset key ends with its model's name
         copied = mirror_spark_tables(settings, built)
         context.log.info(f"copied {len(copied)} Spark tables into {settings.warehouse_db} for the steps after dbt")
+    # The preview is read once dbt has let go of the warehouse file, by then the materialization is out:
+    # Dagster takes a dbt multi-asset's outputs in dependency order, as dbt finishes them. So it is an
+    # observation on the same asset page.
+    for key in previewed:
+        yield AssetObservation(asset_key=key, metadata=retention_metrics_metadata(settings.warehouse_db))
     _remove_old_invocations(retentio_dbt_project.project_dir / "target")
+
+
+def _model_name(context: AssetExecutionContext, output: Output) -> str:
+    return context.asset_key_for_output(output.output_name).path[-1]  # a dbt asset key ends with the model
 
 
 @dbt_assets(
