@@ -1,15 +1,17 @@
-"""Retentio's statistical models, plain numpy/scipy: BG/NBD purchases, Gamma-Gamma spend, CLV with
-parameter-uncertainty intervals, the holdout back-test and the customer health score.
+"""Retentio's statistical models, plain numpy/scipy: BG/NBD purchases, Gamma-Gamma spend, CLV, per-customer
+predictive intervals, the holdout back-test and the customer health score.
 
 One module per job: ``summaries`` builds (x, t_x, T, m) from transactions, ``bgnbd`` and ``gamma_gamma`` fit
 and predict, ``bgnbd_limits`` and ``gamma_gamma_limits`` are the limiting models for customers who do not
 differ, ``minimum_data`` says when there is too little data, ``selection`` fits the candidates and chooses
-by likelihood (status fitted / limiting_case / not_fitted), ``clv`` combines them (with ``intervals``),
-``backtest`` scores forecasts against a holdout, ``health`` turns the predictions into a 0-100 score and
-bands. ``simulation`` draws customers from the models for tests and benchmarks.
+by likelihood (status fitted / limiting_case / not_fitted), ``clv`` combines them (with ``intervals``, the
+parameter-uncertainty intervals of the expected values), ``purchase_counts`` is the exact distribution of a
+customer's future purchase count and ``predictive_intervals`` turns it into the published 80 % intervals of
+purchases and CLV, ``backtest`` scores forecasts against a holdout, ``health`` turns the predictions into a
+0-100 score and bands. ``simulation`` draws customers from the models for tests and benchmarks.
 """
 
-from models.backtest import BacktestReport, backtest_bgnbd, naive_forecast, score_forecasts
+from models.backtest import BacktestReport, backtest_bgnbd, interval_shares, naive_forecast, score_forecasts
 from models.bgnbd import (
     BGNBDFit,
     BGNBDParams,
@@ -35,6 +37,13 @@ from models.gamma_gamma import (
 )
 from models.health import HEALTH_BANDS, HealthScores, expected_interpurchase_time, health_score
 from models.minimum_data import purchase_data_shortfall, spend_data_shortfall
+from models.predictive_intervals import (
+    PredictiveIntervals,
+    PurchaseCountDistribution,
+    forecast_intervals,
+    purchase_count_distribution,
+)
+from models.purchase_counts import purchase_count_pmf, purchase_count_survival
 from models.selection import (
     FITTED,
     LIMITING_CASE,
@@ -78,6 +87,13 @@ __all__ = [
     "forecast_customers",
     "frequency_monetary_correlation",
     "health_score",
+    "interval_shares",
+    "PredictiveIntervals",
+    "PurchaseCountDistribution",
+    "forecast_intervals",
+    "purchase_count_distribution",
+    "purchase_count_pmf",
+    "purchase_count_survival",
     "naive_forecast",
     "probability_alive",
     "score_forecasts",

@@ -121,3 +121,21 @@ def backtest_bgnbd(
     return score_forecasts(
         frequency, actual, {"model": model, "naive": naive}, horizon=horizon, max_bucket=max_bucket
     )
+
+
+INTERVAL_SHARES = ("share_below_p10", "share_at_or_below_p10", "share_above_p90", "share_at_or_above_p90")
+
+
+def interval_shares(actual, p10, p90) -> dict[str, float]:
+    """Shares of customers whose actual count was below p10, at or below p10, above p90, at or above p90. For
+    calibrated discrete quantiles q_0.1 and q_0.9: P(Y < q) <= tau <= P(Y <= q), so expect the first <= 0.1 <=
+    the second and the third <= 0.1 <= the fourth (up to sampling error). NaN without customers."""
+    actual, p10, p90 = (np.asarray(v, dtype=float).ravel() for v in (actual, p10, p90))
+    if actual.size == 0:
+        return dict.fromkeys(INTERVAL_SHARES, float("nan"))
+    return {
+        "share_below_p10": float(np.mean(actual < p10)),
+        "share_at_or_below_p10": float(np.mean(actual <= p10)),
+        "share_above_p90": float(np.mean(actual > p90)),
+        "share_at_or_above_p90": float(np.mean(actual >= p90)),
+    }

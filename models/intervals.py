@@ -15,7 +15,8 @@ their variances, since log CLV = log(discounted purchases) + log(order value).
 
 What it does not cover: uncertainty about the customer's own latent rate and dropout (the spread of the
 purchase count itself), and model misspecification. It answers "how sure are we of this customer's
-expected value", not "how many purchases will this customer make".
+expected value", not "how many purchases will this customer make". The published intervals answer the
+latter: ``models.predictive_intervals`` (the count's distribution, mixed over the same covariance).
 """
 
 from __future__ import annotations

@@ -74,13 +74,22 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
     workspace, result = published_workspace
     con = duckdb.connect(str(workspace.bi_db), read_only=True)
     try:
+        # predictive intervals: quantiles of a count (whole numbers) and of a value; they need not contain the
+        # expected value (a customer likely gone has p10 = p90 = 0 and a small positive expectation)
         bad_intervals = con.execute("""
             select count(*) from customers
-            where has_purchased and not (predicted_clv_12m_p10 <= predicted_clv_12m
-                                         and predicted_clv_12m <= predicted_clv_12m_p90
-                                         and expected_purchases_12m_p10 <= expected_purchases_12m
-                                         and expected_purchases_12m <= expected_purchases_12m_p90)
+            where has_purchased and not (0 <= predicted_clv_12m_p10 and predicted_clv_12m_p10 <= predicted_clv_12m_p90
+                                         and 0 <= expected_purchases_12m_p10
+                                         and expected_purchases_12m_p10 <= expected_purchases_12m_p90
+                                         and expected_purchases_12m_p10 = round(expected_purchases_12m_p10)
+                                         and expected_purchases_12m_p90 = round(expected_purchases_12m_p90)
+                                         and (expected_purchases_12m_p90 = 0) = (predicted_clv_12m_p90 = 0))
         """).fetchall()[0][0]
+        calibration = con.execute("""
+            select share_below_p10, share_at_or_below_p10, share_above_p90, share_at_or_above_p90
+            from clv_backtest where scope = 'all customers' and forecast = 'model'""").fetchall()[0]
+        naive_shares = con.execute(
+            "select count(share_below_p10) from clv_backtest where forecast = 'naive'").fetchall()[0][0]
         missing = con.execute("select count(*) from customers where has_purchased and predicted_clv_12m is null"
                               ).fetchall()[0][0]
         parameters = {row[0] for row in con.execute(
@@ -105,6 +114,12 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["clv_models_fitted"] is True
     assert "model_beats_naive_forecast" in checks
+    # the back-test measures the intervals; on the generated shop they are calibrated (within 5 points)
+    below, at_or_below, above, at_or_above = calibration
+    print(f"\nback-test interval calibration: below p10 {below:.3f}, at or below {at_or_below:.3f}, "
+          f"above p90 {above:.3f}, at or above {at_or_above:.3f}")
+    assert below <= at_or_below and above <= at_or_above and naive_shares == 0
+    assert checks["purchase_intervals_calibrated"] is True
 
 
 # --- Small and steady shops: the predictions step on its own ---------------------------------------------
@@ -170,7 +185,9 @@ def test_a_shop_of_12_publishes_null_predictions_with_reasons_and_a_health_score
     assert list(backtest.columns) == list(BACKTEST_COLUMNS)
     assert set(backtest["model_status"]) == {"not_fitted"}
     model_rows = backtest[backtest["forecast"] == "model"]
-    assert model_rows[["predicted_purchases", "total_error", "mean_absolute_error"]].isna().all().all()
+    assert model_rows[["predicted_purchases", "total_error", "mean_absolute_error", "share_below_p10",
+                       "share_at_or_above_p90"]].isna().all().all()
+    assert run.interval_shares is None
     naive = backtest[(backtest["forecast"] == "naive") & (backtest["scope"] == "all customers")].iloc[0]
     assert naive["actual_purchases"] == 7 and naive["customers"] == 12
     # naive: each customer's calibration rate x / T times 91 days, e.g. C000: 2 / 180 * 91 = 1.011
@@ -243,6 +260,9 @@ def test_the_asset_writes_typed_parquet_and_warns_instead_of_failing(tmp_path, m
     backtest = checks["model_beats_naive_forecast"]
     assert not backtest.passed and backtest.severity == AssetCheckSeverity.WARN
     assert backtest.description.startswith("the back-test was not scored")
+    calibrated = checks["purchase_intervals_calibrated"]
+    assert not calibrated.passed and calibrated.severity == AssetCheckSeverity.WARN
+    assert calibrated.description.startswith("the intervals were not measured")
 
     for name, columns in (("customer_clv_predictions", PREDICTION_COLUMNS), ("clv_model_fits", MODEL_FIT_COLUMNS),
                           ("clv_backtest", BACKTEST_COLUMNS)):

@@ -26,6 +26,7 @@ from dagster import (
     multi_asset,
 )
 
+from pipelines.checks import interval_checks
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT
 from pipelines.settings import Settings
@@ -157,7 +158,8 @@ def _fit_summary(name: str, fit) -> str:
         AssetSpec(BACKTEST_KEY, deps=[dbt_model_key(SUMMARIES_MODEL)],
                   kinds={"python", "parquet"},
                   description="The model fitted without the last H days, scored on them beside the naive "
-                              "'same rate as before' forecast."),
+                              "'same rate as before' forecast, and the calibration of its 80 % purchase intervals "
+                              "(shares of customers below / at or below p10, above / at or above p90)."),
     ],
     check_specs=[
         AssetCheckSpec("clv_models_fitted", asset=PREDICTIONS_KEY, blocking=False,
@@ -168,6 +170,8 @@ def _fit_summary(name: str, fit) -> str:
                        description="On the back-test, the model was fitted and its MAE and total error are no "
                                    "worse than the naive forecast's (a warning: the predictions are still "
                                    "published)."),
+        AssetCheckSpec(interval_checks.CHECK_NAME, asset=BACKTEST_KEY, blocking=False,
+                       description=interval_checks.DESCRIPTION),
     ],
     pool=WAREHOUSE_POOL,
     backfill_policy=IN_ONE_RUN,
@@ -215,6 +219,7 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
         "model_status": run.backtest_model.status,
         "summary": MetadataValue.json(_records(run.backtest[run.backtest["scope"] == "all customers"]
                                                .drop(columns=["as_of_date"]))),
+        "interval_calibration": MetadataValue.json(run.interval_shares or {}),
     })
     fitted = run.purchase_model.is_fitted and run.spend_model.is_fitted
     yield AssetCheckResult(
@@ -240,3 +245,7 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
         description=backtest_description,
         metadata={"back_tested": run.model_beats_naive is not None, "model_status": run.backtest_model.status},
     )
+    yield interval_checks.interval_calibration_result(
+        run.interval_shares, run.backtest_model.status,
+        None if run.backtest_model.is_fitted else _fit_summary("BG/NBD on the history before the cut-off",
+                                                               run.backtest_model))

@@ -7,7 +7,9 @@ days throughout; the fitted parameters say so.
 
 Nothing here raises for the data: a model that cannot be fitted leaves its prediction columns null, says why
 in `clv_model_fits` (status not_fitted and the reason), and everything else is computed as usual (the health
-score counts a missing P(alive) as neutral). The three frames always have the columns and types of
+score counts a missing P(alive) as neutral). The published 80 % intervals are predictive: quantiles of the
+customer's purchase count and value (`models.predictive_intervals`), and the back-test measures how often the
+actual purchases fell outside them. The three frames always have the columns and types of
 `*_COLUMNS` below, whatever was fitted, because dbt reads them back as sources.
 """
 
@@ -25,6 +27,7 @@ from models import (
     SpendIndependenceCheck,
     SpendModelFit,
     backtest_bgnbd,
+    discounted_expected_purchases,
     expected_interpurchase_time,
     fit_purchase_model,
     fit_spend_model,
@@ -32,6 +35,8 @@ from models import (
     frequency_monetary_correlation,
     health_score,
 )
+from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares
+from models.predictive_intervals import forecast_intervals, purchase_count_distribution
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 # Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
@@ -78,6 +83,10 @@ BACKTEST_COLUMNS = {
     "total_error": "double",
     "total_error_pct": "double",
     "mean_absolute_error": "double",
+    "share_below_p10": "double",
+    "share_at_or_below_p10": "double",
+    "share_above_p90": "double",
+    "share_at_or_above_p90": "double",
 }
 FULL_HISTORY = "full history"
 
@@ -92,6 +101,7 @@ class ClvRun:
     spend_independence: SpendIndependenceCheck
     backtest_model: PurchaseModelFit
     model_beats_naive: bool | None  # None when nothing was scored (no back-test model)
+    interval_shares: dict[str, float] | None = None  # the back-test's interval calibration, all customers
 
 
 def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -141,16 +151,25 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
             columns["expected_order_value"] = spend_model.expected_order_value(x, m)
         return columns
     forecast = forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
-                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE)
-    values = [forecast.probability_alive, forecast.expected_purchases, forecast.expected_purchases_lower,
-              forecast.expected_purchases_upper, forecast.expected_order_value, forecast.clv, forecast.clv_lower,
-              forecast.clv_upper]
+                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
+    discounted = discounted_expected_purchases(purchase_model, x, t_x, T, horizon_months=HORIZON_MONTHS,
+                                               monthly_discount_rate=MONTHLY_DISCOUNT_RATE)
+    # predictive intervals: quantiles of the customer's purchase count and value (models.predictive_intervals)
+    intervals = forecast_intervals(purchase_model, spend_model, x, t_x, T, m,
+                                   purchase_horizon=forecast.purchase_horizon,
+                                   expected_purchases=forecast.expected_purchases, discounted_purchases=discounted)
+    values = [forecast.probability_alive, forecast.expected_purchases, *intervals.purchases,
+              forecast.expected_order_value, forecast.clv, *intervals.clv]
     return dict(zip(names, values, strict=True))
 
 
-def _backtest(summaries: pd.DataFrame, holdout_days: int) -> tuple[PurchaseModelFit, list[dict], bool | None]:
+def _backtest(summaries: pd.DataFrame, holdout_days: int
+              ) -> tuple[PurchaseModelFit, list[dict], bool | None, dict[str, float] | None]:
     """The purchase model fitted on history up to as-of - H and the scores (the model's are null when it was
-    not fitted; the naive forecast is scored whenever a customer had purchased by the cut-off)."""
+    not fitted; the naive forecast is scored whenever a customer had purchased by the cut-off). The model's
+    rows also carry the calibration of its 80 % intervals over the H days: the shares of customers whose
+    actual purchases fell below / at or below p10 and above / at or above p90 (returned for all customers
+    too; None when not scored)."""
     calibration = summaries[summaries["calibration_frequency"].notna()]
     cal_x = calibration["calibration_frequency"].to_numpy(float)
     cal_t_x = calibration["calibration_recency_days"].to_numpy(float)
@@ -159,15 +178,29 @@ def _backtest(summaries: pd.DataFrame, holdout_days: int) -> tuple[PurchaseModel
     if calibration.empty:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
-        return replace(model, reason=reason), [], None
+        return replace(model, reason=reason), [], None, None
     actual = calibration["holdout_purchase_days"].to_numpy(float)
     report = backtest_bgnbd(model, cal_x, cal_t_x, cal_T, actual, float(holdout_days))
+    buckets = frequency_buckets(cal_x)
+    if model.is_fitted:
+        # only the quantiles are needed here: stop each customer's k loop once 90 % is reached
+        p10, p90 = purchase_count_distribution(model.variant, model.theta, model.covariance, float(holdout_days),
+                                               cal_x, cal_t_x, cal_T, tail=0.1).quantiles
+
+        def shares(selected):
+            return interval_shares(actual[selected], p10[selected], p90[selected])
+    else:
+        def shares(selected):
+            return dict.fromkeys(INTERVAL_SHARES, np.nan)
+    no_shares = dict.fromkeys(INTERVAL_SHARES, np.nan)
+    everyone = np.ones(actual.size, dtype=bool)
     rows = []
     for forecast_name, row in report.summary.iterrows():
         rows.append({"forecast": forecast_name, "scope": "all customers", "customers": int(row["n_customers"]),
                      "actual_purchases": row["actual_total"], "predicted_purchases": row["predicted_total"],
                      "total_error": row["total_error"], "total_error_pct": row["total_error_pct"],
-                     "mean_absolute_error": row["mae"]})
+                     "mean_absolute_error": row["mae"],
+                     **(shares(everyone) if forecast_name == "model" else no_shares)})
     for bucket, row in report.by_frequency.iterrows():
         n = int(row["n_customers"])
         for forecast_name in report.summary.index:
@@ -175,8 +208,10 @@ def _backtest(summaries: pd.DataFrame, holdout_days: int) -> tuple[PurchaseModel
                          "actual_purchases": row["actual_mean"] * n,
                          "predicted_purchases": row[f"{forecast_name}_mean"] * n,
                          "total_error": (row[f"{forecast_name}_mean"] - row["actual_mean"]) * n,
-                         "total_error_pct": np.nan, "mean_absolute_error": row[f"{forecast_name}_mae"]})
-    return model, rows, report.model_beats_naive if model.is_fitted else None
+                         "total_error_pct": np.nan, "mean_absolute_error": row[f"{forecast_name}_mae"],
+                         **(shares(buckets == bucket) if forecast_name == "model" else no_shares)})
+    calibrated = shares(everyone) if model.is_fitted else None
+    return model, rows, (report.model_beats_naive if model.is_fitted else None), calibrated
 
 
 def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -> ClvRun:
@@ -209,7 +244,7 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         "spend_model_status": spend_model.status,
     }), PREDICTION_COLUMNS)
 
-    backtest_model, backtest_rows, beats_naive = _backtest(summaries, holdout_days)
+    backtest_model, backtest_rows, beats_naive, calibration = _backtest(summaries, holdout_days)
     backtest_label = f"history to as-of - {holdout_days} days (back-test)"
     model_fits = _typed(pd.DataFrame(
         _fit_rows(purchase_model, FULL_HISTORY, as_of)
@@ -223,4 +258,4 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     backtest.insert(1, "holdout_days", int(holdout_days))
     backtest.insert(2, "model_status", backtest_model.status)
     return ClvRun(predictions, model_fits, _typed(backtest, BACKTEST_COLUMNS), purchase_model, spend_model,
-                  independence, backtest_model, beats_naive)
+                  independence, backtest_model, beats_naive, calibration)

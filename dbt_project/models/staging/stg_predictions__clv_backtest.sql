@@ -17,7 +17,11 @@ renamed as (
         predicted_purchases,
         total_error,
         total_error_pct,
-        mean_absolute_error
+        mean_absolute_error,
+        share_below_p10,
+        share_at_or_below_p10,
+        share_above_p90,
+        share_at_or_above_p90
     from source
 
 )

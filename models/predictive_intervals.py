@@ -1,0 +1,350 @@
+"""Per-customer predictive intervals: what this customer will do, not only how sure we are of the average.
+
+Purchases. ``models.purchase_counts`` gives the exact distribution of a customer's purchases X in the next t
+under the fitted model. The parameters are themselves estimates: their maximum-likelihood estimate theta
+(logs, logits) is asymptotically normal with the fit's covariance Sigma (``models.intervals`` uses the same).
+The count distribution is mixed over that sampling distribution deterministically with the 2k symmetric sigma
+points theta +- sqrt(k) L_j (L the Cholesky factor of Sigma, L_j its columns, weight 1/(2k) each), which
+reproduce the normal's mean and covariance exactly (the unscented transform without a centre point, so every
+weight is positive and the mixture is a distribution). A fit without a covariance is used at its estimate
+only. The published p10 / p90 are the smallest whole k with P(X <= k) >= 0.1 / 0.9: "80 % of customers like
+this one make between p10 and p90 purchases". Being quantiles of a count they are whole numbers, and they
+need not bracket the expected purchases (a customer likely gone: p10 = p90 = 0, expected 0.05).
+
+The survival P(X > k) = sum_j w_j P_j(alive) S_N,j(k) D_j(k) is evaluated for k = 0, 1, ... while any
+history still has more than ``tail`` of its mass above k; each step evaluates the rate and drop-out parts
+once per distinct (x, T) still in play and the mixture once per distinct history (x, t_x, T), so the work is
+the number of distinct histories times the few k most of them need, plus the long tail of heavy buyers.
+
+Customer value. Over the CLV horizon the customer's purchases X are valued at their own mean order value mu
+(the Gamma-Gamma posterior of a customer's mean spend, independent of X under the model's assumption) and
+discounted: CLV ~= delta X mu, with delta = (discounted expected purchases) / (expected purchases), the
+expected discount factor per purchase (``models.clv``'s monthly discounting). This is the approximation: each
+purchase is discounted by the customer's average factor rather than by its own month (over 12 months at 1 %
+a month the factors lie between 0.89 and 0.99), and the spread of single baskets around mu is left out. It
+keeps E[delta X mu] equal to the published point CLV. Gamma-Gamma (note 025): nu | x, m ~ Gamma(q + p x,
+gamma + m x), so mu = p / nu is inverse-gamma with shape q + p x and scale p (gamma + m x) (for x = 0 the
+population's, shape q, scale p gamma); P(mu <= y) = Q(shape, scale / y), the regularized upper incomplete
+gamma function. The limits: common spend, mu = p / nu for everyone; own spend, mu = m for a repeat buyer and
+inverse-gamma(q, p gamma) for the others; constant spend, the one amount. A known mu gives the quantile
+delta mu q_X directly. Otherwise mu = scale / V with V ~ Gamma(shape), and CLV = delta scale W, W = X / V,
+whose distribution depends on the history only (the shape depends on x alone): P(W <= w) = P(X = 0) + sum_k
+P(X = k) Q(shape, k / w), with X's mass above its last evaluated k (at most ``tail``) counted as above every
+w, and X mixed over the purchase model's sigma points as for the counts. Its quantiles are found once per
+distinct history by a bracketed root search on log w (relative precision ``CLV_RELATIVE_PRECISION``) and
+scaled per customer by delta and their own scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from models import purchase_counts
+from models.distinct import distinct_rows
+from models.intervals import INTERVAL_QUANTILES
+
+# The mass of X left above the last k evaluated (counted as "more than any c" for the CLV quantiles).
+DEFAULT_TAIL = 1e-3
+CLV_RELATIVE_PRECISION = 1e-4
+MAX_PURCHASES = 100_000  # a safety stop for the k loop
+
+
+def sigma_points(theta, covariance) -> tuple[np.ndarray, np.ndarray]:
+    """(points of shape (2k, k), weights (2k,)): theta +- sqrt(k) L_j, weight 1/(2k) each; theta alone (weight
+    1) when the covariance is missing, not finite or not positive-definite."""
+    theta = np.asarray(theta, dtype=float)
+    k = theta.size
+    covariance = np.asarray(covariance, dtype=float)
+    if k == 0 or covariance.shape != (k, k) or not np.all(np.isfinite(covariance)):
+        return theta[None, :], np.ones(1)
+    try:
+        factor = np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        return theta[None, :], np.ones(1)
+    spread = np.sqrt(k) * factor.T  # rows: sqrt(k) L_j
+    return np.concatenate([theta + spread, theta - spread]), np.full(2 * k, 1.0 / (2 * k))
+
+
+@dataclass(frozen=True)
+class PurchaseCountDistribution:
+    """The distribution of X, mixed over the parameters, per distinct history (x, t_x, T): ``history[i]`` is
+    customer i's. ``zero`` = P(X = 0) per history; the flat arrays ``row`` (history), ``count`` and
+    ``probability`` hold P(X = count) for count >= 1 up to the count where at most ``tail`` is left
+    (history-major, count ascending). ``quantiles``: the requested ones per customer."""
+
+    history: np.ndarray
+    zero: np.ndarray
+    row: np.ndarray
+    count: np.ndarray
+    probability: np.ndarray
+    levels: tuple[float, ...]
+    quantiles: tuple[np.ndarray, ...]
+
+    def customer_zero(self) -> np.ndarray:
+        """P(X = 0) per customer."""
+        return self.zero[self.history]
+
+
+def purchase_count_distribution(
+    variant,
+    theta,
+    covariance,
+    t,
+    frequency,
+    recency,
+    T,
+    *,
+    levels=INTERVAL_QUANTILES,
+    tail: float = DEFAULT_TAIL,
+) -> PurchaseCountDistribution:
+    """The mixture of the module docstring over the purchase model's sigma points, for purchases in the next
+    t. Computed once per distinct history (x, t_x, T)."""
+    x = np.asarray(frequency, dtype=float).ravel()
+    t_x = np.asarray(recency, dtype=float).ravel()
+    age = np.asarray(T, dtype=float).ravel()
+    histories = distinct_rows(x, t_x, age)
+    levels = tuple(float(v) for v in levels)
+    zero, row, count, probability, quantiles = _distinct_distribution(
+        variant, theta, covariance, float(t), *histories.columns, levels, tail
+    )
+    inverse = histories.inverse
+    return PurchaseCountDistribution(inverse, zero, row, count, probability, levels,
+                                     tuple(q[inverse] for q in quantiles))
+
+
+def _distinct_distribution(variant, theta, covariance, t, x, t_x, age, levels, tail):
+    """The k loop of the module docstring on distinct histories: (P(X = 0), flat history index, count,
+    probability, quantiles), the flat arrays history-major and count ascending."""
+    n = x.size
+    points, weights = sigma_points(theta, covariance)
+    params = [variant.params(point) for point in points]
+    # P(alive) per point and history, times the point's weight
+    weighted_alive = np.stack(
+        [w * variant.probability_alive(p, x, t_x, age) for p, w in zip(points, weights, strict=True)]
+    )
+    pairs = distinct_rows(x, age)
+    pair_x, pair_age = pairs.columns
+    pair_index = pairs.inverse
+    quantiles = [np.full(n, -1.0) for _ in levels]
+    stop = min([tail] + [1.0 - level for level in levels])
+
+    active = np.arange(n)
+    previous = np.ones(n)  # P(X > k-1); P(X > -1) = 1
+    zero = np.zeros(n)
+    rows, counts, probabilities = [], [], []
+    in_play = np.zeros(pair_x.size, dtype=bool)
+    pair_survival = np.zeros((len(points), pair_x.size))
+    steps = [purchase_counts.SurvivalSteps(variant, p, pair_x, pair_age, t) for p in params]
+    for k in range(MAX_PURCHASES + 1):
+        in_play[:] = False
+        in_play[pair_index[active]] = True
+        live_pairs = np.flatnonzero(in_play)
+        for j, step in enumerate(steps):
+            if k:
+                step.step(live_pairs)
+            pair_survival[j, live_pairs] = step.value(live_pairs)
+        survival = np.einsum("ji,ji->i", weighted_alive[:, active], pair_survival[:, pair_index[active]])
+        survival = np.minimum(survival, previous[active])  # monotone despite rounding
+        mass = previous[active] - survival
+        if k == 0:
+            zero[active] = mass
+        else:
+            rows.append(active)
+            counts.append(np.full(active.size, k))
+            probabilities.append(mass)
+        for quantile, level in zip(quantiles, levels):
+            reached = (quantile[active] < 0) & (1.0 - survival >= level - 1e-12)
+            quantile[active[reached]] = k
+        previous[active] = survival
+        keep = survival > stop
+        active = active[keep]
+        if active.size == 0:
+            break
+    for quantile in quantiles:  # never reached within MAX_PURCHASES (no realistic customer)
+        quantile[quantile < 0] = np.nan
+    if rows:
+        row = np.concatenate(rows)
+        order = np.argsort(row, kind="stable")
+        count, probability = np.concatenate(counts)[order], np.concatenate(probabilities)[order]
+        return zero, row[order], count, probability, quantiles
+    return zero, np.zeros(0, int), np.zeros(0, int), np.zeros(0), quantiles
+
+
+@dataclass(frozen=True)
+class MeanSpendPosterior:
+    """Each customer's mean order value mu: inverse-gamma(shape, scale) where ``shape`` is finite, the point
+    ``value`` where it is infinite (known exactly)."""
+
+    shape: np.ndarray
+    scale: np.ndarray
+    value: np.ndarray
+
+    def cdf(self, y, index=None) -> np.ndarray:
+        """P(mu <= y) per customer (``index`` picks the customer of each y)."""
+        shape, scale, value = (self.shape, self.scale, self.value) if index is None else (
+            self.shape[index], self.scale[index], self.value[index])
+        y = np.asarray(y, dtype=float)
+        point = ~np.isfinite(shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = special.gammaincc(np.where(point, 1.0, shape), np.where(y > 0, scale / y, np.inf))
+        return np.where(point, (y >= value).astype(float), spread)
+
+    def quantile(self, level: float) -> np.ndarray:
+        point = ~np.isfinite(self.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = self.scale / special.gammainccinv(np.where(point, 1.0, self.shape), level)
+        return np.where(point, self.value, spread)
+
+
+def mean_spend_posterior(spend_variant, theta, frequency, monetary_value) -> MeanSpendPosterior:
+    """The posterior of each customer's mean order value under the fitted spend model (module docstring)."""
+    params = spend_variant.params(theta)
+    x = np.asarray(frequency, dtype=float).ravel()
+    m = np.where(x > 0, np.asarray(monetary_value, dtype=float).ravel(), 0.0)
+    inf = np.full(x.shape, np.inf)
+    nan = np.full(x.shape, np.nan)
+    if spend_variant.name == "gamma_gamma":
+        p, q, gamma = params["p"], params["q"], params["gamma"]
+        return MeanSpendPosterior(q + p * x, p * (gamma + m * x), nan)
+    if spend_variant.name == "common_spend":
+        return MeanSpendPosterior(inf, nan, np.full(x.shape, params["p"] / params["nu"]))
+    if spend_variant.name == "own_spend":
+        repeat = x > 0
+        return MeanSpendPosterior(np.where(repeat, np.inf, params["q"]), np.full(x.shape, params["p_gamma"]),
+                                  np.where(repeat, m, np.nan))
+    if spend_variant.name == "constant_spend":
+        return MeanSpendPosterior(inf, nan, np.full(x.shape, params["order_value"]))
+    raise ValueError(f"no mean-spend posterior for the spend model {spend_variant.name!r}")
+
+
+def value_quantiles(
+    counts: PurchaseCountDistribution, spend: MeanSpendPosterior, discount, levels=INTERVAL_QUANTILES
+) -> list[np.ndarray]:
+    """Quantiles of delta X mu per customer (module docstring), ``discount`` = delta per customer.
+
+    A known mu (a point) gives delta mu q_X. An inverse-gamma mu = scale / V, V ~ Gamma(shape), gives delta
+    scale W with W = X / V, whose distribution depends on the history only (shape depends on x alone): the
+    quantiles of W are found once per distinct history and scaled per customer. ``levels`` must be the ones
+    ``counts`` has quantiles for."""
+    levels = tuple(float(v) for v in levels)
+    if levels != counts.levels:
+        raise ValueError(f"the count distribution has quantiles at {counts.levels}, not {levels}")
+    n = counts.history.size
+    delta = np.asarray(discount, dtype=float).ravel() * np.ones(n)
+    point = ~np.isfinite(spend.shape)
+    spread = ~point & np.isfinite(spend.scale) & (spend.scale > 0)
+    histories = counts.zero.size
+    # the shape of each history's customers with a spread (the same for all of them: it depends on x)
+    shape = np.full(histories, np.nan)
+    shape[counts.history[spread]] = spend.shape[spread]
+    needed = np.isfinite(shape)
+    w_quantiles = _ratio_quantiles(counts, shape, needed, levels)
+    result = []
+    for level_index, count_quantile in enumerate(counts.quantiles):
+        value = np.full(n, np.nan)
+        value[point] = (delta * spend.value * count_quantile)[point]
+        value[spread] = (delta * spend.scale * w_quantiles[level_index][counts.history])[spread]
+        result.append(value)
+    return result
+
+
+def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -> list[np.ndarray]:
+    """Per history: the smallest w with P(X / V <= w) >= level, V ~ Gamma(shape, 1) independent of X, to
+    ``CLV_RELATIVE_PRECISION`` (NaN where not ``needed``). P(X / V <= w) = P(X = 0) + sum_k P(X = k) Q(shape,
+    k / w), Q the regularized upper incomplete gamma function. The root is bracketed in log w (one purchase at
+    V's 1 - 1e-9 quantile, where the CDF is P(X = 0) to within 1e-9, and the last count at its 1e-9 quantile,
+    where it is all the mass kept) and found by the Illinois variant of regula falsi with a bisection step
+    every fourth iteration; each history leaves the loop once bracketed to the precision."""
+    h = counts.zero.size
+    row, count, probability = counts.row, counts.count.astype(float), counts.probability
+    last = np.ones(h)
+    np.maximum.at(last, row, count)
+    safe_shape = np.where(needed, shape, 1.0)
+    low = -np.log(special.gammainccinv(safe_shape, 1e-9)) - 1e-6
+    high = np.log(last) - np.log(special.gammainccinv(safe_shape, 1.0 - 1e-9)) + 1e-6
+    tolerance = np.log1p(CLV_RELATIVE_PRECISION)
+    kept = counts.zero + np.bincount(row, weights=probability, minlength=h)
+
+    def cdf(log_w, selected):
+        rows = selected[row]
+        who, k, mass = row[rows], count[rows], probability[rows]
+        terms = mass * special.gammaincc(safe_shape[who], k * np.exp(-log_w[who]))
+        return counts.zero + np.bincount(who, weights=terms, minlength=h)
+
+    result = []
+    for level in levels:
+        answer = np.zeros(h)  # P(X = 0) >= level: the quantile is 0
+        open_ = needed & (counts.zero < level)
+        lo, hi = low.copy(), high.copy()
+        g_lo, g_hi = counts.zero - level, kept - level  # the CDF at the bracket's ends
+        low_enough = open_ & (g_lo >= 0)  # (only by rounding) the lower end already reaches the level
+        active = open_ & ~low_enough & (g_hi >= 0)
+        side = np.zeros(h, dtype=np.int8)
+        for iteration in range(200):
+            if not active.any():
+                break
+            width = hi - lo
+            with np.errstate(divide="ignore", invalid="ignore"):
+                secant = lo - g_lo * width / (g_hi - g_lo)
+            middle = lo + 0.5 * width
+            step = middle if iteration % 4 == 3 else np.where(np.isfinite(secant), secant, middle)
+            new = np.clip(step, lo + 0.001 * width, hi - 0.001 * width)
+            f_new = cdf(new, active) - level
+            below = active & (f_new < 0)
+            above = active & ~(f_new < 0)
+            g_hi = np.where(below & (side == -1), 0.5 * g_hi, g_hi)  # lo moves again: halve the kept end
+            g_lo = np.where(above & (side == 1), 0.5 * g_lo, g_lo)
+            lo, g_lo = np.where(below, new, lo), np.where(below, f_new, g_lo)
+            hi, g_hi = np.where(above, new, hi), np.where(above, f_new, g_hi)
+            side = np.where(below, -1, np.where(above, 1, side)).astype(np.int8)
+            active &= (hi - lo) > tolerance
+        answer[open_] = np.exp(np.where(low_enough, lo, hi))[open_]
+        answer[~needed] = np.nan
+        result.append(answer)
+    return result
+
+
+@dataclass(frozen=True)
+class PredictiveIntervals:
+    """Per customer: the ``levels`` quantiles of purchases in the horizon (whole numbers) and of CLV (NaN when
+    the spend model was not fitted)."""
+
+    levels: tuple[float, ...]
+    purchases: tuple[np.ndarray, ...]
+    clv: tuple[np.ndarray, ...]
+
+
+def forecast_intervals(
+    purchase_fit,
+    spend_fit,
+    frequency,
+    recency,
+    T,
+    monetary_value,
+    *,
+    purchase_horizon: float,
+    expected_purchases,
+    discounted_purchases,
+    levels=INTERVAL_QUANTILES,
+) -> PredictiveIntervals:
+    """The published intervals from fitted models (``models.selection``'s fits; the purchase fit must be
+    fitted): count quantiles over ``purchase_horizon`` and, when ``spend_fit`` is fitted, CLV quantiles with
+    the expected discount factor per purchase ``discounted_purchases / expected_purchases`` (module docstring)."""
+    x = np.asarray(frequency, dtype=float).ravel()
+    counts = purchase_count_distribution(
+        purchase_fit.variant, purchase_fit.theta, purchase_fit.covariance, purchase_horizon, x, recency, T,
+        levels=levels,
+    )
+    if spend_fit is None or not spend_fit.is_fitted:
+        clv = tuple(np.full(x.size, np.nan) for _ in counts.levels)
+    else:
+        expected = np.asarray(expected_purchases, dtype=float).ravel()
+        discounted = np.asarray(discounted_purchases, dtype=float).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where(expected > 0, discounted / expected, 1.0)
+        spend = mean_spend_posterior(spend_fit.variant, spend_fit.theta, x, monetary_value)
+        clv = tuple(value_quantiles(counts, spend, delta, counts.levels))
+    return PredictiveIntervals(counts.levels, counts.quantiles, clv)
