@@ -51,7 +51,7 @@ def report_sections(data: ReportData, definitions_markdown: str, currency: str) 
         section_headline(data, currency),
         *table_sections(data, currency, "top"),
         section_trend(data, currency),
-        section_cohorts(data),
+        section_cohorts(data, currency),
         section_rfm(data, currency),
         section_customer_value(data, currency),
         section_nps(data),

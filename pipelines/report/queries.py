@@ -93,11 +93,16 @@ class NpsMonth:
 
 @dataclass(frozen=True)
 class CohortCell:
+    """One complete month of one acquisition cohort (customer_cohorts)."""
+
     cohort_month: date
     months_since_first_purchase: int
     cohort_size: int
     active_customers: int
     retention_pct: float | None
+    purchasing_customers: int = 0                          # cohort customers who purchased in the month
+    purchasing_customers_pct: float | None = None
+    cumulative_revenue_per_customer: float | None = None   # revenue per acquired customer through the month
 
 
 @dataclass(frozen=True)
@@ -291,12 +296,15 @@ def read_nps_months(con) -> tuple[NpsMonth, ...]:
 
 
 def read_cohorts(con) -> tuple[CohortCell, ...]:
+    """Every complete month of every acquisition cohort, oldest cohort first."""
     rows = _rows(con, """
-        select cohort_month, months_since_first_purchase, cohort_size, active_customers, retention_pct
+        select cohort_month, months_since_first_purchase, cohort_size, active_customers, retention_pct,
+               purchasing_customers, purchasing_customers_pct, cumulative_revenue_per_customer
         from main.customer_cohorts
         where is_complete
         order by cohort_month, months_since_first_purchase""")
-    return tuple(CohortCell(r[0], int(r[1]), int(r[2]), int(r[3]), _float(r[4])) for r in rows)
+    return tuple(CohortCell(r[0], int(r[1]), int(r[2]), int(r[3]), _float(r[4]), int(r[5]), _float(r[6]),
+                            _float(r[7])) for r in rows)
 
 
 def read_rfm(con) -> tuple[tuple[RfmCell, ...], tuple[SegmentSummary, ...]]:

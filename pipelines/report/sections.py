@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipelines.report import charts
-from pipelines.report.charts import BLUE, VERMILLION, BarGroup, GridCell, HeatCell, LineSeries
+from pipelines.report.charts import (
+    BLUE,
+    GREEN,
+    ORANGE,
+    PURPLE,
+    SKY,
+    VERMILLION,
+    BarGroup,
+    GridCell,
+    HeatCell,
+    LineSeries,
+)
 from pipelines.report.formatting import (
     MISSING,
     compact_money,
@@ -27,9 +38,13 @@ from pipelines.report.formatting import (
     signed_money,
 )
 from pipelines.report.markup import Section, esc, figure_html, note_html, table_html
-from pipelines.report.queries import MonthMetrics, ReportData
+from pipelines.report.queries import CohortCell, MonthMetrics, ReportData
 
 TREND_TABLE_MONTHS = 12
+# The classic cohort charts: months 0 .. 12 after the first purchase, revenue curves of the latest cohorts.
+COHORT_PURCHASE_MONTHS = 12
+COHORT_REVENUE_CURVES = 6
+COHORT_CURVE_COLORS = (BLUE, VERMILLION, GREEN, ORANGE, SKY, PURPLE)
 
 
 # What the report says instead of a number nobody can know (retention_metrics: unknown is null, never 0).
@@ -174,7 +189,7 @@ def section_trend(data: ReportData, currency: str) -> Section | None:
     return Section("trend", "Retention and churn", html)
 
 
-def section_cohorts(data: ReportData) -> Section | None:
+def section_cohorts(data: ReportData, currency: str = "EUR") -> Section | None:
     if not data.cohorts:
         return Section("cohorts", "Acquisition cohorts", note_html("No cohort has a complete month yet."))
     cohort_months = sorted({c.cohort_month for c in data.cohorts})
@@ -197,7 +212,68 @@ def section_cohorts(data: ReportData) -> Section | None:
     intro = ("<p>Each row is the customers whose first purchase fell in that month; each column a month after it. "
              "A customer counts as active while their latest purchase is within the activity window, so the first "
              "months of every cohort stay at 100% when the window is longer than a month.</p>")
-    return Section("cohorts", "Acquisition cohorts", intro + f'<div class="scroll-x">{figure_html(svg)}</div>')
+    return Section("cohorts", "Acquisition cohorts",
+                   intro + f'<div class="scroll-x">{figure_html(svg)}</div>' + _cohort_purchases_html(data, currency))
+
+
+def _cohort_purchases_html(data: ReportData, currency: str) -> str:
+    """The classic cohort charts beside the activity matrix: who purchased in month k, and revenue retention."""
+    cells = [c for c in data.cohorts if c.months_since_first_purchase <= COHORT_PURCHASE_MONTHS]
+    cohort_months = sorted({c.cohort_month for c in cells})
+    horizon = max(c.months_since_first_purchase for c in cells)
+    row_of = {m: i for i, m in enumerate(cohort_months)}
+    sizes = {c.cohort_month: c.cohort_size for c in cells}
+    # Month 0 is 100% by definition: the colours spread over the later months so their differences show.
+    later = [c.purchasing_customers_pct for c in cells
+             if c.months_since_first_purchase > 0 and c.purchasing_customers_pct is not None]
+    high = charts.nice_ticks(0.0, max(later), 4)[-1] if later and max(later) > 0 else 100.0
+    heat_cells = [
+        HeatCell(row_of[c.cohort_month], c.months_since_first_purchase, c.purchasing_customers_pct,
+                 "" if c.purchasing_customers_pct is None else f"{c.purchasing_customers_pct:.0f}",
+                 f"{month_label(c.cohort_month)} cohort, month {c.months_since_first_purchase}: "
+                 f"{percent(c.purchasing_customers_pct)} purchased ({number(c.purchasing_customers)} of "
+                 f"{number(c.cohort_size)}); {money(c.cumulative_revenue_per_customer, currency)} per acquired "
+                 "customer so far")
+        for c in cells
+    ]
+    heat = charts.heatmap(
+        "chart-cohort-purchases", "Share of each cohort that purchased again in month k",
+        [month_label(m) for m in cohort_months], [str(k) for k in range(horizon + 1)], heat_cells,
+        x_title="Months since first purchase (k)", y_title="Cohort",
+        row_notes=[number(sizes[m]) for m in cohort_months], row_notes_title="Customers",
+        value_range=(0.0, high), legend_title="share that purchased",
+        subtitle="Customers with a purchase in month k, % of the cohort (month 0: all)")
+    sentence = ("<p>The matrix above counts a customer as active until the activity window has passed since their "
+                "last purchase; the one below counts only the customers who actually bought in each month, so it "
+                "shows how many come back, month after month.</p>")
+    return (f"<h3>Purchases and revenue by month since the first purchase</h3>{sentence}"
+            f'<div class="scroll-x">{figure_html(heat)}</div>' + _cohort_revenue_curves(data.cohorts, currency))
+
+
+def _cohort_revenue_curves(cohorts: Sequence[CohortCell], currency: str) -> str:
+    """Cumulative revenue per acquired customer by month k for the latest cohorts followed through the whole
+    horizon (month 12, or the longest any cohort has), so every curve spans the same months."""
+    horizon = min(COHORT_PURCHASE_MONTHS, max(c.months_since_first_purchase for c in cohorts))
+    complete = sorted({c.cohort_month for c in cohorts if c.months_since_first_purchase == horizon})
+    cohort_months = complete[-COHORT_REVENUE_CURVES:]
+    by_cell = {(c.cohort_month, c.months_since_first_purchase): c for c in cohorts}
+    months = range(horizon + 1)
+
+    def value(cohort, k):
+        cell = by_cell.get((cohort, k))
+        return None if cell is None else cell.cumulative_revenue_per_customer
+
+    series = [LineSeries(month_label(m), [value(m, k) for k in months], color,
+                         lambda v: money(v, currency))
+              for m, color in zip(reversed(cohort_months), COHORT_CURVE_COLORS)]
+    svg = charts.line_chart(
+        "chart-cohort-revenue", "Cumulative revenue per acquired customer", [str(k) for k in months], series,
+        f"Revenue per customer ({currency})", lambda v: compact_money(v, currency),
+        x_title="Months since first purchase (k)", width=1080, height=320, include_zero=True,
+        tips=[f"revenue from month 0 through month {k}, divided by the cohort's customers" for k in months],
+        subtitle=f"Revenue from each cohort's first month through month k ÷ customers acquired; the latest "
+                 f"{len(cohort_months)} cohorts followed for {horizon} complete months, newest first")
+    return figure_html(svg)
 
 
 def section_rfm(data: ReportData, currency: str) -> Section | None:

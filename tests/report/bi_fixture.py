@@ -49,6 +49,12 @@ QUARANTINE = [
     ("customers", "customers.csv", "malformed_row", None, 1, 4, "expected 7 fields, found 8 (line 5)"),
 ]
 UNFITTED_REASON = "Too few repeat purchases to fit the purchase model"
+# Cohorts of 20 customers: share still active, and customers who purchased, in months 0, 1, ... since the first
+# purchase (month 0: all 20); each purchase brings 50.
+COHORT_ACTIVE_PCT = {date(2025, 12, 1): [100.0, 80.0, 60.0, 55.0], date(2026, 1, 1): [100.0, 70.0, 65.0],
+                     date(2026, 2, 1): [100.0, 90.0]}
+COHORT_PURCHASING = {date(2025, 12, 1): [20, 5, 3, 4], date(2026, 1, 1): [20, 7, 2], date(2026, 2, 1): [20, 6]}
+COHORT_REVENUE_PER_PURCHASE = 50.0
 
 
 def _month_end(start: date) -> date:
@@ -122,15 +128,19 @@ def make_bi_file(path: Path, *, predictions: bool = False, quarantine: bool = Tr
         con.execute("""create table customer_cohorts (
             cohort_month date, activity_month date, months_since_first_purchase bigint, is_complete boolean,
             cohort_size bigint, active_customers bigint, retention_pct double, purchases bigint,
-            revenue decimal(38,2), cumulative_revenue decimal(38,2), cumulative_revenue_per_customer double)""")
-        # Three cohorts: Dec 2025 (3 complete months), Jan 2026 (2), Feb 2026 (1); Mar 2026 is running.
-        cohorts = {date(2025, 12, 1): [100.0, 80.0, 60.0, 55.0], date(2026, 1, 1): [100.0, 70.0, 65.0],
-                   date(2026, 2, 1): [100.0, 90.0]}
-        for cohort, shares in cohorts.items():
+            revenue decimal(38,2), cumulative_revenue decimal(38,2), cumulative_revenue_per_customer double,
+            purchasing_customers bigint, purchasing_customers_pct double)""")
+        # Three cohorts of 20: Dec 2025 (3 complete months), Jan 2026 (2), Feb 2026 (1); Mar 2026 is running.
+        for cohort, shares in COHORT_ACTIVE_PCT.items():
+            cumulative = 0.0
             for k, share in enumerate(shares):
                 activity = MONTHS[MONTHS.index(cohort) + k]
-                con.execute("insert into customer_cohorts values (?, ?, ?, ?, 20, ?, ?, 5, 100, 100, 5.0)",
-                            [cohort, activity, k, activity != MONTHS[-1], round(20 * share / 100), share])
+                buyers = COHORT_PURCHASING[cohort][k]
+                revenue = buyers * COHORT_REVENUE_PER_PURCHASE
+                cumulative += revenue
+                con.execute("insert into customer_cohorts values (?, ?, ?, ?, 20, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [cohort, activity, k, activity != MONTHS[-1], round(20 * share / 100), share, buyers,
+                             revenue, cumulative, cumulative / 20, buyers, 100 * buyers / 20])
 
         con.execute("""create table rfm_scores (
             customer_key varchar, as_of_date date, recency_days bigint, frequency bigint, monetary decimal(38,2),

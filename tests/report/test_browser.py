@@ -94,8 +94,8 @@ def test_the_report_renders_in_headless_chromium(browser_context, full_bi_file, 
     try:
         check_rendered(page, problems, requests, built.path)
         ids = page.eval_on_selector_all("svg.chart", "els => els.map(e => e.id)")
-        assert {"chart-crr", "chart-churn", "chart-cohorts", "chart-rfm", "chart-clv", "chart-health",
-                "chart-nps", "chart-channels", "chart-backtest"} == set(ids)
+        assert {"chart-crr", "chart-churn", "chart-cohorts", "chart-cohort-purchases", "chart-cohort-revenue",
+                "chart-rfm", "chart-clv", "chart-health", "chart-nps", "chart-channels", "chart-backtest"} == set(ids)
         check_tooltip(page)
         screenshot(page, built.path.with_suffix(".png"))
     finally:

@@ -90,7 +90,7 @@ def test_fitted_models_light_up_predicted_clv_and_health(full_bi_file):
 def test_every_chart_is_well_formed_svg_and_the_page_is_balanced(full_bi_file):
     html = render_page(load_report_data(full_bi_file), "", "EUR")
     svgs = chart_svgs(html)
-    assert len(svgs) == 9     # CRR, churn, cohorts, RFM, CLV, health, NPS, channels, back-test
+    assert len(svgs) == 11    # CRR, churn, cohorts (3), RFM, CLV, health, NPS, channels, back-test
     for svg in svgs:
         ET.fromstring(svg)
     checker = TagBalance()

@@ -1,7 +1,8 @@
 {#-
   Acquisition cohorts: customers grouped by the month of their first purchase, followed month by month.
   active_customers uses the same activity rule as retention_metrics, measured at each month's end (or
-  at the as-of date for the running month).
+  at the as-of date for the running month). purchasing_customers is the classic cohort count: cohort
+  customers with a purchase in the month, whatever the window (every customer in month 0).
 -#}
 
 with periods as (
@@ -59,7 +60,9 @@ grid as (
 
 revenue_by_month as (
 
+    {#- one row per customer and month with a purchase: count(*) counts purchasing customers -#}
     select customers.cohort_month, purchases.purchase_month as activity_month,
+           count(*) as purchasing_customers,
            sum(purchases.revenue) as revenue, sum(purchases.purchases) as purchases
     from purchases
     inner join customers on customers.customer_id = purchases.customer_id
@@ -77,7 +80,8 @@ combined as (
         grid.cohort_size,
         coalesce(active_at_month_end.active_customers, 0) as active_customers,
         coalesce(revenue_by_month.purchases, 0) as purchases,
-        coalesce(revenue_by_month.revenue, 0) as revenue
+        coalesce(revenue_by_month.revenue, 0) as revenue,
+        coalesce(revenue_by_month.purchasing_customers, 0) as purchasing_customers
     from grid
     left join active_at_month_end
         on active_at_month_end.cohort_month = grid.cohort_month
@@ -106,7 +110,9 @@ final as (
         {{ safe_divide(
             'sum(revenue) over (partition by cohort_month order by activity_month
                                 rows between unbounded preceding and current row)',
-            'cohort_size') }} as cumulative_revenue_per_customer
+            'cohort_size') }} as cumulative_revenue_per_customer,
+        purchasing_customers,
+        {{ percentage('purchasing_customers', 'cohort_size') }} as purchasing_customers_pct
     from combined
 
 )
