@@ -182,6 +182,8 @@ class CustomerForecast:
     clv: np.ndarray = field(repr=False)
     clv_lower: np.ndarray | None = field(repr=False)
     clv_upper: np.ndarray | None = field(repr=False)
+    # the discounted expected purchases CLV multiplies by the order value (discounted_expected_purchases)
+    discounted_purchases: np.ndarray | None = field(default=None, repr=False)
 
     def to_frame(self, index=None) -> pd.DataFrame:
         """One row per customer, in input order; interval columns only when they were computed."""
@@ -258,6 +260,7 @@ def forecast_customers(
             clv=clv,
             clv_lower=None,
             clv_upper=None,
+            discounted_purchases=discounted,
         )
     purchase_gradient, discounted_gradient = central_log_gradients(
         lambda theta: forecaster.evaluate(theta)[1:], purchase_model.theta
@@ -293,4 +296,5 @@ def forecast_customers(
         clv=clv,
         clv_lower=clv_lower,
         clv_upper=clv_upper,
+        discounted_purchases=discounted,
     )

@@ -27,7 +27,6 @@ from models import (
     SpendIndependenceCheck,
     SpendModelFit,
     backtest_bgnbd,
-    discounted_expected_purchases,
     expected_interpurchase_time,
     fit_purchase_model,
     fit_spend_model,
@@ -152,12 +151,11 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
         return columns
     forecast = forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
                                   monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
-    discounted = discounted_expected_purchases(purchase_model, x, t_x, T, horizon_months=HORIZON_MONTHS,
-                                               monthly_discount_rate=MONTHLY_DISCOUNT_RATE)
     # predictive intervals: quantiles of the customer's purchase count and value (models.predictive_intervals)
     intervals = forecast_intervals(purchase_model, spend_model, x, t_x, T, m,
                                    purchase_horizon=forecast.purchase_horizon,
-                                   expected_purchases=forecast.expected_purchases, discounted_purchases=discounted)
+                                   expected_purchases=forecast.expected_purchases,
+                                   discounted_purchases=forecast.discounted_purchases)
     values = [forecast.probability_alive, forecast.expected_purchases, *intervals.purchases,
               forecast.expected_order_value, forecast.clv, *intervals.clv]
     return dict(zip(names, values, strict=True))
