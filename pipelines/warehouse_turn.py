@@ -41,7 +41,8 @@ from pipelines.settings import Settings
 from pipelines.waiting import Busy, Wait
 
 # What a finished run leaves for a moment (Dagster's compute-log helpers) exits within a second or two by
-# itself; only what is still there after this long is stopped.
+# itself; only what is still there after this long is stopped. Unless one of them holds the warehouse file
+# (dbt outliving a killed run goes on writing it): then they are all stopped at once.
 SELF_EXIT_SECONDS = 3
 
 RUN_LOCK_NAME = ".run.lock"
@@ -88,8 +89,10 @@ def clear_the_warehouse(instance, settings: Settings, wait: Wait, run_id: str) -
     wait.until_free(live_run)
     remove_half_built(settings.warehouse_dir, dagster_home(settings))
     left_behind = processes_left_behind(settings.warehouse_dir, except_run=run_id)
-    still_running = still_running_after(left_behind, SELF_EXIT_SECONDS)
-    left_behind = {pid: command for pid, command in left_behind.items() if pid in still_running}
+    holder = _lock_holder(settings.warehouse_db) if left_behind else None
+    if holder is None or holder[0] not in left_behind:  # nothing left behind holds the warehouse file
+        still_running = still_running_after(left_behind, SELF_EXIT_SECONDS)
+        left_behind = {pid: command for pid, command in left_behind.items() if pid in still_running}
     if left_behind:
         print("Stopping what earlier runs left running: "
               + "; ".join(f"pid {pid} ({command[:60]})" for pid, command in left_behind.items()), flush=True)
@@ -196,9 +199,9 @@ def _describe(instance, run_id: str) -> Busy:
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
-def _database_busy(database: Path) -> Busy | None:
-    """Who else has the warehouse DuckDB file open (a DuckDB shell, dbt left by a run launched from the UI),
-    or None when it can be opened."""
+def _lock_holder(database: Path) -> tuple[int, str] | None:
+    """(pid, program) of the process that has the warehouse DuckDB file open, as DuckDB's lock error names
+    it; None when the file can be opened (or is missing, or fails for another reason: dbt will say what)."""
     import duckdb
 
     if not database.exists():
@@ -208,6 +211,14 @@ def _database_busy(database: Path) -> Busy | None:
         return None
     except duckdb.Error as error:
         holder = _LOCK_HOLDER.search(str(error))
-        if holder is None:
-            return None  # not a lock: dbt will say what is wrong with the file
-        return Busy(f"the process with PID {holder[2]} ({holder[1]})", f"which has {database.name} open")
+        return (int(holder[2]), holder[1]) if holder else None
+
+
+def _database_busy(database: Path) -> Busy | None:
+    """Who else has the warehouse DuckDB file open (a DuckDB shell, dbt left by a run launched from the UI),
+    or None when it can be opened."""
+    holder = _lock_holder(database)
+    if holder is None:
+        return None
+    pid, program = holder
+    return Busy(f"the process with PID {pid} ({program})", f"which has {database.name} open")
