@@ -9,6 +9,9 @@ parameter-uncertainty intervals of the expected values), ``purchase_counts`` is 
 customer's future purchase count and ``predictive_intervals`` turns it into the published 80 % intervals of
 purchases and CLV, ``backtest`` scores forecasts against a holdout, ``health`` turns the predictions into a
 0-100 score and bands. ``simulation`` draws customers from the models for tests and benchmarks.
+``pareto_nbd`` is the second purchase model, ``pareto_nbd_forecast`` puts it behind the BG/NBD family's
+interface and ``purchase_model_choice`` says which of the two the back-test chose; ``covariates`` fits both
+BG/NBD and Gamma-Gamma with customer covariates (acquisition channel, country, cohort).
 """
 
 from models.backtest import BacktestReport, backtest_bgnbd, interval_shares, naive_forecast, score_forecasts

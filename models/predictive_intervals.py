@@ -115,6 +115,19 @@ def purchase_count_distribution(
                                      tuple(q[inverse] for q in quantiles))
 
 
+def fitted_count_distribution(purchase_fit, t, frequency, recency, T, *, levels=INTERVAL_QUANTILES,
+                              tail: float = DEFAULT_TAIL) -> PurchaseCountDistribution:
+    """The count distribution of a fitted purchase model (``models.selection``'s BG/NBD family, mixed over its
+    sigma points, or ``models.pareto_nbd_forecast``'s Pareto/NBD at its estimate)."""
+    if purchase_fit.model == "pareto_nbd":
+        from models import pareto_nbd_forecast  # (it builds on this module)
+
+        return pareto_nbd_forecast.purchase_count_distribution(purchase_fit, t, frequency, recency, T,
+                                                               levels=levels, tail=tail)
+    return purchase_count_distribution(purchase_fit.variant, purchase_fit.theta, purchase_fit.covariance, t,
+                                       frequency, recency, T, levels=levels, tail=tail)
+
+
 def _distinct_distribution(variant, theta, covariance, t, x, t_x, age, levels, tail):
     """The k loop of the module docstring on distinct histories: (P(X = 0), flat history index, count,
     probability, quantiles), the flat arrays history-major and count ascending."""
@@ -345,10 +358,7 @@ def forecast_intervals(
     fitted): count quantiles over ``purchase_horizon`` and, when ``spend_fit`` is fitted, CLV quantiles with
     the expected discount factor per purchase ``discounted_purchases / expected_purchases`` (module docstring)."""
     x = np.asarray(frequency, dtype=float).ravel()
-    counts = purchase_count_distribution(
-        purchase_fit.variant, purchase_fit.theta, purchase_fit.covariance, purchase_horizon, x, recency, T,
-        levels=levels,
-    )
+    counts = fitted_count_distribution(purchase_fit, purchase_horizon, x, recency, T, levels=levels)
     if spend_fit is None or not spend_fit.is_fitted:
         clv = tuple(np.full(x.size, np.nan) for _ in counts.levels)
     else:

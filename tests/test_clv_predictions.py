@@ -100,6 +100,14 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
         """).fetchall())
         backtest = dict(con.execute(
             "select forecast, mean_absolute_error from clv_backtest where scope = 'all customers'").fetchall())
+        chosen = con.execute("select distinct purchase_model from clv_backtest").fetchall()
+        pareto = {row[0] for row in con.execute(
+            "select parameter from clv_model_fits where model = 'pareto_nbd' and fitted_on like '%back-test%'"
+            " and choice_reason is not null").fetchall()}
+        used = con.execute("""
+            select model from clv_model_fits
+            where used_for_predictions and fitted_on = 'full history' and model <> 'gamma_gamma'
+            group by model""").fetchall()
         at_risk_without_consent = con.execute("""
             select count(*) from customers_at_risk r join customers c using (customer_key)
             where not c.has_marketing_consent
@@ -108,8 +116,15 @@ def test_published_predictions_have_intervals_fits_and_a_backtest(published_work
         con.close()
     assert bad_intervals == 0 and missing == 0
     assert {"r", "alpha", "a", "b", "p", "q", "gamma", "frequency_monetary_correlation"} <= parameters
-    assert statuses == {("bg_nbd", "bg_nbd", "fitted"), ("gamma_gamma", "gamma_gamma", "fitted")}
-    assert set(backtest) == {"model", "naive"}
+    # both purchase models are back-tested; the one with the lower error predicts (BG/NBD on this shop,
+    # so Pareto/NBD is not fitted on the full history)
+    assert set(backtest) == {"model", "naive", "bg_nbd", "pareto_nbd"}
+    assert pareto == {"r", "alpha", "s", "beta"}
+    assert chosen == used == [("bg_nbd",)] and backtest["model"] == backtest["bg_nbd"] <= backtest["pareto_nbd"]
+    # the explanatory covariate fits (channel, country, first-purchase year) beside the plain models
+    assert statuses == {("bg_nbd", "bg_nbd", "fitted"), ("gamma_gamma", "gamma_gamma", "fitted"),
+                        ("bg_nbd_covariates", None, "fitted"), ("gamma_gamma_covariates", None, "fitted")}
+    assert "likelihood_ratio_p_value" in parameters and "rate[acquisition_channel=paid_search]" in parameters
     assert at_risk_without_consent == 0
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["clv_models_fitted"] is True
@@ -176,7 +191,8 @@ def test_a_shop_of_12_publishes_null_predictions_with_reasons_and_a_health_score
     assert len(full) == 1 and full["status"].item() == "not_fitted" and pd.isna(full["parameter"].item())
     assert full["reason"].item() == ("BG/NBD needs repeat purchases: 12 of 12 customers bought on two or more "
                                      f"days, at least {MIN_REPEAT_BUYERS_BGNBD} are needed for stable predictions")
-    backtest_fit = run.model_fits[run.model_fits["fitted_on"].str.contains("back-test")]
+    backtest_fit = run.model_fits[run.model_fits["fitted_on"].str.contains("back-test")
+                                  & (run.model_fits["model"] == "bg_nbd")]
     assert backtest_fit["status"].item() == "not_fitted"
     assert backtest_fit["reason"].item().startswith("BG/NBD needs repeat purchases: 6 of 12 customers")
 

@@ -132,6 +132,10 @@ def _candidates_table(run: "ClvRun") -> str:
     return "\n".join(lines)
 
 
+def _purchase_model_name(fit) -> str:
+    return {"pareto_nbd": "Pareto/NBD"}.get(fit.model, "BG/NBD")
+
+
 def _fit_summary(name: str, fit) -> str:
     """One model's outcome in words, for the check's description."""
     if fit.status == "fitted":
@@ -152,8 +156,9 @@ def _fit_summary(name: str, fit) -> str:
                               "intervals, expected order value, health score and band."),
         AssetSpec(MODEL_FITS_KEY, deps=[dbt_model_key(SUMMARIES_MODEL)],
                   kinds={"python", "parquet"},
-                  description="BG/NBD (time in days) and Gamma-Gamma: status (fitted, limiting_case, "
-                              "not_fitted), the variant chosen and why, parameters with standard errors, "
+                  description="BG/NBD and Pareto/NBD (time in days; the back-test chooses which one predicts) "
+                              "and Gamma-Gamma: status (fitted, limiting_case, not_fitted), the variant chosen and "
+                              "why, parameters with standard errors, "
                               "log-likelihoods and the frequency/spend correlation."),
         AssetSpec(BACKTEST_KEY, deps=[dbt_model_key(SUMMARIES_MODEL)],
                   kinds={"python", "parquet"},
@@ -197,11 +202,11 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
     predicted_clv = run.predictions["predicted_clv_12m"]
     yield MaterializeResult(asset_key=PREDICTIONS_KEY, metadata={
         "dagster/row_count": len(run.predictions),
-        "purchase_model": _fit_summary("BG/NBD", run.purchase_model),
+        "purchase_model": _fit_summary(_purchase_model_name(run.purchase_model), run.purchase_model),
         "spend_model": _fit_summary("Gamma-Gamma", run.spend_model),
         "parameters": MetadataValue.json(params),
         "time_unit": TIME_UNIT,
-        "bgnbd_log_likelihood": MetadataValue.float(float(run.purchase_model.log_likelihood)),
+        "purchase_model_log_likelihood": MetadataValue.float(float(run.purchase_model.log_likelihood)),
         "gamma_gamma_log_likelihood": MetadataValue.float(float(run.spend_model.log_likelihood)),
         "total_predicted_clv_12m": MetadataValue.float(float(predicted_clv.sum()) if predicted_clv.notna().any()
                                                        else float("nan")),
@@ -225,7 +230,7 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
     yield AssetCheckResult(
         check_name="clv_models_fitted", asset_key=PREDICTIONS_KEY, passed=fitted,
         severity=AssetCheckSeverity.WARN,
-        description="; ".join([_fit_summary("BG/NBD", run.purchase_model),
+        description="; ".join([_fit_summary(_purchase_model_name(run.purchase_model), run.purchase_model),
                                _fit_summary("Gamma-Gamma", run.spend_model)]),
         metadata={"bgnbd_status": run.purchase_model.status, "gamma_gamma_status": run.spend_model.status,
                   "bgnbd_variant": run.purchase_model.variant_name or "",
@@ -235,8 +240,8 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
         backtest_description = ("the back-test was not scored: "
                                 + _fit_summary("BG/NBD on the history before the cut-off", run.backtest_model))
     elif run.model_beats_naive is False:
-        backtest_description = ("on the back-test the BG/NBD forecast did worse than the naive 'same rate as "
-                                "before' forecast")
+        backtest_description = (f"on the back-test the {_purchase_model_name(run.backtest_model)} forecast did "
+                                "worse than the naive 'same rate as before' forecast")
     else:
         backtest_description = None
     yield AssetCheckResult(

@@ -1,9 +1,10 @@
 """From each customer's history to predicted purchases, P(alive), CLV with intervals and a health score.
 
-Pure orchestration of `models/` (no Dagster): fit the purchase and spend models on the full history (the full
-BG/NBD and Gamma-Gamma, or the limiting case the data call for, `models.selection`), predict, score health,
-and back-test a second purchase fit made without the last H days against what happened in them. Time is in
-days throughout; the fitted parameters say so.
+Pure orchestration of `models/` (no Dagster): back-test the two purchase models, BG/NBD (or the limiting case
+the data call for, `models.selection`) and Pareto/NBD, fitted without the last H days, against what happened
+in them; publish the predictions of the one that forecast those days better (`models.purchase_model_choice`),
+fitted on the full history, with Gamma-Gamma (or its limiting case) for spend; score health. Time is in days
+throughout; the fitted parameters say so.
 
 Nothing here raises for the data: a model that cannot be fitted leaves its prediction columns null, says why
 in `clv_model_fits` (status not_fitted and the reason), and everything else is computed as usual (the health
@@ -26,7 +27,6 @@ from models import (
     PurchaseModelFit,
     SpendIndependenceCheck,
     SpendModelFit,
-    backtest_bgnbd,
     expected_interpurchase_time,
     fit_purchase_model,
     fit_spend_model,
@@ -34,8 +34,11 @@ from models import (
     frequency_monetary_correlation,
     health_score,
 )
-from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares
-from models.predictive_intervals import forecast_intervals, purchase_count_distribution
+from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares, naive_forecast, score_forecasts
+from models.pareto_nbd_forecast import fit_pareto_nbd_model
+from models.predictive_intervals import fitted_count_distribution, forecast_intervals
+from models.purchase_model_choice import choose_purchase_model, fallback
+from pipelines.predictions.covariate_effects import covariate_fit_rows
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 # Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
@@ -69,11 +72,14 @@ MODEL_FIT_COLUMNS = {
     "converged": "boolean",
     "reason": "varchar",
     "as_of_date": "date",
+    "used_for_predictions": "boolean",
+    "choice_reason": "varchar",
 }
 BACKTEST_COLUMNS = {
     "as_of_date": "date",
     "holdout_days": "integer",
     "model_status": "varchar",
+    "purchase_model": "varchar",
     "forecast": "varchar",
     "scope": "varchar",
     "customers": "bigint",
@@ -114,11 +120,14 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
-def _fit_rows(fit: PurchaseModelFit | SpendModelFit, fitted_on: str, as_of: date) -> list[dict]:
-    """One row per parameter of the chosen model; one row without a parameter when nothing was fitted."""
+def _fit_rows(fit: PurchaseModelFit | SpendModelFit, fitted_on: str, as_of: date, *, used: bool = False,
+              choice: str | None = None) -> list[dict]:
+    """One row per parameter of the chosen model; one row without a parameter when nothing was fitted.
+    ``used``: the published predictions come from it; ``choice``: why it was (not) chosen."""
     common = {"model": fit.model, "fitted_on": fitted_on, "status": fit.status, "variant": fit.variant_name,
               "time_unit": fit.time_unit, "log_likelihood": fit.log_likelihood, "customers": fit.n_customers,
-              "converged": fit.is_fitted, "reason": fit.reason, "as_of_date": as_of}
+              "converged": fit.is_fitted, "reason": fit.reason, "as_of_date": as_of,
+              "used_for_predictions": used, "choice_reason": choice}
     if not fit.is_fitted:
         return [{**common, "parameter": None, "estimate": np.nan, "standard_error": np.nan}]
     errors = fit.standard_errors
@@ -135,7 +144,7 @@ def _correlation_row(check: SpendIndependenceCheck, as_of: date) -> dict:
             "standard_error": np.nan, "time_unit": None, "log_likelihood": np.nan,
             "customers": check.n_repeat_customers, "converged": (not check.is_violated) if measured else None,
             "reason": None if measured else "fewer than 3 repeat buyers, or frequency or spend does not vary",
-            "as_of_date": as_of}
+            "as_of_date": as_of, "used_for_predictions": False, "choice_reason": None}
 
 
 def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]:
@@ -161,29 +170,73 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
     return dict(zip(names, values, strict=True))
 
 
-def _backtest(summaries: pd.DataFrame, holdout_days: int
-              ) -> tuple[PurchaseModelFit, list[dict], bool | None, dict[str, float] | None]:
-    """The purchase model fitted on history up to as-of - H and the scores (the model's are null when it was
-    not fitted; the naive forecast is scored whenever a customer had purchased by the cut-off). The model's
-    rows also carry the calibration of its 80 % intervals over the H days: the shares of customers whose
-    actual purchases fell below / at or below p10 and above / at or above p90 (returned for all customers
-    too; None when not scored)."""
+PURCHASE_MODELS = ("bg_nbd", "pareto_nbd")
+
+
+@dataclass(frozen=True)
+class _Backtest:
+    """The purchase models fitted on the history up to as-of - H (by name), their forecasts of each
+    customer's purchases in those H days, and what the customers did."""
+
+    fits: dict[str, PurchaseModelFit]
+    forecasts: dict[str, np.ndarray]
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    actual: np.ndarray
+
+    def errors(self) -> dict[str, float]:
+        """Mean absolute error per customer of each model's forecast (NaN when the model was not fitted)."""
+        if self.actual.size == 0:
+            return dict.fromkeys(self.fits, np.nan)
+        return {name: float(np.mean(np.abs(forecast - self.actual))) for name, forecast in self.forecasts.items()}
+
+
+def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int) -> _Backtest:
     calibration = summaries[summaries["calibration_frequency"].notna()]
-    cal_x = calibration["calibration_frequency"].to_numpy(float)
-    cal_t_x = calibration["calibration_recency_days"].to_numpy(float)
-    cal_T = calibration["calibration_tenure_days"].to_numpy(float)
-    model = fit_purchase_model(cal_x, cal_t_x, cal_T, time_unit=TIME_UNIT)
+    x = calibration["calibration_frequency"].to_numpy(float)
+    t_x = calibration["calibration_recency_days"].to_numpy(float)
+    T = calibration["calibration_tenure_days"].to_numpy(float)
+    fits = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
+            "pareto_nbd": fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)}
     if calibration.empty:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
-        return replace(model, reason=reason), [], None, None
+        fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
     actual = calibration["holdout_purchase_days"].to_numpy(float)
-    report = backtest_bgnbd(model, cal_x, cal_t_x, cal_T, actual, float(holdout_days))
-    buckets = frequency_buckets(cal_x)
+    return _Backtest(fits, {}, x, t_x, T, actual)
+
+
+def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
+    forecasts = {name: fit.conditional_expected_purchases(float(holdout_days), backtest.frequency,
+                                                          backtest.recency, backtest.T)
+                 for name, fit in backtest.fits.items() if fit.is_fitted and backtest.actual.size}
+    return replace(backtest, forecasts=forecasts)
+
+
+def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
+                   ) -> tuple[PurchaseModelFit, list[dict], bool | None, dict[str, float] | None]:
+    """The rows of clv_backtest: the published model (forecast ``model``: the chosen one's fit on the history
+    before the cut-off; its rows are null when it was not fitted) and the naive forecast, for all customers and
+    per calibration frequency; each purchase model's own totals (forecast ``bg_nbd``, ``pareto_nbd``), the
+    evidence for the choice. The model's rows also carry the calibration of its 80 % intervals over the H
+    days: the shares of customers whose actual purchases fell below / at or below p10 and above / at or above
+    p90 (returned for all customers too; None when not scored)."""
+    model = backtest.fits[chosen]
+    if backtest.actual.size == 0:
+        return model, [], None, None
+    x, actual = backtest.frequency, backtest.actual
+    report = score_forecasts(
+        x, actual,
+        {"model": backtest.forecasts.get(chosen, np.full(x.size, np.nan)),
+         "naive": naive_forecast(x, backtest.T, float(holdout_days)),
+         **{name: backtest.forecasts.get(name, np.full(x.size, np.nan)) for name in PURCHASE_MODELS}},
+        horizon=float(holdout_days))
+    buckets = frequency_buckets(x)
     if model.is_fitted:
         # only the quantiles are needed here: stop each customer's k loop once 90 % is reached
-        p10, p90 = purchase_count_distribution(model.variant, model.theta, model.covariance, float(holdout_days),
-                                               cal_x, cal_t_x, cal_T, tail=0.1).quantiles
+        p10, p90 = fitted_count_distribution(model, float(holdout_days), x, backtest.recency, backtest.T,
+                                             tail=0.1).quantiles
 
         def shares(selected):
             return interval_shares(actual[selected], p10[selected], p90[selected])
@@ -201,15 +254,20 @@ def _backtest(summaries: pd.DataFrame, holdout_days: int
                      **(shares(everyone) if forecast_name == "model" else no_shares)})
     for bucket, row in report.by_frequency.iterrows():
         n = int(row["n_customers"])
-        for forecast_name in report.summary.index:
+        for forecast_name in ("model", "naive"):
             rows.append({"forecast": forecast_name, "scope": f"calibration frequency {bucket}", "customers": n,
                          "actual_purchases": row["actual_mean"] * n,
                          "predicted_purchases": row[f"{forecast_name}_mean"] * n,
                          "total_error": (row[f"{forecast_name}_mean"] - row["actual_mean"]) * n,
                          "total_error_pct": np.nan, "mean_absolute_error": row[f"{forecast_name}_mae"],
                          **(shares(buckets == bucket) if forecast_name == "model" else no_shares)})
+    beats_naive = None
+    if model.is_fitted:
+        model_row, naive_row = report.summary.loc["model"], report.summary.loc["naive"]
+        beats_naive = bool(model_row["mae"] <= naive_row["mae"]
+                           and abs(model_row["total_error"]) <= abs(naive_row["total_error"]))
     calibrated = shares(everyone) if model.is_fitted else None
-    return model, rows, (report.model_beats_naive if model.is_fitted else None), calibrated
+    return model, rows, beats_naive, calibrated
 
 
 def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -> ClvRun:
@@ -219,7 +277,14 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     T = summaries["tenure_days"].to_numpy(float)
     m = summaries["monetary_value"].to_numpy(float)
 
-    purchase_model = fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)
+    backtest = _score_backtest(_fit_backtest_models(summaries, holdout_days), holdout_days)
+    full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
+    choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days)
+    if choice.chosen == "pareto_nbd":
+        full_history["pareto_nbd"] = fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)
+        if not full_history["pareto_nbd"].is_fitted:
+            choice = fallback(choice, full_history["pareto_nbd"].reason)
+    purchase_model = full_history[choice.chosen]
     spend_model = fit_spend_model(x, m)
     with np.errstate(invalid="ignore"):
         repeat = (x > 0) & (m > 0)
@@ -242,18 +307,22 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         "spend_model_status": spend_model.status,
     }), PREDICTION_COLUMNS)
 
-    backtest_model, backtest_rows, beats_naive, calibration = _backtest(summaries, holdout_days)
+    backtest_model, backtest_rows, beats_naive, calibration = _backtest_rows(backtest, choice.chosen, holdout_days)
     backtest_label = f"history to as-of - {holdout_days} days (back-test)"
-    model_fits = _typed(pd.DataFrame(
-        _fit_rows(purchase_model, FULL_HISTORY, as_of)
-        + _fit_rows(spend_model, FULL_HISTORY, as_of)
-        + [_correlation_row(independence, as_of)]
-        + _fit_rows(backtest_model, backtest_label, as_of)
-    ), MODEL_FIT_COLUMNS)
-    backtest = pd.DataFrame(backtest_rows, columns=[c for c in BACKTEST_COLUMNS if c not in
-                                                    ("as_of_date", "holdout_days", "model_status")])
-    backtest.insert(0, "as_of_date", as_of)
-    backtest.insert(1, "holdout_days", int(holdout_days))
-    backtest.insert(2, "model_status", backtest_model.status)
-    return ClvRun(predictions, model_fits, _typed(backtest, BACKTEST_COLUMNS), purchase_model, spend_model,
+    fit_rows = []
+    for name, fit in full_history.items():
+        fit_rows += _fit_rows(fit, FULL_HISTORY, as_of, used=name == choice.chosen and fit.is_fitted)
+    fit_rows += _fit_rows(spend_model, FULL_HISTORY, as_of, used=spend_model.is_fitted and purchase_model.is_fitted)
+    fit_rows.append(_correlation_row(independence, as_of))
+    fit_rows += covariate_fit_rows(summaries, full_history["bg_nbd"], spend_model, as_of, TIME_UNIT)
+    for name, fit in backtest.fits.items():  # the evidence for the choice, with its reason
+        fit_rows += _fit_rows(fit, backtest_label, as_of, choice=choice.reasons.get(name))
+    model_fits = _typed(pd.DataFrame(fit_rows), MODEL_FIT_COLUMNS)
+    scores = pd.DataFrame(backtest_rows, columns=[c for c in BACKTEST_COLUMNS if c not in
+                                                  ("as_of_date", "holdout_days", "model_status", "purchase_model")])
+    scores.insert(0, "as_of_date", as_of)
+    scores.insert(1, "holdout_days", int(holdout_days))
+    scores.insert(2, "model_status", backtest_model.status)
+    scores.insert(3, "purchase_model", choice.chosen)
+    return ClvRun(predictions, model_fits, _typed(scores, BACKTEST_COLUMNS), purchase_model, spend_model,
                   independence, backtest_model, beats_naive, calibration)

@@ -7,7 +7,8 @@
     monetary_value    mean revenue of the repeat purchase days (the first day excluded; null when x = 0)
   and the same as of the back-test cut-off (as-of - H days), with the purchase days that followed it,
   so every run can score a model fitted without the last H days against what happened in them.
-  Also the inputs of the health score: mean and latest day revenue, and the latest NPS answer.
+  Also the inputs of the health score: mean and latest day revenue, and the latest NPS answer; and the
+  customer's acquisition channel and country, the covariates the CLV models may use (null when unknown).
 -#}
 
 with histories as (
@@ -19,6 +20,12 @@ with histories as (
 settings as (
 
     select * from {{ ref('int_run_settings') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customers_unioned') }}
 
 ),
 
@@ -57,10 +64,13 @@ final as (
         end as calibration_tenure_days,
         case when histories.calibration_days > 0 then histories.purchase_days - histories.calibration_days
         end as holdout_purchase_days,
-        latest_answers.latest_nps_score
+        latest_answers.latest_nps_score,
+        customers.acquisition_channel,
+        customers.country_code
     from histories
     cross join settings
     left join latest_answers on latest_answers.customer_id = histories.customer_id
+    left join customers on customers.customer_id = histories.customer_id
 
 )
 

@@ -10,6 +10,7 @@ renamed as (
         as_of_date,
         holdout_days,
         model_status,
+        purchase_model,
         forecast,
         scope,
         customers,

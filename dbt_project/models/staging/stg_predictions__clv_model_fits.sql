@@ -19,7 +19,9 @@ renamed as (
         customers,
         converged,
         reason,
-        as_of_date
+        as_of_date,
+        used_for_predictions,
+        choice_reason
     from source
 
 )

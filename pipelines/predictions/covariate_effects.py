@@ -1,0 +1,119 @@
+"""How a customer's acquisition channel, country and first-purchase year go with how often they buy and how
+much they spend: BG/NBD and Gamma-Gamma with time-invariant covariates (`models.covariates`, Fader & Hardie
+2007), fitted on the full history beside the plain models and published in clv_model_fits.
+
+Each effect is a contrast with the most common level of its covariate (the baseline): a purchase-rate effect
+b means customers of that level buy exp(b) times as often as the baseline's while they are customers (alpha_i
+= alpha0 exp(-b z_i)), a spend effect e that their orders are worth exp(e) times as much (gamma_i = gamma0
+exp(e z_i)). A likelihood-ratio test against the plain model says whether the covariates explain anything
+beyond chance; its p-value is published as a row of its own.
+
+The published predictions still come from the plain models: these fits explain, they do not predict (a
+covariate model for the forecasts, intervals and back-test is the next step). Only the purchase rate carries
+covariates (not the drop-out: at a million customers that fit costs twice as much), and the effects are fitted
+only when the plain model is the full one at a proper maximum (a limiting case has no spread to explain).
+Levels with fewer than 100 customers are pooled into "other". A fit that fails says why in its row, and
+never stops the predictions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from models.covariates import design_from_frame, fit_bgnbd_with_covariates, fit_gamma_gamma_with_covariates
+from models.errors import ModelFitError
+from models.selection import FITTED, NOT_FITTED, PurchaseModelFit, SpendModelFit
+
+COVARIATES = ("acquisition_channel", "country_code", "first_purchase_year")
+PURCHASE_MODEL = "bg_nbd_covariates"
+SPEND_MODEL = "gamma_gamma_covariates"
+SIGNIFICANCE = 0.05
+
+
+def covariate_frame(summaries: pd.DataFrame) -> pd.DataFrame:
+    """The covariates per customer the summaries hold, as categories (a missing channel or country is its own
+    level)."""
+    frame = pd.DataFrame(index=summaries.index)
+    for column in ("acquisition_channel", "country_code"):
+        if column in summaries:
+            frame[column] = summaries[column].astype("string")
+    if "first_purchase_date" in summaries:
+        frame["first_purchase_year"] = pd.to_datetime(summaries["first_purchase_date"]).dt.year.astype("string")
+    return frame
+
+
+def _verdict(test, what: str) -> str:
+    if not np.isfinite(test.p_value):
+        return "the likelihood-ratio test could not be computed"
+    p = "p < 0.001" if test.p_value < 0.001 else f"p = {test.p_value:.3f}"
+    found = ("explain" if test.p_value < SIGNIFICANCE else "do not significantly explain")
+    return (f"the covariates {found} {what} (likelihood ratio {test.statistic:.1f} on {test.degrees_of_freedom} "
+            f"degrees of freedom, {p}); the predictions use the plain model")
+
+
+def _rows(model: str, fit, table: pd.DataFrame | None, test, as_of: date, *, time_unit, reason=None,
+          explains: str = "") -> list[dict]:
+    common = {"model": model, "fitted_on": "full history", "variant": None, "time_unit": time_unit,
+              "as_of_date": as_of, "used_for_predictions": False}
+    if table is None:
+        return [{**common, "status": NOT_FITTED, "parameter": None, "estimate": np.nan, "standard_error": np.nan,
+                 "log_likelihood": np.nan, "customers": fit, "converged": False, "reason": reason,
+                 "choice_reason": None}]
+    fitted = {**common, "status": FITTED, "log_likelihood": fit.log_likelihood, "customers": fit.n_customers,
+              "converged": True, "reason": None}
+    rows = [{**fitted, "parameter": row.parameter, "estimate": row.estimate, "standard_error": row.standard_error,
+             "choice_reason": None} for row in table.itertuples()]
+    rows.append({**fitted, "parameter": "likelihood_ratio_p_value", "estimate": test.p_value,
+                 "standard_error": np.nan, "choice_reason": _verdict(test, explains)})
+    return rows
+
+
+def covariate_fit_rows(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
+                       as_of: date, time_unit: str) -> list[dict]:
+    """clv_model_fits rows of the covariate fits: base parameters, effects (rate[covariate=level],
+    spend[covariate=level]) with standard errors, and the likelihood-ratio p-value with the verdict in
+    choice_reason; one not_fitted row with the reason when a fit cannot be made."""
+    covariates = covariate_frame(summaries)
+    design = design_from_frame(covariates, [c for c in COVARIATES if c in covariates])
+    n = len(summaries)
+    if not design.names:
+        reason = "every covariate has a single level (or levels too small to compare): nothing to contrast"
+        return (_rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit, reason=reason)
+                + _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None, reason=reason))
+    x = summaries["frequency"].to_numpy(float)
+    rows = []
+    if purchase_model.model == "bg_nbd" and purchase_model.status == FITTED:
+        try:
+            fit = fit_bgnbd_with_covariates(x, summaries["recency_days"].to_numpy(float),
+                                            summaries["tenure_days"].to_numpy(float), design, time_unit=time_unit,
+                                            dropout_covariates=False)
+            if fit.converged:
+                rows += _rows(PURCHASE_MODEL, fit, fit.coefficient_table(), fit.likelihood_ratio_test(), as_of,
+                              time_unit=time_unit, explains="how often customers buy")
+            else:
+                rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit,
+                              reason=f"the fit with covariates did not converge: {fit.message}")
+        except ModelFitError as error:
+            rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit, reason=error.problem)
+    else:
+        rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit,
+                      reason="the plain BG/NBD is not the full model at a proper maximum: no spread to explain")
+    if spend_model.model == "gamma_gamma" and spend_model.status == FITTED:
+        m = summaries["monetary_value"].to_numpy(float)
+        try:
+            spend = fit_gamma_gamma_with_covariates(x, m, design)
+            if spend.converged:
+                rows += _rows(SPEND_MODEL, spend, spend.coefficient_table(), spend.likelihood_ratio_test(), as_of,
+                              time_unit=None, explains="how much customers spend per order")
+            else:
+                rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None,
+                              reason=f"the fit with covariates did not converge: {spend.message}")
+        except ModelFitError as error:
+            rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None, reason=error.problem)
+    else:
+        rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None,
+                      reason="the plain Gamma-Gamma is not the full model at a proper maximum: no spread to explain")
+    return rows
