@@ -30,6 +30,8 @@ PUBLISHED_TABLES: dict[str, str] = {
     "retention_metrics": "period_grain, period_start",
     "customers": "customer_key",
     "customer_cohorts": "cohort_month, activity_month",
+    "customer_survival": "curve, dimension, dimension_value, days",
+    "customer_survival_summary": "curve, dimension, dimension_value",
     "rfm_scores": "customer_key",
     "nps_by_period": "period_grain, period_start",
     "acquisition_costs": "period_grain, period_start, channel",
