@@ -27,7 +27,7 @@ SPARK_INSTALLED := $(VENV)/.spark-installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test test-slow dev prepare install lock docs benchmark clean browser spark-deps test-spark check-extracts
+.PHONY: run test test-slow dev prepare install lock docs benchmark clean browser spark-deps test-spark check-extracts ci lint
 
 # `make run VERBOSE=1` streams dbt's and Dagster's full log instead of progress lines (it is always kept in
 # <warehouse>/logs).
@@ -36,6 +36,17 @@ run: prepare
 
 test: prepare browser
 	$(BIN)/python -m pytest
+
+# What a team's CI runs on a change to the dbt models (README, "Changing the models"): dbt parse and the Dagster
+# code location, SQL lint of the changed models, dbt unit tests, a slim build of what changed and its children
+# against production's state (<warehouse>/dbt_state, kept by every publish; RETENTIO_CI_STATE_DIR), and the
+# published-schema check. Needs a warehouse: `make run` first.
+ci: prepare
+	$(BIN)/python -m pipelines.ci
+
+# SQL lint of every model (make ci lints only the changed ones), with the rules of .sqlfluff.
+lint: $(INSTALLED)
+	$(BIN)/sqlfluff lint dbt_project/models
 
 # Runs killed with SIGKILL at every step (tests/test_kill_points.py), beyond the few `make test` covers;
 # CI runs them after `make test`.

@@ -49,6 +49,7 @@ class Settings:
     alert_crr_drop_points: float = 2
     alert_nps_drop_points: float = 10
     alert_cac_rise_pct: float = 20
+    ci_state_location: Path | None = None   # None: <warehouse>/dbt_state, what the last publish kept (make ci)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -76,6 +77,7 @@ class Settings:
             alert_crr_drop_points=_number("RETENTIO_ALERT_CRR_DROP_POINTS", cls.alert_crr_drop_points),
             alert_nps_drop_points=_number("RETENTIO_ALERT_NPS_DROP_POINTS", cls.alert_nps_drop_points),
             alert_cac_rise_pct=_number("RETENTIO_ALERT_CAC_RISE_PCT", cls.alert_cac_rise_pct),
+            ci_state_location=_path("RETENTIO_CI_STATE_DIR", cls.ci_state_location),
         )
 
     @property
@@ -98,6 +100,16 @@ class Settings:
     @property
     def exports_dir(self) -> Path:
         return self.warehouse_dir / "exports"
+
+    @property
+    def dbt_state_dir(self) -> Path:
+        """Where a publish keeps the dbt manifest it published from: production's state for `make ci`."""
+        return self.warehouse_dir / "dbt_state"
+
+    @property
+    def ci_state_dir(self) -> Path:
+        """The dbt state `make ci` compares a change with (state:modified) and defers to."""
+        return self.ci_state_location or self.dbt_state_dir
 
     @property
     def spark_tables_dir(self) -> Path:

@@ -2,11 +2,14 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from pipelines.ci.state import keep_dbt_state
 from pipelines.partitions import IN_ONE_RUN
 from pipelines.publish.audiences import export_audiences
 from pipelines.publish.bi_file import PUBLISHED_TABLES, publish
 from pipelines.shared import WAREHOUSE_POOL, RetentioSettings, applied_state, erasures_in_raw_layer, record_state
 from pipelines.transform.assets import dbt_model_key
+from pipelines.transform.parse_cache import warehouse_manifest
+from pipelines.transform.project import retentio_dbt_project
 
 
 def as_of_date_used(warehouse_db) -> str:
@@ -51,8 +54,13 @@ def published_marts(context: AssetExecutionContext, retentio_settings: RetentioS
         },
     )
     record_state(state, erasures)
+    # What this publication was built from: production's state for `make ci` (state:modified, --defer).
+    built_from = warehouse_manifest(settings.warehouse_dir)
+    dbt_state = keep_dbt_state(built_from if built_from.exists() else retentio_dbt_project.manifest_path,
+                               settings.dbt_state_dir)
     return MaterializeResult(metadata={
         "bi_file": MetadataValue.path(str(publication.bi_path)),
+        "dbt_state": MetadataValue.path(str(dbt_state)),
         "exports": MetadataValue.path(str(publication.exports_dir)),
         "row_counts": MetadataValue.json(publication.row_counts),
         "dagster/row_count": publication.row_counts["retention_metrics"],

@@ -34,13 +34,20 @@ def seeded_target_path(project_dir: Path, invocation_name: str, warehouse_dir: P
     return target
 
 
+def warehouse_manifest(warehouse_dir: Path) -> Path:
+    """The manifest of the last dbt invocation on the warehouse (parsed with the run's own settings): what a
+    publish keeps as production's state for `make ci` (pipelines/ci/state.py)."""
+    return warehouse_dir / "dbt" / "manifest.json"
+
+
 def keep_parse_state(target: Path, warehouse_dir: Path) -> None:
-    """The invocation's parse state becomes the warehouse's, for the next invocation (replaced atomically)."""
-    state = target / PARTIAL_PARSE_FILE
-    if not state.exists():
-        return
-    saved = warehouse_parse_state(warehouse_dir)
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    tmp = saved.with_name(f".{saved.name}.{uuid.uuid4().hex[:8]}.tmp")
-    shutil.copyfile(state, tmp)
-    os.replace(tmp, saved)
+    """The invocation's parse state (and manifest) become the warehouse's, for the next invocation (replaced
+    atomically)."""
+    for kept, saved in ((target / PARTIAL_PARSE_FILE, warehouse_parse_state(warehouse_dir)),
+                        (target / "manifest.json", warehouse_manifest(warehouse_dir))):
+        if not kept.exists():
+            continue
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        tmp = saved.with_name(f".{saved.name}.{uuid.uuid4().hex[:8]}.tmp")
+        shutil.copyfile(kept, tmp)
+        os.replace(tmp, saved)

@@ -12,20 +12,22 @@ with source as (
 final as (
 
     select
-        scope_type,
-        scope,
-        side,
-        rank,
-        term,
-        z_score,
-        log_odds,
-        comments_with_term,
-        detractor_comments_with_term,
-        promoter_comments_with_term,
-        detractor_comments_in_scope,
-        promoter_comments_in_scope,
-        example_1,
-        example_2
+        {#- Typed here, as the contract says: without comments the source's columns have no type. -#}
+        {%- set text_type = dbt.type_string() %}
+        cast(scope_type as {{ text_type }}) as scope_type,
+        cast(scope as {{ text_type }}) as scope,
+        cast(side as {{ text_type }}) as side,
+        cast(rank as bigint) as rank,
+        cast(term as {{ text_type }}) as term,
+        cast(z_score as double) as z_score,
+        cast(log_odds as double) as log_odds,
+        cast(comments_with_term as bigint) as comments_with_term,
+        cast(detractor_comments_with_term as bigint) as detractor_comments_with_term,
+        cast(promoter_comments_with_term as bigint) as promoter_comments_with_term,
+        cast(detractor_comments_in_scope as bigint) as detractor_comments_in_scope,
+        cast(promoter_comments_in_scope as bigint) as promoter_comments_in_scope,
+        cast(example_1 as {{ text_type }}) as example_1,
+        cast(example_2 as {{ text_type }}) as example_2
     from source
 
 )
