@@ -10,8 +10,9 @@ customer's future purchase count and ``predictive_intervals`` turns it into the 
 purchases and CLV, ``backtest`` scores forecasts against a holdout, ``health`` turns the predictions into a
 0-100 score and bands. ``simulation`` draws customers from the models for tests and benchmarks.
 ``pareto_nbd`` is the second purchase model, ``pareto_nbd_forecast`` puts it behind the BG/NBD family's
-interface and ``purchase_model_choice`` says which of the two the back-test chose; ``covariates`` fits both
-BG/NBD and Gamma-Gamma with customer covariates (acquisition channel, country, cohort).
+interface and ``purchase_model_choice`` says which one the back-test chose; ``covariates`` fits BG/NBD and
+Gamma-Gamma with customer covariates (acquisition channel, country, cohort) and ``covariate_forecast``
+predicts from them cell by cell.
 """
 
 from models.backtest import BacktestReport, backtest_bgnbd, interval_shares, naive_forecast, score_forecasts

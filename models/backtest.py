@@ -4,7 +4,8 @@ Fit on history up to as_of - H, predict each customer's repeat purchases in the 
 what they did. Two forecasts are scored on the same customers:
 - ``model``: BG/NBD conditional expected purchases E[Y(H) | x, t_x, T] (FHL 2005 eq. 10);
 - ``naive``: "same rate as before", the customer's own past repeat rate x / T times H (0 when T = 0).
-Scores: MAE over customers, the total predicted vs actual (absolute and relative error of the total), and
+Scores: MAE and RMSE over customers (an expectation is the forecast that minimises squared error, so RMSE
+ranks mean forecasts fairly; MAE favours forecasts pulled towards the median, often 0), the total predicted vs actual (absolute and relative error of the total), and
 the same by calibration frequency bucket 0, 1, ..., max_bucket+ (the FHL (2005) Figure 4 / table view). The
 pipeline reports ``BacktestReport.model_beats_naive`` as a warning. The model may be a limiting case
 (``models.selection``); a model that was not fitted is never scored.
@@ -40,7 +41,7 @@ def frequency_buckets(frequency, max_bucket: int = 7) -> np.ndarray:
 @dataclass(frozen=True)
 class BacktestReport:
     """``summary``: one row per forecast (n_customers, actual_total, predicted_total, total_error,
-    total_error_pct, mae). ``by_frequency``: one row per calibration-frequency bucket with n_customers,
+    total_error_pct, mae, rmse). ``by_frequency``: one row per calibration-frequency bucket with n_customers,
     actual_mean and, per forecast, <name>_mean and <name>_mae. ``per_customer_error``: predicted - actual per
     forecast, in input order."""
 
@@ -77,6 +78,7 @@ def score_forecasts(
                 "total_error": float(error.sum()),
                 "total_error_pct": 100.0 * float(error.sum()) / actual_total if actual_total else np.nan,
                 "mae": float(np.mean(np.abs(error))),
+                "rmse": float(np.sqrt(np.mean(error**2))),
             }
             for name, error in errors.items()
         },

@@ -133,7 +133,7 @@ def _candidates_table(run: "ClvRun") -> str:
 
 
 def _purchase_model_name(fit) -> str:
-    return {"pareto_nbd": "Pareto/NBD"}.get(fit.model, "BG/NBD")
+    return {"pareto_nbd": "Pareto/NBD", "bg_nbd_covariates": "BG/NBD with covariates"}.get(fit.model, "BG/NBD")
 
 
 def _fit_summary(name: str, fit) -> str:
@@ -153,12 +153,13 @@ def _fit_summary(name: str, fit) -> str:
                   kinds={"python", "parquet"},
                   description=f"Per customer: P(alive), expected purchases and predicted CLV over the next "
                               f"{HORIZON_MONTHS} months ({MONTHLY_DISCOUNT_RATE:.0%} monthly discount) with 80% "
-                              "intervals, expected order value, health score and band."),
+                              "intervals, expected order value, health score and band, from the purchase model "
+                              "the back-test chose (BG/NBD, Pareto/NBD or BG/NBD with covariates)."),
         AssetSpec(MODEL_FITS_KEY, deps=[dbt_model_key(SUMMARIES_MODEL)],
                   kinds={"python", "parquet"},
-                  description="BG/NBD and Pareto/NBD (time in days; the back-test chooses which one predicts) "
-                              "and Gamma-Gamma: status (fitted, limiting_case, not_fitted), the variant chosen and "
-                              "why, parameters with standard errors, "
+                  description="BG/NBD, Pareto/NBD and the covariate models (time in days; the back-test "
+                              "chooses which one predicts) and Gamma-Gamma: status (fitted, limiting_case, "
+                              "not_fitted), the variant chosen and why, parameters with standard errors, "
                               "log-likelihoods and the frequency/spend correlation."),
         AssetSpec(BACKTEST_KEY, deps=[dbt_model_key(SUMMARIES_MODEL)],
                   kinds={"python", "parquet"},

@@ -37,8 +37,10 @@ from models import (
 from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares, naive_forecast, score_forecasts
 from models.pareto_nbd_forecast import fit_pareto_nbd_model
 from models.predictive_intervals import fitted_count_distribution, forecast_intervals
-from models.purchase_model_choice import choose_purchase_model, fallback
-from pipelines.predictions.covariate_effects import covariate_fit_rows
+from models.bgnbd_limits import FULL as BGNBD_FAMILY
+from models.covariate_forecast import cell_fits
+from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
+from pipelines.predictions.covariate_effects import covariate_fit_rows, fit_covariate_models, fit_purchase_covariates
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 # Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
@@ -88,6 +90,7 @@ BACKTEST_COLUMNS = {
     "total_error": "double",
     "total_error_pct": "double",
     "mean_absolute_error": "double",
+    "root_mean_squared_error": "double",
     "share_below_p10": "double",
     "share_at_or_below_p10": "double",
     "share_above_p90": "double",
@@ -170,13 +173,35 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
     return dict(zip(names, values, strict=True))
 
 
-PURCHASE_MODELS = ("bg_nbd", "pareto_nbd")
+def _predict_by_cell(cells, n: int, x, t_x, T, m) -> dict[str, np.ndarray]:
+    """`_predict` cell by cell of a covariate model (`models.covariate_forecast`), scattered back."""
+    columns: dict[str, np.ndarray] = {}
+    for cell in cells:
+        idx = cell.customers
+        for name, values in _predict(cell.purchase, cell.spend, x[idx], t_x[idx], T[idx], m[idx]).items():
+            columns.setdefault(name, np.full(n, np.nan))[idx] = values
+    return columns
+
+
+def _covariate_summary_fit(fit, reason: str | None, n_customers: int) -> PurchaseModelFit:
+    """A covariate BG/NBD as the fit object the rest of the step reports on: its baseline cell's (r, alpha,
+    a, b), status fitted, or not_fitted with the reason."""
+    if fit is None:
+        return PurchaseModelFit(COVARIATES, NOT_FITTED, reason, None, np.zeros(0), np.zeros((0, 0)), np.nan,
+                                n_customers, TIME_UNIT)
+    return PurchaseModelFit(COVARIATES, "fitted", None, BGNBD_FAMILY, np.log(np.asarray(fit.params, dtype=float)),
+                            np.full((4, 4), np.nan), fit.log_likelihood, fit.n_customers, TIME_UNIT)
+
+
+PURCHASE_MODELS = ("bg_nbd", "pareto_nbd", COVARIATES)
 
 
 @dataclass(frozen=True)
 class _Backtest:
     """The purchase models fitted on the history up to as-of - H (by name), their forecasts of each
-    customer's purchases in those H days, and what the customers did."""
+    customer's purchases in those H days, and what the customers did. The covariate BG/NBD is fitted only
+    when its covariates were significant on the full history (`covariates`: the fit, `covariate_rows`: the
+    calibration customers' design rows)."""
 
     fits: dict[str, PurchaseModelFit]
     forecasts: dict[str, np.ndarray]
@@ -184,34 +209,63 @@ class _Backtest:
     recency: np.ndarray
     T: np.ndarray
     actual: np.ndarray
+    covariates: object = None
+    covariate_rows: np.ndarray | None = None
 
     def errors(self) -> dict[str, float]:
-        """Mean absolute error per customer of each model's forecast (NaN when the model was not fitted)."""
+        """Root mean squared error per customer of each model's forecast (NaN when the model was not
+        fitted): the score of the choice (`models.purchase_model_choice`)."""
         if self.actual.size == 0:
             return dict.fromkeys(self.fits, np.nan)
-        return {name: float(np.mean(np.abs(forecast - self.actual))) for name, forecast in self.forecasts.items()}
+        return {name: float(np.sqrt(np.mean((forecast - self.actual) ** 2)))
+                for name, forecast in self.forecasts.items()}
 
 
-def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int) -> _Backtest:
-    calibration = summaries[summaries["calibration_frequency"].notna()]
+def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int, design_rows: np.ndarray | None) -> _Backtest:
+    """``design_rows``: every customer's covariate design rows when the covariate model is a candidate."""
+    in_calibration = summaries["calibration_frequency"].notna().to_numpy()
+    calibration = summaries[in_calibration]
     x = calibration["calibration_frequency"].to_numpy(float)
     t_x = calibration["calibration_recency_days"].to_numpy(float)
     T = calibration["calibration_tenure_days"].to_numpy(float)
     fits = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
             "pareto_nbd": fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)}
+    covariates, rows = None, None
+    if design_rows is not None and not calibration.empty:
+        rows = design_rows[in_calibration]
+        covariates, reason = fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT)
+        fits[COVARIATES] = _covariate_summary_fit(covariates, reason, x.size)
     if calibration.empty:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
         fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
     actual = calibration["holdout_purchase_days"].to_numpy(float)
-    return _Backtest(fits, {}, x, t_x, T, actual)
+    return _Backtest(fits, {}, x, t_x, T, actual, covariates, rows)
 
 
 def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
-    forecasts = {name: fit.conditional_expected_purchases(float(holdout_days), backtest.frequency,
-                                                          backtest.recency, backtest.T)
-                 for name, fit in backtest.fits.items() if fit.is_fitted and backtest.actual.size}
+    h = float(holdout_days)
+    forecasts = {name: fit.conditional_expected_purchases(h, backtest.frequency, backtest.recency, backtest.T)
+                 for name, fit in backtest.fits.items()
+                 if fit.is_fitted and backtest.actual.size and name != COVARIATES}
+    if backtest.covariates is not None:
+        forecasts[COVARIATES] = backtest.covariates.conditional_expected_purchases(
+            h, backtest.frequency, backtest.recency, backtest.T, backtest.covariate_rows)
     return replace(backtest, forecasts=forecasts)
+
+
+def _backtest_quantiles(backtest: _Backtest, chosen: str, holdout_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen model's p10 and p90 of each customer's purchases in the H days (only the quantiles are
+    needed: each customer's k loop stops once 90 % is reached)."""
+    h = float(holdout_days)
+    x, t_x, T = backtest.frequency, backtest.recency, backtest.T
+    if chosen != COVARIATES:
+        return fitted_count_distribution(backtest.fits[chosen], h, x, t_x, T, tail=0.1).quantiles
+    p10, p90 = np.full(x.size, np.nan), np.full(x.size, np.nan)
+    for cell in cell_fits(backtest.covariates, None, backtest.covariate_rows):
+        idx = cell.customers
+        p10[idx], p90[idx] = fitted_count_distribution(cell.purchase, h, x[idx], t_x[idx], T[idx], tail=0.1).quantiles
+    return p10, p90
 
 
 def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
@@ -230,13 +284,12 @@ def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
         x, actual,
         {"model": backtest.forecasts.get(chosen, np.full(x.size, np.nan)),
          "naive": naive_forecast(x, backtest.T, float(holdout_days)),
-         **{name: backtest.forecasts.get(name, np.full(x.size, np.nan)) for name in PURCHASE_MODELS}},
+         **{name: backtest.forecasts.get(name, np.full(x.size, np.nan)) for name in PURCHASE_MODELS
+            if name in backtest.fits}},
         horizon=float(holdout_days))
     buckets = frequency_buckets(x)
     if model.is_fitted:
-        # only the quantiles are needed here: stop each customer's k loop once 90 % is reached
-        p10, p90 = fitted_count_distribution(model, float(holdout_days), x, backtest.recency, backtest.T,
-                                             tail=0.1).quantiles
+        p10, p90 = _backtest_quantiles(backtest, chosen, holdout_days)
 
         def shares(selected):
             return interval_shares(actual[selected], p10[selected], p90[selected])
@@ -250,7 +303,7 @@ def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
         rows.append({"forecast": forecast_name, "scope": "all customers", "customers": int(row["n_customers"]),
                      "actual_purchases": row["actual_total"], "predicted_purchases": row["predicted_total"],
                      "total_error": row["total_error"], "total_error_pct": row["total_error_pct"],
-                     "mean_absolute_error": row["mae"],
+                     "mean_absolute_error": row["mae"], "root_mean_squared_error": row["rmse"],
                      **(shares(everyone) if forecast_name == "model" else no_shares)})
     for bucket, row in report.by_frequency.iterrows():
         n = int(row["n_customers"])
@@ -277,19 +330,31 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     T = summaries["tenure_days"].to_numpy(float)
     m = summaries["monetary_value"].to_numpy(float)
 
-    backtest = _score_backtest(_fit_backtest_models(summaries, holdout_days), holdout_days)
     full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
-    choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days)
+    spend_model = fit_spend_model(x, m)
+    # the covariate fits explain (published either way); a significant purchase one is also a candidate
+    covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT)
+    candidate = covariates.purchase_significant()
+    backtest = _score_backtest(
+        _fit_backtest_models(summaries, holdout_days, covariates.design.matrix if candidate else None), holdout_days)
+    choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days,
+                                   covariates_excluded=None if candidate else covariates.exclusion())
     if choice.chosen == "pareto_nbd":
         full_history["pareto_nbd"] = fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)
         if not full_history["pareto_nbd"].is_fitted:
             choice = fallback(choice, full_history["pareto_nbd"].reason)
-    purchase_model = full_history[choice.chosen]
-    spend_model = fit_spend_model(x, m)
     with np.errstate(invalid="ignore"):
         repeat = (x > 0) & (m > 0)
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
-    columns = _predict(purchase_model, spend_model, x, t_x, T, m)
+    covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
+    if choice.chosen == COVARIATES:
+        purchase_model = _covariate_summary_fit(covariates.purchase, None, x.size)
+        cells = cell_fits(covariates.purchase, covariates.spend if covariate_spend else spend_model,
+                          covariates.design.matrix)
+        columns = _predict_by_cell(cells, x.size, x, t_x, T, m)
+    else:
+        purchase_model = full_history[choice.chosen]
+        columns = _predict(purchase_model, spend_model, x, t_x, T, m)
     health = health_score(
         columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
         latest_order_value=summaries["latest_day_revenue"].to_numpy(float),
@@ -312,9 +377,11 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     fit_rows = []
     for name, fit in full_history.items():
         fit_rows += _fit_rows(fit, FULL_HISTORY, as_of, used=name == choice.chosen and fit.is_fitted)
-    fit_rows += _fit_rows(spend_model, FULL_HISTORY, as_of, used=spend_model.is_fitted and purchase_model.is_fitted)
+    fit_rows += _fit_rows(spend_model, FULL_HISTORY, as_of,
+                          used=spend_model.is_fitted and purchase_model.is_fitted and not covariate_spend)
     fit_rows.append(_correlation_row(independence, as_of))
-    fit_rows += covariate_fit_rows(summaries, full_history["bg_nbd"], spend_model, as_of, TIME_UNIT)
+    fit_rows += covariate_fit_rows(covariates, as_of, TIME_UNIT, purchase_used=choice.chosen == COVARIATES,
+                                   spend_used=covariate_spend)
     for name, fit in backtest.fits.items():  # the evidence for the choice, with its reason
         fit_rows += _fit_rows(fit, backtest_label, as_of, choice=choice.reasons.get(name))
     model_fits = _typed(pd.DataFrame(fit_rows), MODEL_FIT_COLUMNS)

@@ -8,22 +8,30 @@ b means customers of that level buy exp(b) times as often as the baseline's whil
 exp(e z_i)). A likelihood-ratio test against the plain model says whether the covariates explain anything
 beyond chance; its p-value is published as a row of its own.
 
-The published predictions still come from the plain models: these fits explain, they do not predict (a
-covariate model for the forecasts, intervals and back-test is the next step). Only the purchase rate carries
-covariates (not the drop-out: at a million customers that fit costs twice as much), and the effects are fitted
-only when the plain model is the full one at a proper maximum (a limiting case has no spread to explain).
-Levels with fewer than 100 customers are pooled into "other". A fit that fails says why in its row, and
-never stops the predictions.
+When it does (p < 0.05), the covariate BG/NBD is a candidate for the predictions beside BG/NBD and
+Pareto/NBD, and the back-test decides (`models.purchase_model_choice`); its predictions then use the
+covariate Gamma-Gamma when that one is significant too, else the plain spend model. Only the purchase rate
+carries covariates (not the drop-out: at a million customers that fit costs twice as much), and the effects
+are fitted only when the plain model is the full one at a proper maximum (a limiting case has no spread to
+explain). Levels with fewer than 100 customers are pooled into "other". A fit that fails says why in its
+row, and never stops the predictions.
 """
-
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from models.covariates import design_from_frame, fit_bgnbd_with_covariates, fit_gamma_gamma_with_covariates
+from models.covariates import (
+    BGNBDCovariateFit,
+    CovariateDesign,
+    GammaGammaCovariateFit,
+    design_from_frame,
+    fit_bgnbd_with_covariates,
+    fit_gamma_gamma_with_covariates,
+)
 from models.errors import ModelFitError
 from models.selection import FITTED, NOT_FITTED, PurchaseModelFit, SpendModelFit
 
@@ -51,13 +59,13 @@ def _verdict(test, what: str) -> str:
     p = "p < 0.001" if test.p_value < 0.001 else f"p = {test.p_value:.3f}"
     found = ("explain" if test.p_value < SIGNIFICANCE else "do not significantly explain")
     return (f"the covariates {found} {what} (likelihood ratio {test.statistic:.1f} on {test.degrees_of_freedom} "
-            f"degrees of freedom, {p}); the predictions use the plain model")
+            f"degrees of freedom, {p})")
 
 
 def _rows(model: str, fit, table: pd.DataFrame | None, test, as_of: date, *, time_unit, reason=None,
-          explains: str = "") -> list[dict]:
+          explains: str = "", used: bool = False) -> list[dict]:
     common = {"model": model, "fitted_on": "full history", "variant": None, "time_unit": time_unit,
-              "as_of_date": as_of, "used_for_predictions": False}
+              "as_of_date": as_of, "used_for_predictions": used}
     if table is None:
         return [{**common, "status": NOT_FITTED, "parameter": None, "estimate": np.nan, "standard_error": np.nan,
                  "log_likelihood": np.nan, "customers": fit, "converged": False, "reason": reason,
@@ -71,49 +79,91 @@ def _rows(model: str, fit, table: pd.DataFrame | None, test, as_of: date, *, tim
     return rows
 
 
-def covariate_fit_rows(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
-                       as_of: date, time_unit: str) -> list[dict]:
-    """clv_model_fits rows of the covariate fits: base parameters, effects (rate[covariate=level],
-    spend[covariate=level]) with standard errors, and the likelihood-ratio p-value with the verdict in
-    choice_reason; one not_fitted row with the reason when a fit cannot be made."""
+@dataclass(frozen=True)
+class CovariateFits:
+    """The covariate fits on the full history (None with the reason when not made) and the design rows."""
+
+    design: CovariateDesign
+    purchase: BGNBDCovariateFit | None
+    purchase_reason: str | None
+    spend: GammaGammaCovariateFit | None
+    spend_reason: str | None
+
+    def purchase_significant(self) -> bool:
+        """The covariates explain purchase rates beyond chance (the fit may then predict)."""
+        return self.purchase is not None and self.purchase.likelihood_ratio_test().p_value < SIGNIFICANCE
+
+    def spend_significant(self) -> bool:
+        return self.spend is not None and self.spend.likelihood_ratio_test().p_value < SIGNIFICANCE
+
+    def exclusion(self) -> str:
+        """Why the covariate BG/NBD is no candidate for the predictions."""
+        if self.purchase is None:
+            return f"no covariate fit ({self.purchase_reason})"
+        return "the covariates do not significantly explain how often customers buy (" + (
+            f"p = {self.purchase.likelihood_ratio_test().p_value:.3f})")
+
+
+def covariate_design(summaries: pd.DataFrame) -> CovariateDesign:
     covariates = covariate_frame(summaries)
-    design = design_from_frame(covariates, [c for c in COVARIATES if c in covariates])
-    n = len(summaries)
+    return design_from_frame(covariates, [c for c in COVARIATES if c in covariates])
+
+
+def fit_purchase_covariates(x, t_x, T, rows, time_unit: str) -> tuple[BGNBDCovariateFit | None, str | None]:
+    """The covariate BG/NBD (purchase rate effects) or None and why not."""
+    try:
+        fit = fit_bgnbd_with_covariates(x, t_x, T, rows, time_unit=time_unit, dropout_covariates=False)
+    except ModelFitError as error:
+        return None, error.problem
+    if not fit.converged:
+        return None, f"the fit with covariates did not converge: {fit.message}"
+    return fit, None
+
+
+def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
+                         time_unit: str) -> CovariateFits:
+    """Both covariate fits on the full history, where the plain model is the full one at a proper maximum."""
+    design = covariate_design(summaries)
     if not design.names:
         reason = "every covariate has a single level (or levels too small to compare): nothing to contrast"
-        return (_rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit, reason=reason)
-                + _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None, reason=reason))
+        return CovariateFits(design, None, reason, None, reason)
     x = summaries["frequency"].to_numpy(float)
-    rows = []
     if purchase_model.model == "bg_nbd" and purchase_model.status == FITTED:
-        try:
-            fit = fit_bgnbd_with_covariates(x, summaries["recency_days"].to_numpy(float),
-                                            summaries["tenure_days"].to_numpy(float), design, time_unit=time_unit,
-                                            dropout_covariates=False)
-            if fit.converged:
-                rows += _rows(PURCHASE_MODEL, fit, fit.coefficient_table(), fit.likelihood_ratio_test(), as_of,
-                              time_unit=time_unit, explains="how often customers buy")
-            else:
-                rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit,
-                              reason=f"the fit with covariates did not converge: {fit.message}")
-        except ModelFitError as error:
-            rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit, reason=error.problem)
+        purchase, purchase_reason = fit_purchase_covariates(
+            x, summaries["recency_days"].to_numpy(float), summaries["tenure_days"].to_numpy(float), design,
+            time_unit)
     else:
-        rows += _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit,
-                      reason="the plain BG/NBD is not the full model at a proper maximum: no spread to explain")
+        purchase, purchase_reason = None, ("the plain BG/NBD is not the full model at a proper maximum: no "
+                                           "spread to explain")
+    spend, spend_reason = None, ("the plain Gamma-Gamma is not the full model at a proper maximum: no spread "
+                                 "to explain")
     if spend_model.model == "gamma_gamma" and spend_model.status == FITTED:
-        m = summaries["monetary_value"].to_numpy(float)
         try:
-            spend = fit_gamma_gamma_with_covariates(x, m, design)
-            if spend.converged:
-                rows += _rows(SPEND_MODEL, spend, spend.coefficient_table(), spend.likelihood_ratio_test(), as_of,
-                              time_unit=None, explains="how much customers spend per order")
-            else:
-                rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None,
-                              reason=f"the fit with covariates did not converge: {spend.message}")
+            spend = fit_gamma_gamma_with_covariates(x, summaries["monetary_value"].to_numpy(float), design)
+            spend_reason = None
+            if not spend.converged:
+                spend, spend_reason = None, f"the fit with covariates did not converge: {spend.message}"
         except ModelFitError as error:
-            rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None, reason=error.problem)
+            spend_reason = error.problem
+    return CovariateFits(design, purchase, purchase_reason, spend, spend_reason)
+
+
+def covariate_fit_rows(fits: CovariateFits, as_of: date, time_unit: str, *, purchase_used: bool = False,
+                       spend_used: bool = False) -> list[dict]:
+    """clv_model_fits rows of the covariate fits: base parameters, effects (rate[covariate=level],
+    spend[covariate=level]) with standard errors, and the likelihood-ratio p-value with the verdict in
+    choice_reason; one not_fitted row with the reason when a fit was not made. ``*_used``: the predictions
+    come from it."""
+    n = fits.design.n_customers
+    if fits.purchase is None:
+        rows = _rows(PURCHASE_MODEL, n, None, None, as_of, time_unit=time_unit, reason=fits.purchase_reason)
     else:
-        rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None,
-                      reason="the plain Gamma-Gamma is not the full model at a proper maximum: no spread to explain")
+        rows = _rows(PURCHASE_MODEL, fits.purchase, fits.purchase.coefficient_table(),
+                     fits.purchase.likelihood_ratio_test(), as_of, time_unit=time_unit,
+                     explains="how often customers buy", used=purchase_used)
+    if fits.spend is None:
+        rows += _rows(SPEND_MODEL, n, None, None, as_of, time_unit=None, reason=fits.spend_reason)
+    else:
+        rows += _rows(SPEND_MODEL, fits.spend, fits.spend.coefficient_table(), fits.spend.likelihood_ratio_test(),
+                      as_of, time_unit=None, explains="how much customers spend per order", used=spend_used)
     return rows

@@ -19,6 +19,7 @@ renamed as (
         total_error,
         total_error_pct,
         mean_absolute_error,
+        root_mean_squared_error,
         share_below_p10,
         share_at_or_below_p10,
         share_above_p90,
