@@ -15,7 +15,8 @@ PUBLISHED_MARTS_KEY = AssetKey(["bi", "published_marts"])
     kinds={"duckdb", "html"},
     description=(
         "A self-contained HTML report of the published marts (headline metrics, trends, cohorts, RFM, CLV, "
-        "NPS, CAC by channel, quarantine, definitions) in RETENTIO_WAREHOUSE_DIR/report/retention_report.html. "
+        "NPS, CAC by channel, why retention moved, segments, customers at risk, feedback themes, the CLV model "
+        "card and back-test, quarantine, definitions) in RETENTIO_WAREHOUSE_DIR/report/retention_report.html. "
         "Opens offline: styles and SVG charts are inline."
     ),
     backfill_policy=IN_ONE_RUN,

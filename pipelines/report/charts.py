@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from pipelines.report.formatting import MISSING
@@ -204,9 +204,10 @@ def _legend(x: float, y: float, items: Sequence[tuple[str, str, str]]) -> list[s
     """items: (label, colour, 'line' | 'box'); laid out left to right."""
     parts = []
     for label, color, kind in items:
-        if kind == "line":
+        if kind in ("line", "dash"):
             parts.append(element("line", x1=float(x), x2=float(x + 18), y1=float(y - 4), y2=float(y - 4),
-                                 stroke=color, stroke_width=3))
+                                 stroke=color, stroke_width=3 if kind == "line" else 2,
+                                 stroke_dasharray="5 3" if kind == "dash" else None))
         else:
             parts.append(element("rect", x=float(x), y=float(y - 10), width=14, height=12, rx=2, fill=color))
         parts.append(text(x + 24, y, label, size=12, fill=INK))
@@ -526,8 +527,10 @@ class BarGroup:
 
 def grouped_bar_chart(chart_id: str, title: str, groups: Sequence[BarGroup], series_names: Sequence[str],
                       colors: Sequence[str], value_format: Formatter, axis_format: Formatter, x_title: str,
-                      width: int = 1100, subtitle: str | None = None, note_title: str = "") -> str:
-    """Horizontal bars, one group per category (class 'bar'), each bar labelled with its value."""
+                      width: int = 1100, subtitle: str | None = None, note_title: str = "",
+                      reference: tuple[float, str] | None = None) -> str:
+    """Horizontal bars, one group per category (class 'bar'), each bar labelled with its value; `reference`
+    (value, name): a dashed line across the groups at that value (class 'reference'), named in the legend."""
     label_width = max([len(g.label) for g in groups] + [8]) * 7.2 + 28
     note_width = max([len(g.note) for g in groups] + [len(note_title)]) * 7.4 + 24
     row_height = 14.0 * len(series_names) + 16
@@ -536,7 +539,7 @@ def grouped_bar_chart(chart_id: str, title: str, groups: Sequence[BarGroup], ser
     plot = Plot(label_width, top, width - note_width - 64, top + row_height * len(groups))
     height = int(plot.bottom + 56)
     present = [v for g in groups for v in g.values if v is not None]
-    ticks = nice_ticks(0.0, max([*present, 1.0]), 5)
+    ticks = nice_ticks(0.0, max([*present, 1.0, *([reference[0]] if reference else [])]), 5)
     x = Scale(0.0, ticks[-1], plot.left, plot.right)
     body = []
     for tick in ticks:
@@ -544,6 +547,12 @@ def grouped_bar_chart(chart_id: str, title: str, groups: Sequence[BarGroup], ser
         body.append(element("line", x1=px, x2=px, y1=float(plot.top), y2=float(plot.bottom), stroke=GRID))
         body.append(text(px, plot.bottom + 18, axis_format(tick), size=11, anchor="middle", fill=MUTED,
                          class_="tick"))
+    legend = [(n, c, "box") for n, c in zip(series_names, colors)]
+    if reference:
+        px = x(reference[0])
+        body.append(element("line", x1=px, x2=px, y1=float(plot.top - 4), y2=float(plot.bottom), stroke=INK,
+                            stroke_width=2, stroke_dasharray="5 3", class_="reference"))
+        legend.append((reference[1], INK, "dash"))
     body.append(text(plot.left + plot.width / 2, plot.bottom + 40, x_title, size=12, anchor="middle", fill=MUTED,
                      class_="axis-title"))
     for g_index, group in enumerate(groups):
@@ -569,7 +578,7 @@ def grouped_bar_chart(chart_id: str, title: str, groups: Sequence[BarGroup], ser
     if note_title:
         body.append(text(width - 16, plot.top - 10, note_title, size=11, anchor="end", fill=MUTED,
                          class_="axis-title"))
-    body += _legend(plot.left, plot.top - 12, [(n, c, "box") for n, c in zip(series_names, colors)])
+    body += _legend(plot.left, plot.top - 12, legend)
     description = f"{title}: " + "; ".join(
         f"{g.label} " + ", ".join(f"{n} {value_format(v) if v is not None else MISSING}"
                                   for n, v in zip(series_names, g.values)) for g in groups)
@@ -590,3 +599,287 @@ def sparkline(values: Sequence[float | None]) -> str:
         " " if v is None else SPARK_BLOCKS[0 if span == 0 else min(7, int((v - low) / span * 7 + 0.5))]
         for v in values
     )
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One segment's part of a change, split in two effects that add up to it (mix + rate = change)."""
+
+    label: str
+    mix: float
+    rate: float
+    tip: str = ""
+
+    @property
+    def change(self) -> float:
+        return self.mix + self.rate
+
+
+def contribution_chart(chart_id: str, title: str, rows: Sequence[Contribution], value_format: Formatter,
+                       axis_format: Formatter, x_title: str, width: int = 1080, subtitle: str | None = None,
+                       mix_name: str = "Mix: the segment grew or shrank",
+                       rate_name: str = "Rate: its own rate changed", change_title: str = "Change") -> str:
+    """Diverging bars, one row per segment: its mix and rate effects stacked away from zero (rises right,
+    falls left, class 'bar'), a tick at their sum (the segment's change, class 'net'), written on the right."""
+    label_width = max([len(r.label) for r in rows] + [8]) * 7.0 + 24
+    change_width = max([len(value_format(r.change)) for r in rows] + [len(change_title)]) * 7.4 + 24
+    row_height = 26.0
+    top = 100 if subtitle else 84
+    plot = Plot(label_width, top, width - change_width - 12, top + row_height * max(len(rows), 1))
+    height = int(plot.bottom + 56)
+    lows = [sum(v for v in (r.mix, r.rate) if v < 0) for r in rows]
+    highs = [sum(v for v in (r.mix, r.rate) if v > 0) for r in rows]
+    ticks = nice_ticks(min([*lows, 0.0]), max([*highs, 0.0]), 6)
+    x = Scale(ticks[0], ticks[-1], plot.left, plot.right)
+    body = []
+    for tick in ticks:
+        px = x(tick)
+        body.append(element("line", x1=px, x2=px, y1=float(plot.top), y2=float(plot.bottom),
+                            stroke=AXIS if tick == 0 else GRID, stroke_width=1.5 if tick == 0 else 1))
+        body.append(text(px, plot.bottom + 18, axis_format(tick), size=11, anchor="middle", fill=MUTED,
+                         class_="tick"))
+    body.append(text(plot.left + plot.width / 2, plot.bottom + 40, x_title, size=12, anchor="middle", fill=MUTED,
+                     class_="axis-title"))
+    body.append(text(width - 16, plot.top - 10, change_title, size=11, anchor="end", fill=MUTED,
+                     class_="axis-title"))
+    for i, row in enumerate(rows):
+        y = plot.top + i * row_height + 5
+        body.append(text(plot.left - 10, y + 12, row.label, size=12, anchor="end", fill=INK, class_="tick"))
+        positive = negative = 0.0
+        for name, value, color in (("mix", row.mix, ORANGE), ("rate", row.rate, BLUE)):
+            if value == 0:
+                continue
+            start = positive if value > 0 else negative
+            end = start + value
+            if value > 0:
+                positive = end
+            else:
+                negative = end
+            left, right = sorted((x(start), x(end)))
+            tip = (row.tip + " · " if row.tip else f"{row.label} · ") + (
+                f"{'mix' if name == 'mix' else 'rate'} {value_format(value)}")
+            body.append(element("rect", x=left, y=y, width=max(1.0, right - left), height=16.0, fill=color,
+                                class_="bar", tabindex=0, data_tip=tip))
+        net = x(row.change)
+        body.append(element("line", x1=net, x2=net, y1=y - 3, y2=y + 19, stroke=INK, stroke_width=2.5,
+                            class_="net"))
+        body.append(text(width - 16, y + 12, value_format(row.change), size=12, anchor="end", fill=INK,
+                         weight="600"))
+    body += _legend(plot.left, plot.top - 14, [(mix_name, ORANGE, "box"), (rate_name, BLUE, "box"),
+                                               ("Change (mix + rate)", INK, "line")])
+    description = f"{title}: " + "; ".join(
+        f"{r.label} {value_format(r.change)} (mix {value_format(r.mix)}, rate {value_format(r.rate)})" for r in rows)
+    return svg_document(chart_id, width, height, title, description, body, subtitle)
+
+
+def small_trend(chart_id: str, title: str, labels: Sequence[str], values: Sequence[float | None],
+                value_format: Formatter, latest_text: str, note: str = "", low: float | None = None,
+                high: float | None = None, width: int = 260, height: int = 132, color: str = BLUE) -> str:
+    """One small multiple: a line over months on a shared scale (`low`..`high`), the latest month's point
+    highlighted (class 'latest') and its value written top right; `note` under the title."""
+    present = [v for v in values if v is not None]
+    low = min(present, default=0.0) if low is None else low
+    high = max(present, default=1.0) if high is None else high
+    if math.isclose(low, high):
+        low, high = low - 1.0, high + 1.0
+    plot = Plot(10, 50 if note else 36, width - 12, height - 22)
+    y = Scale(low, high, plot.bottom, plot.top)
+    step = plot.width / max(len(values) - 1, 1)
+    xs = [plot.left + step * i for i in range(len(values))]
+    body = [element("line", x1=float(plot.left), x2=float(plot.right), y1=float(plot.bottom), y2=float(plot.bottom),
+                    stroke=GRID, stroke_width=1),
+            element("line", x1=float(plot.left), x2=float(plot.right), y1=float(plot.top), y2=float(plot.top),
+                    stroke=GRID, stroke_width=1)]
+    segments: list[list[tuple[float, float]]] = [[]]
+    for px, value in zip(xs, values):
+        if value is None:
+            segments.append([])
+        else:
+            segments[-1].append((px, y(value)))
+    for segment in segments:
+        if len(segment) > 1:
+            body.append(element("path", d="M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in segment), fill="none",
+                                stroke=color, stroke_width=2, stroke_linejoin="round"))
+    for i, (px, value) in enumerate(zip(xs, values)):
+        if value is None:
+            continue
+        latest = i == len(values) - 1
+        body.append(element("circle", cx=px, cy=y(value), r=4.5 if latest else 2, fill=ORANGE if latest else color,
+                            stroke="#ffffff" if latest else None, stroke_width=1.5 if latest else None,
+                            class_="latest point" if latest else "point", tabindex=0 if latest else None,
+                            data_tip=f"{title} · {labels[i]}: {value_format(value)}"))
+    body.append(text(12, 20, title, size=13, weight="600", fill=INK))
+    body.append(text(width - 12, 20, latest_text, size=13, anchor="end", weight="700", fill=INK, class_="latest-value"))
+    if note:
+        body.append(text(12, 36, note, size=11, fill=MUTED))
+    if labels:
+        body.append(text(plot.left, height - 6, labels[0], size=10, fill=MUTED, class_="tick"))
+        body.append(text(plot.right, height - 6, labels[-1], size=10, anchor="end", fill=MUTED, class_="tick"))
+    description = f"{title}: latest {latest_text}" + (f", {note}" if note else "")
+    return element(
+        "svg", "".join([element("desc", escape(description)), element("rect", x=0, y=0, width=width, height=height,
+                                                                      fill="#ffffff"), *body]),
+        xmlns="http://www.w3.org/2000/svg", id=chart_id, class_="chart small-multiple",
+        viewBox=f"0 0 {width} {height}", width=width, height=height, role="img", aria_label=description,
+        font_family=FONT)
+
+
+@dataclass(frozen=True)
+class TermBar:
+    term: str
+    strength: float      # how strongly the term sets its side apart (e.g. |z-score|)
+    label: str           # written at the bar's end (e.g. "101 comments")
+    tip: str
+
+
+def term_bars(chart_id: str, title: str, left: Sequence[TermBar], right: Sequence[TermBar], left_name: str,
+              right_name: str, x_title: str, width: int = 1080, subtitle: str | None = None,
+              left_color: str = VERMILLION, right_color: str = BLUE) -> str:
+    """Diverging bars from a centre line: `left` terms (e.g. detractors') to the left, labelled right of the
+    centre, then `right` terms to the right, labelled left of it; one row per term (class 'bar')."""
+    row_height = 22.0
+    top = 100 if subtitle else 84
+    centre = width / 2
+    half = width / 2 - 110
+    rows = [(t, -1) for t in left] + [(t, 1) for t in right]
+    plot_bottom = top + row_height * len(rows) + (8 if left and right else 0)
+    height = int(plot_bottom + 48)
+    most = max([t.strength for t, _ in rows] + [1e-9])
+    ticks = nice_ticks(0.0, most, 4)
+    scale = Scale(0.0, ticks[-1], 0.0, half)
+    body = []
+    for tick in ticks:
+        for side in (-1, 1):
+            px = centre + side * scale(tick)
+            body.append(element("line", x1=px, x2=px, y1=float(top), y2=float(plot_bottom), stroke=GRID))
+            if tick or side > 0:
+                body.append(text(px, plot_bottom + 16, f"{tick:g}", size=11, anchor="middle", fill=MUTED,
+                                 class_="tick"))
+    body.append(text(centre, plot_bottom + 36, x_title, size=12, anchor="middle", fill=MUTED, class_="axis-title"))
+    body.append(text(centre - 12, top - 12, f"◀ {left_name}", size=12.5, anchor="end", fill=left_color, weight="600"))
+    body.append(text(centre + 12, top - 12, f"{right_name} ▶", size=12.5, fill=right_color, weight="600"))
+    for i, (term, side) in enumerate(rows):
+        y = top + i * row_height + (8 if side > 0 and left else 0) + 3
+        length = scale(term.strength)
+        color = left_color if side < 0 else right_color
+        x0 = centre - length if side < 0 else centre
+        body.append(element("rect", x=x0, y=y, width=max(1.0, length), height=15.0, fill=color, class_="bar",
+                            tabindex=0, data_tip=term.tip))
+        body.append(text(centre - side * 8, y + 12, term.term, size=12, anchor="start" if side < 0 else "end",
+                         fill=INK, class_="term"))
+        body.append(text(centre + side * (length + 6), y + 12, term.label, size=10.5,
+                         anchor="end" if side < 0 else "start", fill=MUTED, class_="value-label"))
+    body.append(element("line", x1=centre, x2=centre, y1=float(top - 4), y2=float(plot_bottom), stroke=AXIS,
+                        stroke_width=1.5))
+    description = (f"{title}: {left_name}: " + ", ".join(t.term for t in left) + f"; {right_name}: "
+                   + ", ".join(t.term for t in right))
+    return svg_document(chart_id, width, height, title, description, body, subtitle)
+
+
+@dataclass(frozen=True)
+class StepSeries:
+    """One Kaplan-Meier curve: (day, share 0..1) steps from day 0, its 95 % band (day, lower, upper) when
+    drawn, and the tooltip of each marked day ({day: text})."""
+
+    name: str
+    color: str
+    steps: Sequence[tuple[int, float]]
+    band: Sequence[tuple[int, float, float]] = ()
+    marker_tips: dict[int, str] = field(default_factory=dict)
+    width: float = 2.0
+
+
+def step_at(steps: Sequence[tuple[int, float]], day: int) -> float | None:
+    """The curve's value on `day`: its last step on or before it (None before day 0 or past its last step)."""
+    value = None
+    for d, v in steps:
+        if d > day:
+            break
+        value = v
+    return value if steps and day <= steps[-1][0] else None
+
+
+def _step_vertices(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The corners of a step line through pixel points: level until the next point's x, then straight down
+    (or up) to it."""
+    vertices = [points[0]]
+    for (_, py_previous), (px, py) in zip(points, points[1:]):
+        vertices.append((px, py_previous))
+        if py != py_previous:
+            vertices.append((px, py))
+    return vertices
+
+
+def _path(vertices: Sequence[tuple[float, float]]) -> str:
+    return "M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in vertices)
+
+
+def _wrapped_legend(x: float, y: float, right: float, items: Sequence[tuple[str, str, str]]) -> tuple[list[str], int]:
+    """_legend over as many rows as the width from x to `right` needs; returns its parts and its rows."""
+    rows: list[list[tuple[str, str, str]]] = [[]]
+    used = 0.0
+    for item in items:
+        size = 24 + len(item[0]) * 12 * 0.6 + 18
+        if rows[-1] and x + used + size > right:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(item)
+        used += size
+    parts = [p for i, row in enumerate(rows) for p in _legend(x, y + 20 * i, row)]
+    return parts, len(rows)
+
+
+def step_chart(chart_id: str, title: str, series: Sequence[StepSeries], x_title: str, y_title: str,
+               width: int = 1080, height: int = 360, subtitle: str | None = None,
+               marker_days: Sequence[int] = ()) -> str:
+    """Survival curves as step lines over days (y: 0 to 100 %, class 'curve'), a shaded 95 % band where a
+    series has one, a dashed line at 50 % (where a curve crosses it is its median) and, on each of
+    `marker_days` a curve reaches, a point with its tooltip (class 'point'). The first series is drawn last, on
+    top of the others (e.g. all customers over the channels)."""
+    legend_top = 70 if subtitle else 54
+    y_ticks = [0.0, 25.0, 50.0, 75.0, 100.0]
+    left = _axis_margin(y_ticks, lambda v: f"{v:g}%")
+    legend, legend_rows = _wrapped_legend(left, legend_top, width - 20,
+                                          [(s.name, s.color, "line") for s in series] + [("half (median)", AXIS, "dash")])
+    height += 20 * (legend_rows - 1)
+    plot = Plot(left, legend_top + 20 * legend_rows + 6, width - 20, height - 56)
+    last_day = max([s.steps[-1][0] for s in series if s.steps] + [1])
+    x_ticks = nice_ticks(0.0, float(last_day), 6, integer=True)
+    x = Scale(0.0, x_ticks[-1], plot.left, plot.right)
+    y = Scale(0.0, 100.0, plot.bottom, plot.top)
+    body = _y_axis(plot, y, y_ticks, lambda v: f"{v:g}%", y_title)
+    body.append(_x_axis_baseline(plot))
+    for tick in x_ticks:
+        body.append(text(x(tick), plot.bottom + 18, f"{tick:,.0f}", size=11, anchor="middle", fill=MUTED,
+                         class_="tick"))
+    body.append(text(plot.left + plot.width / 2, plot.bottom + 40, x_title, size=12, anchor="middle", fill=MUTED,
+                     class_="axis-title"))
+    body.append(element("line", x1=float(plot.left), x2=float(plot.right), y1=y(50.0), y2=y(50.0), stroke=AXIS,
+                        stroke_width=1.5, stroke_dasharray="5 3"))
+    for s in series:
+        if len(s.band) > 1:
+            upper = _step_vertices([(x(d), y(100 * u)) for d, _, u in s.band])
+            lower = _step_vertices([(x(d), y(100 * lo)) for d, lo, _ in s.band])
+            body.append(element("path", d=_path(upper + lower[::-1]) + " Z", fill=s.color, fill_opacity="0.12",
+                                stroke="none", class_="band"))
+    for s in reversed(series):
+        if s.steps:
+            points = [(x(d), y(100 * v)) for d, v in s.steps]
+            if len(points) == 1:
+                points.append((points[0][0] + 1, points[0][1]))
+            body.append(element("path", d=_path(_step_vertices(points)), fill="none", stroke=s.color,
+                                stroke_width=s.width,
+                                stroke_linejoin="round", class_="curve"))
+    for s in reversed(series):
+        for day in marker_days:
+            value = step_at(s.steps, day)
+            if value is None:
+                continue
+            body.append(element("circle", cx=x(day), cy=y(100 * value), r=3.5, fill="#ffffff", stroke=s.color,
+                                stroke_width=2, class_="point", tabindex=0,
+                                data_tip=s.marker_tips.get(day, f"{s.name} · day {day}: {100 * value:.1f}%")))
+    body += legend
+    description = f"{title}: " + "; ".join(
+        f"{s.name} {100 * s.steps[-1][1]:.1f}% after {s.steps[-1][0]:,} days" if s.steps else f"{s.name} no data"
+        for s in series)
+    return svg_document(chart_id, width, height, title, description, body, subtitle)

@@ -1,7 +1,8 @@
 """The report page: one self-contained HTML document, its sections in order between a header and a footer.
 
-The sections come from sections.py (the report's own) and table_sections.py (published tables shown as
-they are); the Definitions section is the README's text (readme_markdown.py). Styles (report.css) and the
+The sections come from sections.py (the report's own) and table_sections.py (the published tables read
+whole or in part: alerts, why retention moved, segments, customers at risk, feedback, the CLV model card and
+back-test); the Definitions section is the README's text (readme_markdown.py). Styles (report.css) and the
 dozen lines of script that show tooltips (report.js) are inlined, charts are inline SVG: the file opens
 anywhere, offline, and always looks the same. Nothing here reads a clock or the network; the same data
 gives the same bytes.
@@ -25,6 +26,7 @@ from pipelines.report.sections import (
     section_nps,
     section_quarantine,
     section_rfm,
+    section_survival,
     section_trend,
 )
 from pipelines.report.table_sections import table_sections
@@ -52,6 +54,7 @@ def report_sections(data: ReportData, definitions_markdown: str, currency: str) 
         *table_sections(data, currency, "top"),
         section_trend(data, currency),
         section_cohorts(data, currency),
+        section_survival(data, definitions_markdown),
         section_rfm(data, currency),
         section_customer_value(data, currency),
         section_nps(data),

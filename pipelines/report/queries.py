@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.report.column_kinds import MANIFEST_PATH, TableKinds, declared_kinds
+
 # Tables whose first rows the report shows as they are (see table_sections.TABLE_SECTIONS).
 TABLE_EXTRACTS = (
     "alerts", "clv_model_fits", "clv_backtest", "customers_at_risk", "retention_drivers",
@@ -27,7 +29,8 @@ TABLE_EXTRACTS = (
 )
 # Every table the report reads, in the order the page lists their row counts.
 REPORT_TABLES = (
-    "retention_metrics", "customers", "customer_cohorts", "rfm_scores", "nps_by_period",
+    "retention_metrics", "customers", "customer_cohorts", "customer_survival", "customer_survival_summary",
+    "rfm_scores", "nps_by_period",
     "acquisition_costs", "channel_economics", "quarantine_summary", "publication", *TABLE_EXTRACTS,
 )
 # The predicted CLV columns of `customers` (null when the purchase models could not be fitted).
@@ -36,8 +39,16 @@ PREDICTED_CLV, PREDICTED_CLV_P10, PREDICTED_CLV_P90 = (
 HEALTH_BAND_ORDER = ("healthy", "watch", "at_risk", "lost")
 HISTOGRAM_TARGET_BINS = 24
 GENERIC_TABLE_ROW_LIMIT = 20
-# Tables whose section charts every row (the back-test: one row per forecast and scope).
-TABLE_ROW_LIMITS = {"clv_backtest": 500}
+# Tables whose section charts or counts every row (the back-test: one row per forecast and scope; the drivers:
+# one per metric and segment; the fits: one per parameter; the segments: one per segment of the last month).
+TABLE_ROW_LIMITS = {"clv_backtest": 500, "retention_drivers": 2000, "clv_model_fits": 500,
+                    "retention_metrics_by_segment": 500}
+# Rows of a table the report shows (feedback themes: the ones over all comments, not per quarter or segment).
+TABLE_FILTERS = {"feedback_themes": "scope_type = 'all'"}
+# The segments' small multiples: this many complete months, oldest first.
+SEGMENT_TREND_MONTHS = 12
+# The survival curves the report draws: for all customers and per acquisition channel (not per cohort year).
+SURVIVAL_DIMENSIONS = ("all", "acquisition_channel")
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,7 @@ class ChannelEconomics:
     purchasing_customers: int
     avg_historical_clv: float | None
     clv_to_cac: float | None
+    avg_predicted_clv_12m: float | None = None   # None: the purchase models could not be fitted
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,39 @@ class ChannelWindow:
     months: int
     channels: tuple[ChannelEconomics, ...]
     blended: ChannelEconomics | None     # channel 'all'
+
+
+@dataclass(frozen=True)
+class SurvivalStep:
+    """One row of `customer_survival`: the Kaplan-Meier estimate of a curve and slice on one day."""
+
+    curve: str                  # second_purchase | lapse
+    dimension: str              # all | acquisition_channel
+    dimension_value: str
+    days: int
+    at_risk: int
+    events: int
+    censored: int
+    survival: float             # share (0..1) still without the event
+    survival_lower_95: float
+    survival_upper_95: float
+
+
+@dataclass(frozen=True)
+class SurvivalSummary:
+    """One row of `customer_survival_summary`: a curve and slice at a glance."""
+
+    curve: str
+    dimension: str
+    dimension_value: str
+    customers: int
+    events: int
+    censored: int
+    longest_observed_days: int | None
+    median_days: int | None     # None: more than half are still without the event
+    median_days_lower_95: int | None
+    median_days_upper_95: int | None
+    survival_at: dict[int, float | None]   # {30: .., 90: .., 180: .., 365: ..}; None: not followed that long
 
 
 @dataclass(frozen=True)
@@ -197,6 +242,24 @@ class TableExtract:
     rows: tuple[tuple, ...]
     total_rows: int
     note: str = ""
+    kinds: TableKinds = field(default_factory=dict)    # its columns' declared kinds (column_kinds.py)
+
+    def records(self) -> list[dict[str, object]]:
+        """The rows as {column: value}."""
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class SegmentMonth:
+    """One complete month of one segment (retention_metrics_by_segment)."""
+
+    dimension: str
+    segment: str
+    month: date
+    customers_at_start: int | None
+    retention_rate_pct: float | None
+    churned_customers: int | None
+    churn_rate_pct: float | None
 
 
 @dataclass(frozen=True)
@@ -215,6 +278,9 @@ class ReportData:
     quarantine: tuple[QuarantineRow, ...]
     health: tuple[HealthBand, ...] = ()
     table_extracts: dict[str, TableExtract] = field(default_factory=dict)   # TABLE_EXTRACTS, by table
+    segment_months: tuple[SegmentMonth, ...] = ()     # the last SEGMENT_TREND_MONTHS, by dimension and segment
+    survival: tuple[SurvivalStep, ...] = ()           # SURVIVAL_DIMENSIONS, by curve, slice and day
+    survival_summaries: tuple[SurvivalSummary, ...] = ()
 
     @property
     def last_month(self) -> MonthMetrics | None:
@@ -385,19 +451,50 @@ def read_channel_economics(con) -> ChannelWindow | None:
     first complete month."""
     rows = _rows(con, """
         select first_month_start, last_month_start, months_in_window, channel, spend, new_customers, cac,
-               purchasing_customers, avg_historical_clv, clv_to_cac
+               purchasing_customers, avg_historical_clv, clv_to_cac, avg_predicted_clv_12m
         from main.channel_economics
         order by channel = 'all', coalesce(spend, 0) desc, channel""")
     if not rows:
         return None
     economics = [
         ChannelEconomics(channel=r[3], spend=_float(r[4]), new_customers=int(r[5]), cac=_float(r[6]),
-                         purchasing_customers=int(r[7]), avg_historical_clv=_float(r[8]), clv_to_cac=_float(r[9]))
+                         purchasing_customers=int(r[7]), avg_historical_clv=_float(r[8]), clv_to_cac=_float(r[9]),
+                         avg_predicted_clv_12m=_float(r[10]))
         for r in rows
     ]
     first, last, months = rows[0][:3]
     blended = next((e for e in economics if e.channel == "all"), None)
     return ChannelWindow(first, last, int(months), tuple(e for e in economics if e.channel != "all"), blended)
+
+
+SURVIVAL_HORIZONS = (30, 90, 180, 365)
+
+
+def read_survival(con) -> tuple[tuple[SurvivalStep, ...], tuple[SurvivalSummary, ...]]:
+    """The Kaplan-Meier curves (customer_survival) and their summaries (customer_survival_summary) of all
+    customers and of each acquisition channel, by curve, slice and day."""
+    dimensions = list(SURVIVAL_DIMENSIONS)
+    steps = _rows(con, """
+        select curve, dimension, dimension_value, days, at_risk, events, censored, survival, survival_lower_95,
+               survival_upper_95
+        from main.customer_survival
+        where list_contains(?, dimension)
+        order by curve, dimension, dimension_value, days""", [dimensions])
+    summaries = _rows(con, """
+        select curve, dimension, dimension_value, customers, events, censored, longest_observed_days, median_days,
+               median_days_lower_95, median_days_upper_95, survival_30_days, survival_90_days, survival_180_days,
+               survival_365_days
+        from main.customer_survival_summary
+        where list_contains(?, dimension)
+        order by curve, dimension, dimension_value""", [dimensions])
+    return (
+        tuple(SurvivalStep(r[0], r[1], str(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]), float(r[7]),
+                           float(r[8]), float(r[9])) for r in steps),
+        tuple(SurvivalSummary(r[0], r[1], str(r[2]), int(r[3]), int(r[4] or 0), int(r[5] or 0), _int(r[6]),
+                              _int(r[7]), _int(r[8]), _int(r[9]),
+                              dict(zip(SURVIVAL_HORIZONS, (_float(v) for v in r[10:14]))))
+              for r in summaries),
+    )
 
 
 def read_quarantine(con) -> tuple[QuarantineRow, ...]:
@@ -419,16 +516,35 @@ def read_health(con) -> tuple[HealthBand, ...]:
     return tuple(HealthBand(r[0], int(r[1]), _float(r[2]), _float(r[3]), float(r[4])) for r in rows)
 
 
-def read_table_extract(con, schema: Schema, table: str) -> TableExtract:
+def read_segment_months(con) -> tuple[SegmentMonth, ...]:
+    """The last SEGMENT_TREND_MONTHS complete months of every segment, by dimension, segment and month."""
+    rows = _rows(con, """
+        with months as (
+            select distinct period_start from main.retention_metrics_by_segment
+            where period_grain = 'month' and is_complete
+            order by period_start desc limit ?)
+        select dimension, segment, period_start, customers_at_start, retention_rate_pct, churned_customers,
+               churn_rate_pct
+        from main.retention_metrics_by_segment
+        where period_grain = 'month' and is_complete and period_start in (select period_start from months)
+        order by dimension, segment, period_start""", [SEGMENT_TREND_MONTHS])
+    return tuple(SegmentMonth(r[0], str(r[1]), r[2], _int(r[3]), _float(r[4]), _int(r[5]), _float(r[6]))
+                 for r in rows)
+
+
+def read_table_extract(con, schema: Schema, table: str, kinds: TableKinds | None = None) -> TableExtract:
     """A table as it is, in published row order: its latest complete month when it has periods, at most
-    GENERIC_TABLE_ROW_LIMIT rows (or its TABLE_ROW_LIMITS)."""
+    GENERIC_TABLE_ROW_LIMIT rows (or its TABLE_ROW_LIMITS), only the rows of its TABLE_FILTERS."""
     columns = schema.tables[table]
     where, note = "", ""
+    if table in TABLE_FILTERS and "scope_type" in columns:
+        where = f"where {TABLE_FILTERS[table]}"
     if {"period_grain", "period_start", "is_complete"} <= set(columns):
         latest = _rows(con, f"""select max(period_start) from main."{table}"
                                 where period_grain = 'month' and is_complete""")[0][0]
         if latest is not None:
-            where = f"where period_grain = 'month' and is_complete and period_start = '{latest.isoformat()}'"
+            where = (f"{where} and" if where else "where") + (
+                f" period_grain = 'month' and is_complete and period_start = '{latest.isoformat()}'")
             note = f"month starting {latest.isoformat()}"
     types = tuple(r[0] for r in _rows(con, """
         select data_type from information_schema.columns
@@ -438,11 +554,12 @@ def read_table_extract(con, schema: Schema, table: str) -> TableExtract:
     # single-threaded scan returns rows in that order, so the first rows are the ones meant to come first.
     limit = TABLE_ROW_LIMITS.get(table, GENERIC_TABLE_ROW_LIMIT)
     rows = _rows(con, f'select * from main."{table}" {where} limit {limit}')
-    return TableExtract(table, columns, types, tuple(rows), int(total), note)
+    return TableExtract(table, columns, types, tuple(rows), int(total), note, kinds or {})
 
 
-def load_report_data(bi_path: Path) -> ReportData:
-    """Everything the report shows, read from the BI file in one read-only connection."""
+def load_report_data(bi_path: Path, manifest_path: Path = MANIFEST_PATH) -> ReportData:
+    """Everything the report shows, read from the BI file in one read-only connection; the kind of each
+    published column (money, count, …) from the marts' declarations in dbt's manifest."""
     if not bi_path.exists():
         raise FileNotFoundError(f"{bi_path} does not exist: publish the marts first (make run)")
     # One thread: parallel aggregation can change the last bits of a floating-point sum between runs.
@@ -452,6 +569,8 @@ def load_report_data(bi_path: Path) -> ReportData:
         if missing:
             raise ValueError(f"{bi_path} has no table {', '.join(missing)}: is it a Retentio BI file?")
         rfm_cells, rfm_segments = read_rfm(con)
+        survival, survival_summaries = read_survival(con)
+        kinds = declared_kinds(manifest_path)
         return ReportData(
             schema=schema,
             publication=read_publication(con),
@@ -466,5 +585,8 @@ def load_report_data(bi_path: Path) -> ReportData:
             channels=read_channel_economics(con),
             quarantine=read_quarantine(con),
             health=read_health(con),
-            table_extracts={t: read_table_extract(con, schema, t) for t in TABLE_EXTRACTS},
+            table_extracts={t: read_table_extract(con, schema, t, kinds.get(t, {})) for t in TABLE_EXTRACTS},
+            segment_months=read_segment_months(con),
+            survival=survival,
+            survival_summaries=survival_summaries,
         )

@@ -24,6 +24,21 @@ def readme_section(readme: str, heading: str) -> str:
     return match.group(1).strip() if match else ""
 
 
+def readme_list_item(markdown: str, bold_term: str) -> str:
+    """The text of the top-level list item that starts with `- **bold_term**` (its continuation lines
+    joined; nested items left out), '' when there is none: one definition quoted where it is used."""
+    lines = markdown.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"- **{bold_term}**")), None)
+    if start is None:
+        return ""
+    item = [lines[start][2:].strip()]
+    for line in lines[start + 1:]:
+        if not line.strip() or not line.startswith(" ") or line.lstrip().startswith("- "):
+            break
+        item.append(line.strip())
+    return " ".join(item)
+
+
 def markdown_to_html(markdown: str) -> str:
     """The Markdown the README's definitions use: paragraphs, nested '-' lists, **bold** and `code`."""
     blocks: list[str] = []

@@ -1,8 +1,9 @@
 """The report's own sections, one function each: `ReportData` in, a `Section` (or None) out.
 
 Each section formats its numbers with the formatter of their kind (money, percent, count: formatting.py)
-and draws its charts with charts.py; page.py puts the sections in order. The sections that show a
-published table as it is are in table_sections.py.
+and draws its charts with charts.py; page.py puts the sections in order. The sections of the published
+tables read whole or in part (drivers, segments, customers at risk, feedback, model card) are in
+table_sections.py.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from pipelines.report.charts import (
     PURPLE,
     SKY,
     VERMILLION,
+    INK,
     BarGroup,
     GridCell,
     HeatCell,
     LineSeries,
+    StepSeries,
 )
 from pipelines.report.formatting import (
     MISSING,
@@ -38,13 +41,25 @@ from pipelines.report.formatting import (
     signed_money,
 )
 from pipelines.report.markup import Section, esc, figure_html, note_html, table_html
-from pipelines.report.queries import CohortCell, MonthMetrics, ReportData
+from pipelines.report.queries import (
+    SURVIVAL_HORIZONS,
+    CohortCell,
+    MonthMetrics,
+    ReportData,
+    SurvivalStep,
+    SurvivalSummary,
+)
+from pipelines.report.readme_markdown import markdown_to_html, readme_list_item
 
 TREND_TABLE_MONTHS = 12
 # The classic cohort charts: months 0 .. 12 after the first purchase, revenue curves of the latest cohorts.
 COHORT_PURCHASE_MONTHS = 12
 COHORT_REVENUE_CURVES = 6
 COHORT_CURVE_COLORS = (BLUE, VERMILLION, GREEN, ORANGE, SKY, PURPLE)
+
+
+# The channels' average predicted_clv_12m (channel_economics.avg_predicted_clv_12m), as the report names it.
+PREDICTED_VALUE_LABEL = "predicted 12-month value per customer"
 
 
 # What the report says instead of a number nobody can know (retention_metrics: unknown is null, never 0).
@@ -276,6 +291,165 @@ def _cohort_revenue_curves(cohorts: Sequence[CohortCell], currency: str) -> str:
     return figure_html(svg)
 
 
+# ---------------------------------------------------------------- how long customers stay
+
+# The curves drawn: all customers and the channels with most customers (the table lists every channel).
+SURVIVAL_CHANNEL_CURVES = 5
+SURVIVAL_CHANNEL_COLORS = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE)
+# The README's definition the section quotes (a bullet of "Metric definitions").
+SURVIVAL_DEFINITION_TERM = "Survival curves"
+
+
+@dataclass(frozen=True)
+class SurvivalCurve:
+    """What the report says about one curve of customer_survival."""
+
+    chart_id: str
+    title: str
+    y_title: str
+    still: str           # what the share on the y axis is, after "N % …"
+
+
+SURVIVAL_CURVES = {
+    "lapse": SurvivalCurve("chart-survival-lapse", "Customers still active, by days since their first purchase",
+                           "Not yet lapsed (%)", "still active (not yet lapsed)"),
+    "second_purchase": SurvivalCurve("chart-survival-second-purchase",
+                                     "Customers still waiting for a second purchase, by days since the first",
+                                     "Without a second purchase (%)", "without a second purchase"),
+}
+
+
+def _slice_name(summary: SurvivalSummary | SurvivalStep) -> str:
+    return "all customers" if summary.dimension == "all" else summary.dimension_value.replace("_", " ")
+
+
+def _per_100(share: float) -> str:
+    return number(100 * share)
+
+
+def _horizon_words(days: int) -> str:
+    return "a year" if days == 365 else f"{days} days"
+
+
+def _latest_horizon(summary: SurvivalSummary) -> int | None:
+    """The longest of SURVIVAL_HORIZONS the slice was followed for (its survival known there)."""
+    return next((h for h in reversed(SURVIVAL_HORIZONS) if summary.survival_at.get(h) is not None), None)
+
+
+def survival_sentences(summaries: Sequence[SurvivalSummary], window_days: str | None = None) -> list[str]:
+    """What the curves say in plain words: of 100 customers (of all, then of the channels keeping the most and
+    the fewest), how many are still active a year (or the longest horizon followed) after their first
+    purchase; how soon half buy a second time, and how many have within 90 days."""
+    sentences = []
+    lapse = {s.dimension_value: s for s in summaries if s.curve == "lapse" and s.dimension == "all"}.get("all")
+    channels = [s for s in summaries if s.curve == "lapse" and s.dimension == "acquisition_channel"]
+    if lapse is not None and (horizon := _latest_horizon(lapse)) is not None:
+        window = f"gone {window_days} days without a purchase" if window_days else "lapsed"
+        sentence = (f"Of 100 customers, {_per_100(lapse.survival_at[horizon])} are still active "
+                    f"{_horizon_words(horizon)} after their first purchase (they have not {window})")
+        known = sorted((s for s in channels if s.survival_at.get(horizon) is not None),
+                       key=lambda s: (-s.survival_at[horizon], s.dimension_value))
+        if len(known) > 1:
+            best, worst = known[0], known[-1]
+            sentence += (f": {_per_100(best.survival_at[horizon])} of 100 acquired through {_slice_name(best)}, "
+                         f"{_per_100(worst.survival_at[horizon])} of 100 through {_slice_name(worst)}")
+        sentences.append(sentence + ".")
+    second = {s.dimension_value: s for s in summaries
+              if s.curve == "second_purchase" and s.dimension == "all"}.get("all")
+    if second is not None:
+        if second.median_days is not None:
+            sentence = f"Half of all customers buy a second time within {number(second.median_days)} days"
+        else:
+            sentence = "Fewer than half of all customers have bought a second time so far"
+        within_90 = second.survival_at.get(90)
+        if within_90 is not None:
+            sentence += f"; {_per_100(1 - within_90)} of 100 have within 90 days of their first purchase"
+        sentences.append(sentence + ".")
+    return sentences
+
+
+def _median_text(summary: SurvivalSummary) -> str:
+    if summary.median_days is None:
+        return "not reached"
+    low = number(summary.median_days_lower_95)
+    high = "not reached" if summary.median_days_upper_95 is None else number(summary.median_days_upper_95)
+    return f"{number(summary.median_days)} ({low} – {high})"
+
+
+def survival_table_rows(summaries: Sequence[SurvivalSummary], curve: str) -> list[list[str]]:
+    """All customers first, then each channel, most customers first: customers, median days (95 % interval)
+    and the share still without the event at each horizon (— past the longest time followed)."""
+    rows = sorted((s for s in summaries if s.curve == curve),
+                  key=lambda s: (s.dimension != "all", -s.customers, s.dimension_value))
+    return [[_slice_name(s), number(s.customers), _median_text(s),
+             *[percent(None if s.survival_at.get(h) is None else 100 * s.survival_at[h]) for h in SURVIVAL_HORIZONS]]
+            for s in rows]
+
+
+def _survival_chart(steps: Sequence[SurvivalStep], summaries: Sequence[SurvivalSummary], curve: str) -> str:
+    spec = SURVIVAL_CURVES[curve]
+    by_slice: dict[tuple[str, str], list[SurvivalStep]] = {}
+    for step in steps:
+        if step.curve == curve:
+            by_slice.setdefault((step.dimension, step.dimension_value), []).append(step)
+    channels = sorted((s for s in summaries if s.curve == curve and s.dimension == "acquisition_channel"),
+                      key=lambda s: (-s.customers, s.dimension_value))[:SURVIVAL_CHANNEL_CURVES]
+    slices = [(("all", "all"), INK, True)] + [
+        (("acquisition_channel", c.dimension_value), color, False)
+        for c, color in zip(channels, SURVIVAL_CHANNEL_COLORS)]
+    series = []
+    for key, color, is_all in slices:
+        rows = by_slice.get(key, [])
+        if not rows:
+            continue
+        name = _slice_name(rows[0])
+
+        def tip(day, rows=rows, name=name):
+            row = [r for r in rows if r.days <= day][-1]
+            return (f"{name} · day {day}: {percent(100 * row.survival)} {spec.still} (95 % interval "
+                    f"{percent(100 * row.survival_lower_95)} – {percent(100 * row.survival_upper_95)}); "
+                    f"{number(row.at_risk)} customers followed that long")
+
+        series.append(StepSeries(
+            name, color, [(r.days, r.survival) for r in rows],
+            [(r.days, r.survival_lower_95, r.survival_upper_95) for r in rows] if is_all else (),
+            {h: tip(h) for h in SURVIVAL_HORIZONS if h <= rows[-1].days}, 3.0 if is_all else 2.0))
+    more = sum(1 for s in summaries if s.curve == curve and s.dimension == "acquisition_channel") - len(channels)
+    subtitle = ("Kaplan–Meier estimate; shaded: the 95 % interval of all customers; points at 30, 90, 180 and "
+                "365 days" + (f"; {more} smaller channels in the table only" if more > 0 else ""))
+    return charts.step_chart(spec.chart_id, spec.title, series, "Days since the first purchase", spec.y_title,
+                             subtitle=subtitle, marker_days=SURVIVAL_HORIZONS)
+
+
+def section_survival(data: ReportData, definitions_markdown: str = "") -> Section:
+    """Kaplan-Meier curves of the lapse and the second purchase, for all customers and per acquisition channel,
+    with a table per curve and what they say in words; the README's definition one click away."""
+    if not data.survival:
+        return Section("survival", "How long customers stay", note_html("No purchasing customer yet."))
+    window = data.publication.get("activity_window_days")
+    sentences = survival_sentences(data.survival_summaries, window)
+    parts = [f'<p class="finding">{esc(s)}</p>' for s in sentences]
+    parts.append("<p>A survival curve follows customers from their first purchase: at each day, the share who "
+                 "have not yet had the event (lapsed, or bought a second time). Customers acquired recently "
+                 "count only for the days they have been followed, so young channels and cohorts are not "
+                 "flattered or penalised; where a curve crosses the dashed line is its median.</p>")
+    headers = ["Slice", "Customers", "Median days (95 % interval)",
+               *[f"After {h} days" for h in SURVIVAL_HORIZONS]]
+    for curve, spec in SURVIVAL_CURVES.items():
+        if not any(s.curve == curve for s in data.survival):
+            continue
+        parts.append(figure_html(_survival_chart(data.survival, data.survival_summaries, curve)))
+        parts.append(table_html(headers, survival_table_rows(data.survival_summaries, curve), [False] + [True] * 6,
+                                caption=f"Share {spec.still} (customer_survival_summary; — : not followed that "
+                                        "long yet)", css_class="data tight"))
+    definition = readme_list_item(definitions_markdown, SURVIVAL_DEFINITION_TERM)
+    body = (markdown_to_html(definition) if definition else
+            "<p>The definitions are in the project README, “Metric definitions”, “Survival curves”.</p>")
+    parts.append(f"<details><summary>How the curves are computed (the README’s definition; all definitions: "
+                 f'<a href="#definitions">Definitions</a>)</summary><div class="definitions">{body}</div></details>')
+    return Section("survival", "How long customers stay", "".join(parts))
+
+
 def section_rfm(data: ReportData, currency: str) -> Section | None:
     if not data.rfm_cells:
         return Section("rfm", "RFM segments", note_html("No purchasing customer to score yet."))
@@ -382,26 +556,34 @@ def section_channels(data: ReportData, currency: str) -> Section | None:
     period = f"{month_label(window.first_month)} – {month_label(window.last_month)}"
     if window.blended is not None and window.blended.spend is None:
         return Section("channels", "CAC vs CLV by channel", note_html(f"No spend data: {esc(NO_SPEND_DATA)}."))
+    # The predicted value beside the historical one once the purchase models publish predictions.
+    predicted = any(c.avg_predicted_clv_12m is not None for c in (*window.channels, window.blended) if c)
     groups = []
     for c in window.channels:
         note = ratio(c.clv_to_cac) if c.clv_to_cac is not None else ("no spend" if c.spend == 0 else MISSING)
-        groups.append(BarGroup(c.channel.replace("_", " "), [c.cac if c.new_customers else None, c.avg_historical_clv],
+        groups.append(BarGroup(c.channel.replace("_", " "), [c.cac if c.new_customers else None, c.avg_historical_clv,
+                                                             *([c.avg_predicted_clv_12m] if predicted else [])],
                                note=note))
     svg = charts.grouped_bar_chart(
         "chart-channels", "Acquisition cost against customer value, by channel", groups,
-        ["CAC", "Avg. historical CLV"], [VERMILLION, BLUE], lambda v: money(v, currency, 0 if v >= 100 else 2),
+        ["CAC", "Avg. historical CLV", *([PREDICTED_VALUE_LABEL] if predicted else [])],
+        [VERMILLION, BLUE, GREEN], lambda v: money(v, currency, 0 if v >= 100 else 2),
         lambda v: compact_money(v, currency), f"{currency} per customer", note_title="CLV : CAC",
-        subtitle=f"CAC over {window.months} complete months ({period}); CLV of all the channel's purchasing customers")
-    rows = [[c.channel.replace("_", " "), money(c.spend, currency, 0), number(c.new_customers),
-             money(c.cac, currency), number(c.purchasing_customers), money(c.avg_historical_clv, currency),
-             ratio(c.clv_to_cac)] for c in window.channels]
+        subtitle=f"CAC over {window.months} complete months ({period}); CLV of all the channel's purchasing customers"
+                 + ("; predicted: their next 12 months" if predicted else ""))
+
+    def row(label, c):
+        return [label, money(c.spend, currency, 0), number(c.new_customers), money(c.cac, currency),
+                number(c.purchasing_customers), money(c.avg_historical_clv, currency),
+                *([money(c.avg_predicted_clv_12m, currency)] if predicted else []), ratio(c.clv_to_cac)]
+
+    rows = [row(c.channel.replace("_", " "), c) for c in window.channels]
     if window.blended:
-        b = window.blended
-        rows.append(["all channels (blended)", money(b.spend, currency, 0), number(b.new_customers),
-                     money(b.cac, currency), number(b.purchasing_customers), money(b.avg_historical_clv, currency),
-                     ratio(b.clv_to_cac)])
-    table = table_html(["Channel", "Spend", "New customers", "CAC", "Purchasing customers", "Avg. historical CLV",
-                        "CLV:CAC"], rows, [False] + [True] * 6, caption=f"{period}", css_class="data totals")
+        rows.append(row("all channels (blended)", window.blended))
+    headers = ["Channel", "Spend", "New customers", "CAC", "Purchasing customers", "Avg. historical CLV",
+               *([PREDICTED_VALUE_LABEL.capitalize()] if predicted else []), "CLV:CAC"]
+    table = table_html(headers, rows, [False] + [True] * (len(headers) - 1), caption=f"{period}",
+                       css_class="data totals wrap-head")
     return Section("channels", "CAC vs CLV by channel", figure_html(svg) + table)
 
 

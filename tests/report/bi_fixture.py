@@ -55,6 +55,101 @@ COHORT_ACTIVE_PCT = {date(2025, 12, 1): [100.0, 80.0, 60.0, 55.0], date(2026, 1,
                      date(2026, 2, 1): [100.0, 90.0]}
 COHORT_PURCHASING = {date(2025, 12, 1): [20, 5, 3, 4], date(2026, 1, 1): [20, 7, 2], date(2026, 2, 1): [20, 6]}
 COHORT_REVENUE_PER_PURCHASE = 50.0
+# retention_metrics_by_segment (country): period_start, is_complete, segment, CS, CRR, churned, churn %, revenue
+SEGMENT_ROWS = [
+    (PREVIOUS_MONTH, True, "FR", 400, 90.0, 40, 10.0, 1000.0), (LAST_MONTH, True, "FR", 410, 91.5, 35, 8.5, 1100.0),
+    (PREVIOUS_MONTH, True, "DE", 100, 86.0, 14, 14.0, 300.0), (LAST_MONTH, True, "DE", 120, 88.25, 14, 11.7, 320.0),
+    (MONTHS[-1], False, "FR", 420, 50.0, 1, 0.2, 10.0)]
+# retention_drivers: metric, dimension, segment, previous, current, change, mix, rate, share of the total change
+DRIVER_ROWS = [
+    ("churned_customers", "total", "all", 54.0, 49.0, -5.0, None, None, 100.0),
+    ("churned_customers", "country", "FR", 40.0, 35.0, -5.0, 1.0, -6.0, 100.0),
+    ("churned_customers", "country", "DE", 14.0, 14.0, 0.0, 2.8, -2.8, 0.0),
+    ("churned_customers", "acquisition_channel", "paid_search", 30.0, 34.0, 4.0, 0.5, 3.5, -80.0),
+    ("churned_customers", "acquisition_channel", "email", 24.0, 15.0, -9.0, -7.0, -2.0, 180.0),
+    ("retention_rate_pct", "total", "all", 95.0, 96.5, 1.5, None, None, 100.0),
+    ("retention_rate_pct", "country", "FR", 72.0, 74.0, 2.0, 0.4, 1.6, 133.3),
+    ("retention_rate_pct", "country", "DE", 23.0, 22.5, -0.5, -0.6, 0.1, -33.3),
+    ("revenue", "total", "all", 1300.0, 1420.0, 120.0, None, None, 100.0),
+]
+# feedback_themes: scope_type, scope, side, rank, term, z, comments (of its side), detractor and promoter comments
+# with the term, example 1 and 2 as published (the customer's key in front)
+FEEDBACK_ROWS = [
+    ("all", "all", "detractor", 1, "late", 4.2, 12, 12, 1, "c_0123456789abcdef0123: Late again, twice", "c_1111111111aaaaaaaaaa: late and rude"),
+    ("all", "all", "detractor", 2, "refund", 3.1, 8, 8, 0, "c_2222222222bbbbbbbbbb: still no refund", None),
+    ("all", "all", "promoter", 1, "fast delivery", -5.0, 20, 1, 20, "c_3333333333cccccccccc: fast delivery, thanks", "c_4444444444dddddddddd: fast delivery"),
+    ("quarter", "2026Q1", "detractor", 1, "quarterly term", 2.0, 3, 3, 0, "c_5555555555eeeeeeeeee: a quarterly term", None),
+]
+# customer_survival: (curve, dimension, slice) -> steps (days, at risk, events, censored, S, lower, upper); the
+# cohort year's curve is published but not drawn.
+SURVIVAL_STEPS = {
+    ("lapse", "all", "all"): [(0, 100, 0, 0, 1.0, 1.0, 1.0), (365, 100, 20, 10, 0.8, 0.71, 0.87),
+                              (400, 70, 7, 63, 0.72, 0.62, 0.8)],
+    ("lapse", "acquisition_channel", "paid_search"): [(0, 60, 0, 0, 1.0, 1.0, 1.0), (365, 60, 9, 6, 0.85, 0.73, 0.92),
+                                                      (400, 45, 4, 41, 0.774, 0.64, 0.86)],
+    ("lapse", "acquisition_channel", "email"): [(0, 40, 0, 0, 1.0, 1.0, 1.0), (365, 40, 11, 4, 0.74, 0.56, 0.84),
+                                                (400, 25, 3, 22, 0.65, 0.47, 0.77)],
+    ("lapse", "cohort_year", "2025"): [(0, 100, 0, 0, 1.0, 1.0, 1.0), (400, 100, 30, 70, 0.7, 0.6, 0.8)],
+    ("second_purchase", "all", "all"): [(0, 100, 0, 0, 1.0, 1.0, 1.0), (20, 100, 30, 5, 0.7, 0.6, 0.78),
+                                        (60, 65, 25, 10, 0.43, 0.33, 0.53), (400, 30, 3, 27, 0.387, 0.28, 0.49)],
+    ("second_purchase", "acquisition_channel", "paid_search"): [(0, 60, 0, 0, 1.0, 1.0, 1.0),
+                                                                (20, 60, 18, 2, 0.7, 0.57, 0.8),
+                                                                (60, 40, 10, 30, 0.525, 0.39, 0.64)],
+    ("second_purchase", "acquisition_channel", "email"): [(0, 40, 0, 0, 1.0, 1.0, 1.0), (20, 40, 20, 3, 0.5, 0.34, 0.64),
+                                                          (60, 17, 3, 14, 0.412, 0.25, 0.56)],
+}
+# customer_survival_summary: (curve, dimension, slice) -> customers, events, censored, longest observed, median
+# and its 95 % bounds, survival at 30, 90, 180 and 365 days
+SURVIVAL_SUMMARIES = {
+    ("lapse", "all", "all"): (100, 27, 73, 400, None, None, None, 1.0, 1.0, 1.0, 0.8),
+    ("lapse", "acquisition_channel", "paid_search"): (60, 13, 47, 400, None, None, None, 1.0, 1.0, 1.0, 0.85),
+    ("lapse", "acquisition_channel", "email"): (40, 14, 26, 400, None, None, None, 1.0, 1.0, 1.0, 0.74),
+    ("lapse", "cohort_year", "2025"): (100, 30, 70, 400, None, None, None, 1.0, 1.0, 1.0, 0.7),
+    ("second_purchase", "all", "all"): (100, 58, 42, 400, 60, 20, None, 0.7, 0.43, 0.43, 0.43),
+    ("second_purchase", "acquisition_channel", "paid_search"): (60, 28, 32, 60, None, 20, None, 0.7, None, None,
+                                                                None),
+    ("second_purchase", "acquisition_channel", "email"): (40, 23, 17, 60, 20, 20, 60, 0.5, None, None, None),
+}
+# clv_backtest of a run with fitted models: forecast -> (scope, actual, predicted, customers, below p10, at or
+# below p10, above p90, at or above p90); BG/NBD chosen over Pareto/NBD by the mean absolute error.
+BACKTEST_ROWS = [
+    ("model", "all customers", 300.0, 306.0, 50, 0.02, 0.55, 0.06, 0.27),
+    ("model", "calibration frequency 0", 100.0, 102.0, 20, 0.0, 0.64, 0.05, 0.14),
+    ("model", "calibration frequency 1+", 200.0, 204.0, 30, 0.03, 0.5, 0.14, 0.33),
+    ("naive", "all customers", 300.0, 420.0, 50, None, None, None, None),
+    ("naive", "calibration frequency 0", 100.0, 140.0, 20, None, None, None, None),
+    ("naive", "calibration frequency 1+", 200.0, 280.0, 30, None, None, None, None),
+    ("bg_nbd", "all customers", 300.0, 306.0, 50, None, None, None, None),
+    ("pareto_nbd", "all customers", 300.0, 318.0, 50, None, None, None, None),
+]
+BACKTEST_MAE = {"model": 0.5, "naive": 0.9, "bg_nbd": 0.5, "pareto_nbd": 0.6}
+CHOICE_REASON = ("lowest back-test error: mean absolute error of each customer's purchases in the last 91 days "
+                 "0.5000 (Pareto/NBD 0.6000)")
+COVARIATE_VERDICT = ("the covariates significantly explain how often customers buy (likelihood ratio 9.2 on 2 "
+                     "degrees of freedom, p = 0.010)")
+# clv_model_fits of a run with fitted models: model, fitted on, variant, parameter, estimate, standard error,
+# used for predictions, choice reason
+FIT_ROWS = [
+    ("bg_nbd", "full history", "bg_nbd", "r", 0.66, 0.01, True, None),
+    ("bg_nbd", "full history", "bg_nbd", "alpha", 17.6, 0.01, True, None),
+    ("bg_nbd", "history to as-of - 91 days (back-test)", "bg_nbd", "r", 0.6, 0.02, False, CHOICE_REASON),
+    ("pareto_nbd", "history to as-of - 91 days (back-test)", "pareto_nbd", "r", 0.7, 0.03, False,
+     "higher back-test error: mean absolute error of each customer's purchases in the last 91 days 0.6000 "
+     "(BG/NBD 0.5000)"),
+    ("bg_nbd_covariates", "full history", None, "r", 0.65, 0.01, False, None),
+    ("bg_nbd_covariates", "full history", None, "rate[acquisition_channel=paid_search]", 0.26, 0.05, False, None),
+    ("bg_nbd_covariates", "full history", None, "rate[country_code=DE]", -0.1, 0.08, False, None),
+    ("bg_nbd_covariates", "full history", None, "likelihood_ratio_p_value", 0.01, None, False, COVARIATE_VERDICT),
+    ("gamma_gamma_covariates", "full history", None, "spend[first_purchase_year=2026]", -0.3, 0.1, False, None),
+    ("gamma_gamma_covariates", "full history", None, "likelihood_ratio_p_value", 0.003, None, False,
+     "the covariates significantly explain how much customers spend per order (likelihood ratio 8.8 on 1 "
+     "degrees of freedom, p = 0.003); the predictions use the plain model"),
+]
+# customers_at_risk: key, segment, band, score, P(alive), days since last purchase, revenue, predicted CLV, NPS
+AT_RISK_ROWS = [
+    ("c_aaaaaaaaaaaaaaaaaaaa", "Can't lose them", "at_risk", 35.0, 0.4, 120, 1000.0, 60.0, 3),
+    ("c_bbbbbbbbbbbbbbbbbbbb", "Need attention", "watch", 55.0, 0.7, 30, 150.0, 80.0, None),
+]
 
 
 def _month_end(start: date) -> date:
@@ -79,20 +174,24 @@ def _retention_rows() -> list[tuple]:
     return rows
 
 
-def _channel_economics_rows() -> list[tuple]:
+def _channel_economics_rows(predictions: bool) -> list[tuple]:
     """What the mart channel_economics publishes for this file, computed by hand: spend and new customers
-    over the last 12 complete months, against the historical CLV of the channel's purchasing customers."""
+    over the last 12 complete months, against the historical CLV of the channel's purchasing customers and
+    (with predictions) their average predicted 12-month CLV."""
     window = COMPLETE_MONTHS[-12:]
     rows = []
     for channel in (*CHANNEL_SPEND, "unknown", "all"):
         spend, new = ((sum(s for s, _ in CHANNEL_SPEND.values()), sum(n for _, n in CHANNEL_SPEND.values()))
                       if channel == "all" else CHANNEL_SPEND.get(channel, (0.0, 0)))
         spend, new = spend * len(window), new * len(window)
-        clvs = [c[3] for c in CUSTOMERS if c[2] and (channel == "all" or (c[1] or "unknown") == channel)]
+        buyers = [c for c in CUSTOMERS if c[2] and (channel == "all" or (c[1] or "unknown") == channel)]
+        clvs = [c[3] for c in buyers]
+        predicted = [PREDICTIONS[c[0]][0] for c in buyers] if predictions else []
         cac = spend / new if new else None
         clv = sum(clvs) / len(clvs) if clvs else None
         rows.append((window[0], window[-1], len(window), channel, spend, new, cac, len(clvs), clv,
-                     clv / cac if cac and clv is not None else None))
+                     clv / cac if cac and clv is not None else None,
+                     sum(predicted) / len(predicted) if predicted else None))
     return sorted(rows, key=lambda row: row[3])
 
 
@@ -179,8 +278,22 @@ def make_bi_file(path: Path, *, predictions: bool = False, quarantine: bool = Tr
         con.execute("""create table channel_economics (
             first_month_start date, last_month_start date, months_in_window bigint, channel varchar,
             spend decimal(38,2), new_customers bigint, cac double, purchasing_customers bigint,
-            avg_historical_clv double, clv_to_cac double)""")
-        con.executemany(f"insert into channel_economics values ({', '.join(['?'] * 10)})", _channel_economics_rows())
+            avg_historical_clv double, clv_to_cac double, avg_predicted_clv_12m double)""")
+        con.executemany(f"insert into channel_economics values ({', '.join(['?'] * 11)})",
+                        _channel_economics_rows(predictions))
+
+        con.execute("""create table customer_survival (
+            curve varchar, dimension varchar, dimension_value varchar, days bigint, at_risk hugeint, events bigint,
+            censored bigint, survival double, survival_lower_95 double, survival_upper_95 double)""")
+        con.executemany(f"insert into customer_survival values ({', '.join(['?'] * 10)})",
+                        [(*key, *step) for key, steps in SURVIVAL_STEPS.items() for step in steps])
+        con.execute("""create table customer_survival_summary (
+            curve varchar, dimension varchar, dimension_value varchar, customers hugeint, events bigint,
+            censored bigint, longest_observed_days bigint, median_days bigint, median_days_lower_95 bigint,
+            median_days_upper_95 bigint, survival_30_days double, survival_90_days double,
+            survival_180_days double, survival_365_days double)""")
+        con.executemany(f"insert into customer_survival_summary values ({', '.join(['?'] * 14)})",
+                        [(*key, *row) for key, row in SURVIVAL_SUMMARIES.items()])
 
         con.execute("""create table quarantine_summary (
             extract_name varchar, source_file varchar, reason varchar, column_name varchar, rejected_rows bigint,
@@ -202,31 +315,61 @@ def make_bi_file(path: Path, *, predictions: bool = False, quarantine: bool = Tr
 
 def _table_shown_as_it_is(con, table: str, predictions: bool) -> None:
     if table == "clv_backtest":
-        con.execute("""create table clv_backtest (as_of_date date, holdout_days integer, forecast varchar,
-            scope varchar, customers bigint, actual_purchases double, predicted_purchases double,
-            total_error double, total_error_pct double, mean_absolute_error double)""")
-        for forecast, factor in (("model", 1.02), ("naive", 1.4)):
-            for scope, actual in (("all customers", 300.0), ("calibration frequency 0", 100.0),
-                                  ("calibration frequency 1+", 200.0)):
-                predicted = actual * factor
-                con.execute("insert into clv_backtest values ('2026-03-10', 91, ?, ?, 50, ?, ?, ?, ?, 0.5)",
-                            [forecast, scope, actual, predicted, predicted - actual, (factor - 1) * 100])
+        con.execute("""create table clv_backtest (as_of_date date, holdout_days integer, model_status varchar,
+            purchase_model varchar, forecast varchar, scope varchar, customers bigint, actual_purchases double,
+            predicted_purchases double, total_error double, total_error_pct double, mean_absolute_error double,
+            share_below_p10 double, share_at_or_below_p10 double, share_above_p90 double,
+            share_at_or_above_p90 double)""")
+        for forecast, scope, actual, predicted, customers, *shares in BACKTEST_ROWS:
+            con.execute("insert into clv_backtest values ('2026-03-10', 91, 'fitted', 'bg_nbd', ?, ?, ?, ?, ?, ?, "
+                        "?, ?, ?, ?, ?, ?)",
+                        [forecast, scope, customers, actual, predicted, predicted - actual,
+                         (predicted - actual) / actual * 100 if scope == "all customers" else None,
+                         BACKTEST_MAE[forecast], *shares])
     elif table == "clv_model_fits":
         con.execute("""create table clv_model_fits (model varchar, fitted_on varchar, status varchar,
             variant varchar, parameter varchar, estimate double, standard_error double, time_unit varchar,
-            log_likelihood double, customers bigint, converged boolean, reason varchar, as_of_date date)""")
+            log_likelihood double, customers bigint, converged boolean, reason varchar, as_of_date date,
+            used_for_predictions boolean, choice_reason varchar)""")
         if predictions:
-            con.executemany("insert into clv_model_fits values ('bg_nbd', 'full history', 'fitted', 'bg_nbd', ?, ?, "
-                            "0.01, 'days', -1234.5, 6, true, null, '2026-03-10')", [("r", 0.66), ("alpha", 17.6)])
+            con.executemany("insert into clv_model_fits values (?, ?, 'fitted', ?, ?, ?, ?, 'days', -1234.5, 6, true, "
+                            "null, '2026-03-10', ?, ?)", FIT_ROWS)
         else:
             con.execute("insert into clv_model_fits values ('bg_nbd', 'full history', 'not_fitted', null, null, "
-                        "null, null, 'days', null, 6, false, ?, '2026-03-10')", [UNFITTED_REASON])
+                        "null, null, 'days', null, 6, false, ?, '2026-03-10', false, null)", [UNFITTED_REASON])
     elif table == "retention_metrics_by_segment":
         con.execute("""create table retention_metrics_by_segment (period_grain varchar, period_start date,
-            is_complete boolean, segment varchar, retention_rate_pct double)""")
-        con.executemany("insert into retention_metrics_by_segment values ('month', ?, ?, ?, ?)", [
-            (PREVIOUS_MONTH, True, "FR", 90.0), (LAST_MONTH, True, "FR", 91.5), (LAST_MONTH, True, "DE", 88.25),
-            (MONTHS[-1], False, "FR", 50.0)])
+            is_complete boolean, dimension varchar, segment varchar, customers_at_start bigint,
+            retention_rate_pct double, churned_customers bigint, churn_rate_pct double, revenue decimal(38,2))""")
+        con.executemany("insert into retention_metrics_by_segment values ('month', ?, ?, 'country', ?, ?, ?, ?, ?, ?)",
+                        SEGMENT_ROWS)
+    elif table == "retention_drivers":
+        con.execute("""create table retention_drivers (period_grain varchar, previous_period_start date,
+            current_period_start date, metric varchar, dimension varchar, segment varchar, previous_value double,
+            current_value double, change double, mix_effect double, rate_effect double,
+            share_of_total_change_pct double)""")
+        con.executemany("insert into retention_drivers values ('month', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(PREVIOUS_MONTH, LAST_MONTH, *row) for row in DRIVER_ROWS])
+    elif table == "feedback_themes":
+        con.execute("""create table feedback_themes (scope_type varchar, scope varchar, side varchar, rank bigint,
+            term varchar, z_score double, log_odds double, comments_with_term bigint,
+            detractor_comments_with_term bigint, promoter_comments_with_term bigint,
+            detractor_comments_in_scope bigint, promoter_comments_in_scope bigint, example_1 varchar,
+            example_2 varchar)""")
+        con.executemany("insert into feedback_themes values (?, ?, ?, ?, ?, ?, 0.5, ?, ?, ?, 40, 60, ?, ?)",
+                        FEEDBACK_ROWS)
+    elif table == "customers_at_risk":
+        con.execute("""create table customers_at_risk (customer_key varchar, rfm_segment varchar,
+            health_band varchar, health_score double, probability_alive double, days_since_last_purchase bigint,
+            historical_clv decimal(38,2), predicted_clv_12m double, predicted_clv_12m_p10 double,
+            predicted_clv_12m_p90 double, latest_nps_score integer, acquisition_channel varchar,
+            country_code varchar)""")
+        if predictions:
+            con.executemany("insert into customers_at_risk values (?, ?, ?, ?, ?, ?, ?, ?, 1.0, 2.0, ?, 'email', 'FR')",
+                            AT_RISK_ROWS)
     else:
-        con.execute(f"create table {table} (item varchar, detail varchar, value double)")
-        con.execute(f"insert into {table} values ('{table} item', 'fixture row', 1.5)")
+        con.execute("""create table alerts (period_grain varchar, period_start date, metric varchar,
+            direction varchar, current_value double, trailing_average double, change double, change_pct double,
+            driver_dimension varchar, driver_segment varchar, driver_change double, message varchar)""")
+        con.execute("insert into alerts values ('month', ?, 'churn_rate_pct', 'rise', 7.5, 5.0, 2.5, 50.0, "
+                    "'acquisition_channel', 'paid_search', 12.0, 'Churn rose 50 %, led by paid search')", [LAST_MONTH])

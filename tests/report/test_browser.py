@@ -1,8 +1,11 @@
 """The report in a real browser: Debian's headless Chromium, driven by Playwright (never `playwright install`).
 
-Checks what a person would see: the page loads offline without a console error or a request to anything
-but the file itself, every chart has a size on screen, the tiles show numbers, tooltips work; and it
-leaves a full-page screenshot (its path is printed; run pytest with -s to see it).
+Checks what a person would see at 1280 px: the page loads offline without a console error or a request to
+anything but the file itself, every chart has a size on screen, nothing is wider than the page (no section,
+table or chart box scrolls sideways, even with every <details> open), the tiles show numbers, tooltips work.
+The report of the sample run leaves a screenshot of every section (RETENTIO_SCREENSHOT_DIR, else a temporary
+directory; the paths are printed: run pytest with -s) and, with RETENTIO_UPDATE_SCREENSHOT=1, rewrites the
+README's picture of the top of the report, docs/report.png.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.report.build import build_report, report_path
+from pipelines.settings import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("RETENTIO_CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking switches Chromium tries to reach Google services, which a closed
@@ -25,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
 ]
 TILE_VALUE = re.compile(r"^−?[€$£]?\d[\d,]*(\.\d+)?[%×]?$")
+VIEWPORT_WIDTH = 1280
+README_SCREENSHOT = PROJECT_ROOT / "docs" / "report.png"
+README_SCREENSHOT_HEIGHT = 760         # the header and the headline tiles, and the top of the trend charts
+README_SCREENSHOT_MAX_BYTES = 300_000
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,7 @@ def browser_context():
         # A persistent context on a new, empty profile directory: Chromium's --user-data-dir.
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            viewport={"width": VIEWPORT_WIDTH, "height": 900}, device_scale_factor=1)
         try:
             yield context
         finally:
@@ -63,14 +71,29 @@ def check_rendered(page, problems, requests, html_path: Path) -> None:
     assert requests == [html_path.resolve().as_uri()]             # nothing fetched but the file itself
     charts = page.eval_on_selector_all(
         "svg.chart", "els => els.map(e => { const r = e.getBoundingClientRect(); "
-                     "return [e.id, r.width, r.height, e.querySelectorAll('rect, circle, path').length]; })")
+                     "return [e.id, r.width, r.height, e.querySelectorAll('rect, circle, path').length, "
+                     "e.classList.contains('small-multiple')]; })")
     assert charts, "no chart on the page"
-    for chart_id, width, height, marks in charts:
-        assert width > 100 and height > 100 and marks > 3, chart_id
+    for chart_id, width, height, marks, is_small in charts:
+        assert width > 100 and height > (60 if is_small else 100) and marks > 3, chart_id
     tiles = page.eval_on_selector_all(".tile-value", "els => els.map(e => e.textContent.trim())")
     assert len(tiles) == 5 and all(TILE_VALUE.match(t) for t in tiles), tiles
-    # Nothing wider than the page: charts and tables fit, or scroll inside their own box.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    check_no_horizontal_overflow(page)
+
+
+def check_no_horizontal_overflow(page) -> None:
+    """Nothing wider than the 1280-px page, no section, table or chart box scrolling sideways: neither as
+    the page opens nor with every <details> open."""
+    overflowing = """() => [...document.querySelectorAll('section.card, .table-wrap, .scroll-x')]
+        .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth)
+        .map(e => `${e.closest('section').id}: ${e.className} ${e.scrollWidth} > ${e.clientWidth}`)"""
+    for state in ("as it opens", "every details open"):
+        if state == "every details open":
+            page.evaluate("document.querySelectorAll('details').forEach(d => { d.dataset.wasOpen = d.open; "
+                          "d.open = true; })")
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT_WIDTH, state
+        assert page.evaluate(overflowing) == [], state
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = d.dataset.wasOpen === 'true'; })")
 
 
 def check_tooltip(page) -> None:
@@ -88,6 +111,19 @@ def screenshot(page, path: Path) -> Path:
     return path
 
 
+def screenshot_sections(page, directory: Path) -> list[Path]:
+    """One PNG per section of the report, as it opens (the pictures to look at before resolving)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for anchor in page.eval_on_selector_all("section.card", "els => els.map(e => e.id)"):
+        shot = directory / f"{len(shots) + 1:02d}-{anchor}.png"
+        page.locator(f"section#{anchor}").screenshot(path=str(shot))
+        assert shot.stat().st_size > 2_000, anchor
+        shots.append(shot)
+    print(f"\n{len(shots)} section screenshots in {directory}")
+    return shots
+
+
 def test_the_report_renders_in_headless_chromium(browser_context, full_bi_file, tmp_path):
     built = build_report(full_bi_file, report_path(tmp_path / "warehouse"))
     page, problems, requests = open_report(browser_context, built.path)
@@ -95,7 +131,9 @@ def test_the_report_renders_in_headless_chromium(browser_context, full_bi_file, 
         check_rendered(page, problems, requests, built.path)
         ids = page.eval_on_selector_all("svg.chart", "els => els.map(e => e.id)")
         assert {"chart-crr", "chart-churn", "chart-cohorts", "chart-cohort-purchases", "chart-cohort-revenue",
-                "chart-rfm", "chart-clv", "chart-health", "chart-nps", "chart-channels", "chart-backtest"} == set(ids)
+                "chart-rfm", "chart-clv", "chart-health", "chart-nps", "chart-channels", "chart-backtest",
+                "chart-drivers-churn", "chart-drivers-crr", "chart-segment-country-fr", "chart-segment-country-de",
+                "chart-feedback", "chart-survival-lapse", "chart-survival-second-purchase", "chart-calibration"} == set(ids)
         check_tooltip(page)
         screenshot(page, built.path.with_suffix(".png"))
     finally:
@@ -110,10 +148,29 @@ def test_the_report_of_a_full_pipeline_run(browser_context, published_workspace)
     assert built.data.quarantine, "the dirty sample quarantines rows"
     page, problems, requests = open_report(browser_context, built.path)
     try:
+        sections = screenshot_sections(page, Path(os.environ.get("RETENTIO_SCREENSHOT_DIR")
+                                                  or built.path.parent / "sections"))
+        assert {"survival", "drivers", "segments", "at-risk", "feedback", "model-fits"} <= {s.stem[3:] for s in sections}
         check_rendered(page, problems, requests, built.path)
+        ids = page.eval_on_selector_all("svg.chart", "els => els.map(e => e.id)")
+        assert {"chart-drivers-churn", "chart-drivers-crr", "chart-feedback", "chart-backtest", "chart-survival-lapse",
+                "chart-survival-second-purchase", "chart-calibration"} <= set(ids)
+        assert sum(i.startswith("chart-segment-") for i in ids) >= 8          # a small chart per segment
         shot = screenshot(page, built.path.with_suffix(".png"))
         keep = os.environ.get("RETENTIO_REPORT_SCREENSHOT")
         if keep:       # e.g. CI keeping the picture as an artefact
             shutil.copy(shot, keep)
+        if os.environ.get("RETENTIO_UPDATE_SCREENSHOT") == "1":
+            update_readme_screenshot(page)
     finally:
         page.close()
+
+
+def update_readme_screenshot(page, path: Path = README_SCREENSHOT) -> None:
+    """The top of the report of the sample run, the README's picture: small enough to commit."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": VIEWPORT_WIDTH,
+                                          "height": README_SCREENSHOT_HEIGHT})
+    assert path.stat().st_size < README_SCREENSHOT_MAX_BYTES, path.stat().st_size
+    print(f"\nREADME screenshot updated: {path} ({path.stat().st_size:,} bytes)")

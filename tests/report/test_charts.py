@@ -126,3 +126,36 @@ def test_sparkline():
     assert charts.sparkline([1, 2, None, 8]) == "▁▂ █"
     assert charts.sparkline([5, 5]) == "▁▁"
     assert charts.sparkline([None]) == ""
+
+
+def test_contribution_chart_stacks_mix_and_rate_away_from_zero_with_a_tick_at_their_sum():
+    rows = [charts.Contribution("channel: paid search", 1.0, 12.0), charts.Contribution("country: FR", 3.0, -10.0),
+            charts.Contribution("country: DE", 0.0, 5.0)]
+    root = parse(charts.contribution_chart("c", "Contributions", rows, lambda v: f"{v:+g}", lambda v: f"{v:g}",
+                                           "Churned customers"))
+    bars = marks(root, "rect", "bar")
+    assert len(bars) == 5                                          # a zero effect draws no bar
+    mix_fr, rate_fr = bars[2], bars[3]       # a rise right of zero, a fall left of it
+    assert float(rate_fr.get("x")) + float(rate_fr.get("width")) <= float(mix_fr.get("x")) + 0.1
+    nets = [float(line.get("x1")) for line in root.iter(f"{SVG}line") if line.get("class") == "net"]
+    assert len(nets) == 3 and nets[0] > nets[2] > nets[1]          # +13 > +5 > −7
+    assert {"+13", "-7", "+5"} <= set(texts(root))
+
+
+def test_small_trend_highlights_the_latest_month():
+    root = parse(charts.small_trend("s", "FR", ["Jan", "Feb", "Mar"], [90.0, None, 92.5], lambda v: f"{v}%",
+                                    "92.5%", "400 at start", 80.0, 100.0))
+    latest = [c for c in root.iter(f"{SVG}circle") if "latest" in (c.get("class") or "")]
+    assert len(latest) == 1 and latest[0].get("data-tip") == "FR · Mar: 92.5%"
+    assert "92.5%" in texts(root) and "400 at start" in texts(root)
+
+
+def test_term_bars_put_one_side_left_and_the_other_right_of_the_centre():
+    left = [charts.TermBar("late", 4.0, "12 comments", "late tip"), charts.TermBar("refund", 2.0, "8 comments", "")]
+    right = [charts.TermBar("fast", 5.0, "20 comments", "fast tip")]
+    root = parse(charts.term_bars("t", "Terms", left, right, "Detractors", "Promoters", "z", width=1000))
+    bars = marks(root, "rect", "bar")
+    assert [b.get("data-tip") for b in bars] == ["late tip", "", "fast tip"]
+    assert all(float(b.get("x")) + float(b.get("width")) <= 500.1 for b in bars[:2])
+    assert float(bars[2].get("x")) == 500
+    assert [t.text for t in marks(root, "text", "term")] == ["late", "refund", "fast"]

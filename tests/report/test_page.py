@@ -14,7 +14,7 @@ from pipelines.report.queries import load_report_data
 from pipelines.report.readme_markdown import markdown_to_html, readme_section
 from pipelines.report.sections import headline_tiles
 
-CORE_SECTIONS = {"headline", "trend", "cohorts", "rfm", "value", "nps", "channels", "quarantine", "definitions"}
+CORE_SECTIONS = {"headline", "trend", "cohorts", "survival", "rfm", "value", "nps", "channels", "quarantine", "definitions"}
 TABLE_SECTIONS = {"alerts", "model-fits", "backtest", "drivers", "segments", "at-risk", "feedback"}
 
 
@@ -90,7 +90,9 @@ def test_fitted_models_light_up_predicted_clv_and_health(full_bi_file):
 def test_every_chart_is_well_formed_svg_and_the_page_is_balanced(full_bi_file):
     html = render_page(load_report_data(full_bi_file), "", "EUR")
     svgs = chart_svgs(html)
-    assert len(svgs) == 11    # CRR, churn, cohorts (3), RFM, CLV, health, NPS, channels, back-test
+    # CRR, churn, cohorts (3), survival (2), RFM, CLV, health, NPS, channels, drivers (2), segments (2), feedback,
+    # back-test, calibration
+    assert len(svgs) == 19
     for svg in svgs:
         ET.fromstring(svg)
     checker = TagBalance()
@@ -147,3 +149,19 @@ def test_money_is_in_the_reporting_currency(bi_file, currency):
     html = render_page(load_report_data(bi_file), "", currency)
     symbol = {"EUR": "€", "USD": "$"}[currency]
     assert f"{symbol}25.00" in html
+
+
+def test_the_bottom_half_is_pictures_in_business_words(full_bi_file):
+    html = render_page(load_report_data(full_bi_file), "", "EUR")
+    drivers = html[html.index('id="drivers"'):html.index('id="segments"')]
+    assert ("Churn fell from 54 to 49 customers in February 2026; email customers churned 9 fewer because there "
+            "were fewer of them at the start") in drivers
+    assert "not a model" in drivers and "the drivers the model found" not in html
+    assert "<details><summary>The whole decomposition (9 rows)</summary>" in drivers
+    at_risk = html[html.index('id="at-risk"'):html.index('id="feedback"')]
+    assert "Why at risk" in at_risk and "only 40% likely to still be buying; detractor in the survey (3/10)" in at_risk
+    assert "€60.00" in at_risk and "120" in at_risk
+    feedback = html[html.index('id="feedback"'):html.index('id="model-fits"')]
+    assert "Late again, twice" in feedback and "quarterly term" not in feedback      # all comments only
+    assert not re.search(r"c_[0-9a-f]{20}", feedback)                               # nobody's key with a comment
+    assert "fitted on 6 customers: converged" in html

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.report.queries import load_report_data
 from tests.report.bi_fixture import (
+    BACKTEST_ROWS,
     COMPLETE_MONTHS,
     CUSTOMERS,
     LAST_MONTH,
@@ -92,7 +93,7 @@ def test_tables_shown_as_they_are_are_read(full_bi_file):
     by_segment = tables["retention_metrics_by_segment"]
     assert by_segment.note == f"month starting {LAST_MONTH.isoformat()}"   # only the last complete month
     assert by_segment.total_rows == 2 and len(by_segment.rows) == 2
-    assert load_report_data(full_bi_file).row_counts["clv_backtest"] == 6
+    assert load_report_data(full_bi_file).row_counts["clv_backtest"] == len(BACKTEST_ROWS)
 
 
 def test_a_file_that_is_not_a_bi_file_is_refused(tmp_path):

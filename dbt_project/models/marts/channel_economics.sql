@@ -1,7 +1,8 @@
 {#-
   CAC against customer value per acquisition channel, as the report's "CAC vs CLV by channel" shows it:
   spend and customers acquired over the last 12 complete months (acquisition_costs) against the average
-  historical CLV of every purchasing customer the channel acquired, whenever (customers). Channel 'all'
+  historical CLV of every purchasing customer the channel acquired, whenever (customers), and their average
+  predicted 12-month CLV (null when the purchase models could not be fitted). Channel 'all'
   is the blended row. Without a marketing spend extract the spend, CAC and CLV:CAC are null (unknown);
   before the first complete month there are no rows.
 -#}
@@ -63,7 +64,7 @@ spend_in_window as (
 
 purchasing_customers as (
 
-    select coalesce(acquisition_channel, 'unknown') as channel, historical_clv
+    select coalesce(acquisition_channel, 'unknown') as channel, historical_clv, predicted_clv_12m
     from customers
     where has_purchased
 
@@ -71,13 +72,21 @@ purchasing_customers as (
 
 value_by_channel as (
 
-    select channel, count(*) as purchasing_customers, avg(historical_clv) as avg_historical_clv
+    select
+        channel,
+        count(*) as purchasing_customers,
+        avg(historical_clv) as avg_historical_clv,
+        avg(predicted_clv_12m) as avg_predicted_clv_12m
     from purchasing_customers
     group by channel
 
     union all
 
-    select 'all' as channel, count(*) as purchasing_customers, avg(historical_clv) as avg_historical_clv
+    select
+        'all' as channel,
+        count(*) as purchasing_customers,
+        avg(historical_clv) as avg_historical_clv,
+        avg(predicted_clv_12m) as avg_predicted_clv_12m
     from purchasing_customers
 
 ),
@@ -89,7 +98,8 @@ by_channel as (
         case when delivered.has_marketing_spend_extract then coalesce(spend_in_window.spend, 0) end as spend,
         coalesce(spend_in_window.new_customers, 0) as new_customers,
         coalesce(value_by_channel.purchasing_customers, 0) as purchasing_customers,
-        value_by_channel.avg_historical_clv
+        value_by_channel.avg_historical_clv,
+        value_by_channel.avg_predicted_clv_12m
     from spend_in_window
     full outer join value_by_channel on value_by_channel.channel = spend_in_window.channel
     cross join delivered
@@ -117,7 +127,8 @@ final as (
         with_cac.cac,
         cast(with_cac.purchasing_customers as bigint) as purchasing_customers,
         with_cac.avg_historical_clv,
-        {{ safe_divide('with_cac.avg_historical_clv', 'with_cac.cac') }} as clv_to_cac
+        {{ safe_divide('with_cac.avg_historical_clv', 'with_cac.cac') }} as clv_to_cac,
+        with_cac.avg_predicted_clv_12m
     from with_cac
     cross join cac_window
 
