@@ -30,7 +30,7 @@ from models.pareto_nbd import (
     fit_pareto_nbd,
     probability_alive,
 )
-from models.predictive_intervals import DEFAULT_TAIL, MAX_PURCHASES, PurchaseCountDistribution
+from models.predictive_intervals import DEFAULT_TAIL, MAX_PURCHASES, CountTable, PurchaseCountDistribution
 from models.selection import FITTED, NOT_FITTED, PurchaseModelFit
 from models.time_units import check_time_unit
 
@@ -139,41 +139,16 @@ def purchase_count_distribution(
         log_not_q = np.log(u) - np.log(alpha + pair_age + u)  # ln(1 - q(u)); -inf at u = 0 (t = 0)
     log_nb = shape * (np.log(alpha + pair_age) - np.log(alpha + pair_age + u))  # NB(0; r+x, q(u))
 
-    levels = tuple(float(v) for v in levels)
-    stop = min([tail] + [1.0 - level for level in levels])
-    quantiles = [np.full(n, np.nan) for _ in levels]
-    previous = np.ones(n)
-    zero = np.zeros(n)
-    rows, counts, probabilities = [], [], []
-    active = np.arange(n)
-    if_alive = np.zeros(pair_index.max() + 1 if n else 0)
+    table = CountTable(n, levels, tail)
+    active = table.active
+    if_alive = np.zeros(pair_x.shape[0])
     for k in range(MAX_PURCHASES + 1):
+        if active.size == 0:
+            break
         live = np.unique(pair_index[active])
         if k:
             log_nb[live] += np.log(shape[live] + k - 1.0) - np.log(k) + log_not_q[live]
         if_alive[live] = np.einsum("ij,ij->i", weight[live], np.exp(log_nb[live]))
         mass = p_alive[active] * if_alive[pair_index[active]] + (1.0 - p_alive[active]) * (k == 0)
-        mass = np.minimum(mass, previous[active])  # monotone despite rounding
-        survival = previous[active] - mass
-        if k == 0:
-            zero[active] = mass
-        else:
-            rows.append(active)
-            counts.append(np.full(active.size, k))
-            probabilities.append(mass)
-        for quantile, level in zip(quantiles, levels, strict=True):
-            reached = np.isnan(quantile[active]) & (1.0 - survival >= level - 1e-12)
-            quantile[active[reached]] = k
-        previous[active] = survival
-        active = active[survival > stop]
-        if active.size == 0:
-            break
-    if rows:
-        row = np.concatenate(rows)
-        order = np.argsort(row, kind="stable")
-        row, count, probability = row[order], np.concatenate(counts)[order], np.concatenate(probabilities)[order]
-    else:
-        row, count, probability = np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    inverse = histories.inverse
-    return PurchaseCountDistribution(inverse, zero, row, count, probability, levels,
-                                     tuple(q[inverse] for q in quantiles))
+        active = table.add(k, table.previous[active] - mass)
+    return table.distribution(histories.inverse)

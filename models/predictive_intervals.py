@@ -88,6 +88,53 @@ class PurchaseCountDistribution:
         return self.zero[self.history]
 
 
+class CountTable:
+    """The bookkeeping of a k loop over distinct histories: at k = 0, 1, ... a model gives P(X > k) for the
+    histories still in play (``add``), and the table keeps P(X = k), the first k where each level is reached,
+    and which histories go on (more than ``tail``, and more than 1 - the highest level, of their mass above
+    k). ``distribution`` hands the result over per customer."""
+
+    def __init__(self, n: int, levels, tail: float):
+        self.levels = tuple(float(v) for v in levels)
+        self.stop = min([tail] + [1.0 - level for level in self.levels])
+        self.quantiles = [np.full(n, np.nan) for _ in self.levels]
+        self.previous = np.ones(n)  # P(X > k-1); P(X > -1) = 1
+        self.zero = np.zeros(n)
+        self.rows, self.counts, self.probabilities = [], [], []
+        self.active = np.arange(n)
+
+    def add(self, k: int, survival: np.ndarray) -> np.ndarray:
+        """P(X > k) of the active histories; returns the histories still in play after k."""
+        active = self.active
+        survival = np.clip(survival, 0.0, self.previous[active])  # monotone despite rounding
+        mass = self.previous[active] - survival
+        if k == 0:
+            self.zero[active] = mass
+        else:
+            self.rows.append(active)
+            self.counts.append(np.full(active.size, k))
+            self.probabilities.append(mass)
+        for quantile, level in zip(self.quantiles, self.levels, strict=True):
+            reached = np.isnan(quantile[active]) & (1.0 - survival >= level - 1e-12)
+            quantile[active[reached]] = k
+        self.previous[active] = survival
+        self.active = active[survival > self.stop]
+        return self.active
+
+    def distribution(self, history: np.ndarray) -> PurchaseCountDistribution:
+        """Per customer, ``history`` giving each one's distinct history; a level never reached within
+        MAX_PURCHASES (no realistic customer) has a NaN quantile."""
+        if self.rows:
+            row = np.concatenate(self.rows)
+            order = np.argsort(row, kind="stable")
+            row, count = row[order], np.concatenate(self.counts)[order]
+            probability = np.concatenate(self.probabilities)[order]
+        else:
+            row, count, probability = np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+        return PurchaseCountDistribution(history, self.zero, row, count, probability, self.levels,
+                                         tuple(q[history] for q in self.quantiles))
+
+
 def purchase_count_distribution(
     variant,
     theta,
@@ -106,13 +153,9 @@ def purchase_count_distribution(
     t_x = np.asarray(recency, dtype=float).ravel()
     age = np.asarray(T, dtype=float).ravel()
     histories = distinct_rows(x, t_x, age)
-    levels = tuple(float(v) for v in levels)
-    zero, row, count, probability, quantiles = _distinct_distribution(
-        variant, theta, covariance, float(t), *histories.columns, levels, tail
-    )
-    inverse = histories.inverse
-    return PurchaseCountDistribution(inverse, zero, row, count, probability, levels,
-                                     tuple(q[inverse] for q in quantiles))
+    table = CountTable(histories.columns[0].size, levels, tail)
+    _fill_count_table(table, variant, theta, covariance, float(t), *histories.columns)
+    return table.distribution(histories.inverse)
 
 
 def fitted_count_distribution(purchase_fit, t, frequency, recency, T, *, levels=INTERVAL_QUANTILES,
@@ -128,10 +171,8 @@ def fitted_count_distribution(purchase_fit, t, frequency, recency, T, *, levels=
                                        frequency, recency, T, levels=levels, tail=tail)
 
 
-def _distinct_distribution(variant, theta, covariance, t, x, t_x, age, levels, tail):
-    """The k loop of the module docstring on distinct histories: (P(X = 0), flat history index, count,
-    probability, quantiles), the flat arrays history-major and count ascending."""
-    n = x.size
+def _fill_count_table(table: CountTable, variant, theta, covariance, t, x, t_x, age) -> None:
+    """The k loop of the module docstring on distinct histories."""
     points, weights = sigma_points(theta, covariance)
     params = [variant.params(point) for point in points]
     # P(alive) per point and history, times the point's weight
@@ -141,17 +182,13 @@ def _distinct_distribution(variant, theta, covariance, t, x, t_x, age, levels, t
     pairs = distinct_rows(x, age)
     pair_x, pair_age = pairs.columns
     pair_index = pairs.inverse
-    quantiles = [np.full(n, -1.0) for _ in levels]
-    stop = min([tail] + [1.0 - level for level in levels])
-
-    active = np.arange(n)
-    previous = np.ones(n)  # P(X > k-1); P(X > -1) = 1
-    zero = np.zeros(n)
-    rows, counts, probabilities = [], [], []
+    active = table.active
     in_play = np.zeros(pair_x.size, dtype=bool)
     pair_survival = np.zeros((len(points), pair_x.size))
     steps = [purchase_counts.SurvivalSteps(variant, p, pair_x, pair_age, t) for p in params]
     for k in range(MAX_PURCHASES + 1):
+        if active.size == 0:
+            break
         in_play[:] = False
         in_play[pair_index[active]] = True
         live_pairs = np.flatnonzero(in_play)
@@ -160,30 +197,7 @@ def _distinct_distribution(variant, theta, covariance, t, x, t_x, age, levels, t
                 step.step(live_pairs)
             pair_survival[j, live_pairs] = step.value(live_pairs)
         survival = np.einsum("ji,ji->i", weighted_alive[:, active], pair_survival[:, pair_index[active]])
-        survival = np.minimum(survival, previous[active])  # monotone despite rounding
-        mass = previous[active] - survival
-        if k == 0:
-            zero[active] = mass
-        else:
-            rows.append(active)
-            counts.append(np.full(active.size, k))
-            probabilities.append(mass)
-        for quantile, level in zip(quantiles, levels):
-            reached = (quantile[active] < 0) & (1.0 - survival >= level - 1e-12)
-            quantile[active[reached]] = k
-        previous[active] = survival
-        keep = survival > stop
-        active = active[keep]
-        if active.size == 0:
-            break
-    for quantile in quantiles:  # never reached within MAX_PURCHASES (no realistic customer)
-        quantile[quantile < 0] = np.nan
-    if rows:
-        row = np.concatenate(rows)
-        order = np.argsort(row, kind="stable")
-        count, probability = np.concatenate(counts)[order], np.concatenate(probabilities)[order]
-        return zero, row[order], count, probability, quantiles
-    return zero, np.zeros(0, int), np.zeros(0, int), np.zeros(0), quantiles
+        active = table.add(k, survival)
 
 
 @dataclass(frozen=True)

@@ -412,10 +412,11 @@ def render_model_card(extract: TableExtract, currency: str, data: ReportData) ->
     card = f'<ul class="model-card">{"".join(f"<li>{esc(line)}</li>" for line in lines)}</ul>'
     effects = covariate_lines(fits)
     if effects:
-        card += ("<h3>What the differences between customers explain</h3><p>Fitted besides the published models, "
-                 "to explain rather than predict: each effect compares the customers of one channel, country or "
-                 "first-purchase year with those of the most common one (the baseline, which has no effect of its "
-                 "own), while they are customers.</p>"
+        card += ("<h3>What the differences between customers explain</h3><p>Fitted besides the plain models: "
+                 "each effect compares the customers of one channel, country or first-purchase year with those "
+                 "of the most common one (the baseline, which has no effect of its own), while they are "
+                 "customers. When the differences explain how often customers buy, this model also competes "
+                 "for the predictions in the back-test.</p>"
                  f'<ul class="model-card">{"".join(f"<li>{esc(line)}</li>" for line in effects)}</ul>')
     parameters = generic_table(extract, currency, ("model", "fitted_on", "status", "variant", "parameter", "estimate",
                                                    "standard_error", "customers", "reason"),
