@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -29,6 +30,16 @@ import pyarrow.parquet as pq
 from tests.conftest import PROJECT_ROOT, SETTING_VARIABLES
 
 LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
+# What a run cleaning up after a dead one prints about it (pipelines/dead_runs.py): "the run of 03:00
+# (1a2b3c4d) was interrupted during ingest_orders; cleaned up". The run's name carries its date when it
+# started on another day, and a run killed after one step ended and before the next began was interrupted
+# "between steps": both must still be recognised.
+CLEANED_UP = re.compile(r"the run (?:of [^(]*)?\(?(\w{8})\)? was interrupted (?:during )?([^;]+); cleaned up")
+
+
+def cleaned_up(printed: str) -> dict[str, str]:
+    """Run id prefix -> where its successor said it was interrupted (the step, "between steps", ...)."""
+    return dict(CLEANED_UP.findall(printed))
 
 
 @dataclass

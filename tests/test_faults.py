@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline_runs import (
+    CLEANED_UP,
     LOCK_ERRORS,
     FinishedRun,
     PipelineRun,
@@ -51,8 +52,6 @@ PHASES = {"ingestion": ingesting, "dbt": running_dbt, "publish": publishing}
 STEPS_OF_PHASE = {"ingestion": "ingest_", "dbt": "retentio_dbt_models", "publish": "bi__published_marts"}
 WAITING = "Waiting for "
 STOPPING_LEFTOVERS = "Stopping what earlier runs left running"
-# What a run cleaning up after a dead one prints about it (pipelines/dead_runs.py).
-CLEANED_UP = re.compile(r"the run of \d\d:\d\d \((\w{8})\) was interrupted during (\S+); cleaned up")
 
 
 @dataclass
