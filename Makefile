@@ -48,10 +48,10 @@ ci: prepare
 lint: $(INSTALLED)
 	$(BIN)/sqlfluff lint dbt_project/models
 
-# Runs killed with SIGKILL at every step (tests/test_kill_points.py), beyond the few `make test` covers;
-# CI runs them after `make test`.
-test-slow: prepare
-	$(BIN)/python -m pytest -m kill_points
+# Runs killed with SIGKILL at every step (tests/test_kill_points.py), beyond the few `make test` covers, and
+# the other tests marked `long` (a backfill through the daemon, a 30 s wait); CI runs them after `make test`.
+test-slow: prepare browser
+	$(BIN)/python -m pytest -m "kill_points or long"
 
 dev: prepare
 	$(BIN)/dagster dev -w workspace.yaml

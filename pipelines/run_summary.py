@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.report.formatting import MISSING
 from pipelines.settings import Settings
 
 SUMMARY_MONTHS = 12
@@ -39,10 +40,6 @@ def _count(value) -> str:
     return "-" if value is None else f"{int(value):,}"
 
 
-def _decimal(value, places: int = 1) -> str:
-    return "-" if value is None else f"{float(value):,.{places}f}"
-
-
 def print_ingestion_summary(settings: Settings) -> None:
     import duckdb
 
@@ -68,21 +65,32 @@ def print_ingestion_summary(settings: Settings) -> None:
         print(f"  quarantined {extract}: {', '.join(counts)}")
 
 
+# The summary's columns of retention_metrics, with their short headers. Each is written as the marts' yml
+# declares its kind (pipelines/report/column_kinds.py), as the report writes it: a count never as money.
+SUMMARY_COLUMNS = (
+    ("CS", "customers_at_start"), ("CE", "customers_at_end"), ("CN", "new_customers"),
+    ("CRR", "retention_rate_pct"), ("churned", "churned_customers"), ("churn", "churn_rate_pct"),
+    ("react.", "reactivated_customers"), ("revenue", "revenue"), ("NPS", "nps"), ("CAC", "cac"),
+    ("CLV:CAC", "clv_to_cac"),
+)
+
+
 def print_retention_metrics(settings: Settings, months: int = SUMMARY_MONTHS) -> None:
     """The last `months` complete months of retention_metrics, as BI tools will see them."""
     import duckdb
 
     from pipelines.ingestion.currency import reporting_currency
+    from pipelines.report.column_kinds import declared_kinds, format_value, kind_of
 
     if not settings.bi_db.exists():
         return
+    columns = [column for _, column in SUMMARY_COLUMNS]
     con = duckdb.connect(str(settings.bi_db), read_only=True)
     try:
         rows = con.execute(f"""
             select * from (
-                select strftime(period_start, '%Y-%m') as month, customers_at_start, customers_at_end,
-                       new_customers, retention_rate_pct, churned_customers, churn_rate_pct,
-                       reactivated_customers, revenue, nps, cac, clv_to_cac, is_history_shorter_than_window
+                select strftime(period_start, '%Y-%m') as month, {', '.join(columns)},
+                       is_history_shorter_than_window
                 from main.retention_metrics
                 where period_grain = 'month' and is_complete
                 order by period_start desc limit {months}
@@ -97,24 +105,23 @@ def print_retention_metrics(settings: Settings, months: int = SUMMARY_MONTHS) ->
     if not rows:
         print("  no complete month yet: the data does not cover a whole calendar month before the as-of date")
         return
-    header = ("month", "CS", "CE", "CN", "CRR %", "churned", "churn %", "react.", f"revenue {currency}", "NPS",
-              "CAC", "CLV:CAC")
-    cells = [(m, _count(cs), _count(ce), _count(cn), _decimal(crr), _count(churned), _decimal(churn),
-              _count(react), _decimal(revenue), _decimal(nps), _decimal(cac, 2), _decimal(ratio))
-             for m, cs, ce, cn, crr, churned, churn, react, revenue, nps, cac, ratio, _ in rows]
-    for line in format_table(header, cells):
+    kinds = declared_kinds().get("retention_metrics", {})
+    by_column = [dict(zip(["month", *columns], row)) for row in rows]
+    cells = [(row["month"], *(format_value(row[c], kind_of(kinds, c, row), currency) for c in columns))
+             for row in by_column]
+    for line in format_table(("month", *(header for header, _ in SUMMARY_COLUMNS)), cells):
         print(line)
-    short = [r[0] for r in rows if r[-1]]
+    short = [row[0] for row in rows if row[-1]]
     if short:
         span = short[0] if len(short) == 1 else f"{short[0]} to {short[-1]}"
         print(f"  note: {span}: less than {window} days of history before the month, and a customer "
               "lapses only a full window after their last purchase, so churn reads about 0 % and CRR about 100 % "
               "by definition (retention_metrics.is_history_shorter_than_window). Set a shorter "
               "RETENTIO_ACTIVITY_WINDOW_DAYS for a reading now.")
-    if all(r[9] is None for r in rows) or all(r[10] is None for r in rows):
-        unknown = [what for what, column in (("NPS (no survey extract)", 9), ("CAC (no spend extract)", 10))
-                   if all(r[column] is None for r in rows)]
-        print(f"  unknown, shown as '-': {', '.join(unknown)}")
+    unknown = [what for what, column in (("NPS (no survey extract)", "nps"), ("CAC (no spend extract)", "cac"))
+               if all(row[column] is None for row in by_column)]
+    if unknown:
+        print(f"  unknown, shown as '{MISSING}': {', '.join(unknown)}")
 
 
 def print_checks(result) -> None:

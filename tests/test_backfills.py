@@ -169,6 +169,9 @@ def backfilled_from_the_ui(published_workspace, tmp_path_factory):
     return source, workspace, backfill
 
 
+# About 80 s (dagster dev, the daemon, a run per day); the same days backfilled from the command line are in
+# `make test` (above), this one runs with `make test-slow`.
+@pytest.mark.long
 def test_a_backfill_launched_as_the_ui_does_runs_through_the_daemon_and_records_the_days(backfilled_from_the_ui):
     _, workspace, backfill = backfilled_from_the_ui
     assert backfill["status"] == "COMPLETED_SUCCESS", backfill

@@ -70,7 +70,10 @@ def waiting_lines(run: PipelineRun) -> list[str]:
     return [line for line in run.stdout_path.read_text().splitlines() if line.startswith(WAITING)]
 
 
+# Waits for the second line, 30 s: with `make test-slow`; `make test` sees the first line and the sleep
+# (tests/test_faults.py).
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_run_waits_asleep_naming_the_live_run_every_30_seconds_and_stops_at_once_on_sigterm(
         tmp_path, sample_landing, held):
     warehouse, holder = held

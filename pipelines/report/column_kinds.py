@@ -1,12 +1,13 @@
 """What each published column holds (count, money, percent, …), as the marts' dbt yml declares it once.
 
 A column's kind is `config: {meta: {kind: money}}` beside its description in
-`dbt_project/models/marts/<model>.yml`; the report reads the kinds from dbt's manifest
-(`dbt_project/target/manifest.json`, which `make prepare` builds before any run or test), never guesses them
-from a column's name. A column whose rows hold different metrics (retention_drivers, alerts) declares
-`kind: {by: metric}`: each row takes the kind of the `retention_metrics` column its `metric` names, or of
-`kinds: {<metric>: <kind>}` when given. Undeclared columns are written by their type: integers as counts,
-other numbers as plain decimals, dates as dates, the rest as text.
+`dbt_project/models/marts/<model>.yml`; the report and `make run`'s summary (pipelines/run_summary.py) read
+the kinds from dbt's manifest (`dbt_project/target/manifest.json`, which `make prepare` builds before any
+run or test), never guess them from a column's name. A column whose rows hold different metrics
+(retention_drivers, alerts) declares `kind: {by: metric}`: each row takes the kind of the
+`retention_metrics` column its `metric` names, or of `kinds: {<metric>: <kind>}` when given. Undeclared
+columns are written by their type: integers as counts, other numbers as plain decimals, dates as dates, the
+rest as text.
 """
 
 from __future__ import annotations
