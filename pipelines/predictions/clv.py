@@ -16,6 +16,7 @@ actual purchases fell outside them. The three frames always have the columns and
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -221,15 +222,29 @@ class _Backtest:
                 for name, forecast in self.forecasts.items()}
 
 
-def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int, design_rows: np.ndarray | None) -> _Backtest:
-    """``design_rows``: every customer's covariate design rows when the covariate model is a candidate."""
+def _calibration_histories(summaries: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which customers had purchased by the back-test cut-off, and their (x, t_x, T) then."""
     in_calibration = summaries["calibration_frequency"].notna().to_numpy()
     calibration = summaries[in_calibration]
-    x = calibration["calibration_frequency"].to_numpy(float)
-    t_x = calibration["calibration_recency_days"].to_numpy(float)
-    T = calibration["calibration_tenure_days"].to_numpy(float)
-    fits = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
+    return (in_calibration, calibration["calibration_frequency"].to_numpy(float),
+            calibration["calibration_recency_days"].to_numpy(float),
+            calibration["calibration_tenure_days"].to_numpy(float))
+
+
+def _fit_plain_backtest_models(summaries: pd.DataFrame) -> dict[str, PurchaseModelFit]:
+    """BG/NBD and Pareto/NBD on the history before the back-test cut-off."""
+    _, x, t_x, T = _calibration_histories(summaries)
+    return {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
             "pareto_nbd": fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)}
+
+
+def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int, plain_fits: dict[str, PurchaseModelFit],
+                         design_rows: np.ndarray | None) -> _Backtest:
+    """``plain_fits``: ``_fit_plain_backtest_models``'s; ``design_rows``: every customer's covariate design rows
+    when the covariate model is a candidate."""
+    in_calibration, x, t_x, T = _calibration_histories(summaries)
+    calibration = summaries[in_calibration]
+    fits = dict(plain_fits)
     covariates, rows = None, None
     if design_rows is not None and not calibration.empty:
         rows = design_rows[in_calibration]
@@ -330,13 +345,18 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     T = summaries["tenure_days"].to_numpy(float)
     m = summaries["monetary_value"].to_numpy(float)
 
-    full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
-    spend_model = fit_spend_model(x, m)
-    # the covariate fits explain (published either way); a significant purchase one is also a candidate
-    covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT)
-    candidate = covariates.purchase_significant()
-    backtest = _score_backtest(
-        _fit_backtest_models(summaries, holdout_days, covariates.design.matrix if candidate else None), holdout_days)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The back-test's plain fits need nothing from the full history's: fitted on the second core meanwhile
+        # (the likelihoods' special functions release the GIL). The same fits as one after the other.
+        plain_backtest_fits = beside.submit(_fit_plain_backtest_models, summaries)
+        full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
+        spend_model = fit_spend_model(x, m)
+        # the covariate fits explain (published either way); a significant purchase one is also a candidate
+        covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT)
+        candidate = covariates.purchase_significant()
+        backtest = _score_backtest(
+            _fit_backtest_models(summaries, holdout_days, plain_backtest_fits.result(),
+                                 covariates.design.matrix if candidate else None), holdout_days)
     choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days,
                                    covariates_excluded=None if candidate else covariates.exclusion())
     if choice.chosen == "pareto_nbd":
