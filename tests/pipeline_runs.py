@@ -35,6 +35,9 @@ LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
 # started on another day, and a run killed after one step ended and before the next began was interrupted
 # "between steps": both must still be recognised.
 CLEANED_UP = re.compile(r"the run (?:of [^(]*)?\(?(\w{8})\)? was interrupted (?:during )?([^;]+); cleaned up")
+# How a waiting or recovering run names another run when it started (pipelines/run_records.py): its time, and
+# its date too when it started on another day (a test running across midnight).
+RUN_STARTED = r"(?:\d{4}-\d\d-\d\d )?\d\d:\d\d"
 
 
 def cleaned_up(printed: str) -> dict[str, str]:

@@ -25,6 +25,7 @@ import pytest
 from tests.pipeline_runs import (
     CLEANED_UP,
     LOCK_ERRORS,
+    RUN_STARTED,
     FinishedRun,
     PipelineRun,
     RecordedRun,
@@ -280,7 +281,7 @@ def test_a_waiting_run_names_whom_it_waits_for_and_sleeps(history):
     print(f"waiting run's CPU share: {history.waiter_cpu_share:.2%}")
     holder_id = next(run.run_id for run in history.runs if run.pid == history.killed["publish"].pid)[:8]
     lines = [line for line in history.waiter.stdout.splitlines() if line.startswith(WAITING)]
-    named = [re.match(rf"Waiting for the run of \d\d:\d\d \({holder_id}\), ", line) for line in lines]
+    named = [re.match(rf"Waiting for the run of {RUN_STARTED} \({holder_id}\), ", line) for line in lines]
     assert lines and all(named), lines
     assert history.waiter_cpu_share < 0.05
 

@@ -23,7 +23,13 @@ import pytest
 from pipelines.waiting import Busy, Wait, WaitTimedOut
 from tests.conftest import PROJECT_ROOT
 from tests.holding_runs import HOLDING_STEP, HoldingRun
-from tests.pipeline_runs import PipelineRun, claimed_warehouse_slots, published_bytes, run_history
+from tests.pipeline_runs import (
+    RUN_STARTED,
+    PipelineRun,
+    claimed_warehouse_slots,
+    published_bytes,
+    run_history,
+)
 
 # --- Wait on its own ----------------------------------------------------------------------------------
 
@@ -93,7 +99,8 @@ def test_a_run_waits_asleep_naming_the_live_run_every_30_seconds_and_stops_at_on
     first, second = waiting_lines(waiting)
     assert re.search(r"\((\d+) s so far", second)[1] in ("30", "31", "32"), second
     for line in (first, second):
-        assert re.fullmatch(rf"Waiting for the run of \d\d:\d\d \({holder.run_id[:8]}\), in {HOLDING_STEP}, "
+        assert re.fullmatch(rf"Waiting for the run of {RUN_STARTED} \({holder.run_id[:8]}\), "
+                            rf"in {HOLDING_STEP}, "
                             rf"to release the warehouse {warehouse} \(\d+ s so far; giving up after 3600 s, "
                             r"RETENTIO_MAX_WAIT_SECONDS\)", line), line
     assert cpu_share < 0.05
@@ -113,7 +120,7 @@ def test_a_run_gives_up_waiting_after_retentio_max_wait_seconds(tmp_path, sample
 
     assert finished.returncode == 3, finished.output
     assert re.fullmatch(
-        rf"error: gave up after 3 s waiting for the run of \d\d:\d\d \({holder.run_id[:8]}\), "
+        rf"error: gave up after 3 s waiting for the run of {RUN_STARTED} \({holder.run_id[:8]}\), "
         rf"in {HOLDING_STEP}, to release the warehouse {warehouse} \(RETENTIO_MAX_WAIT_SECONDS=3\)\. "
         rf"Nothing was published: {warehouse / 'bi.duckdb'} still holds the previous publication\.",
         finished.stderr.strip()), finished.stderr
