@@ -367,14 +367,18 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         repeat = (x > 0) & (m > 0)
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
     covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
-    if choice.chosen == COVARIATES:
-        purchase_model = _covariate_summary_fit(covariates.purchase, None, x.size)
-        cells = cell_fits(covariates.purchase, covariates.spend if covariate_spend else spend_model,
-                          covariates.design.matrix)
-        columns = _predict_by_cell(cells, x.size, x, t_x, T, m)
-    else:
-        purchase_model = full_history[choice.chosen]
-        columns = _predict(purchase_model, spend_model, x, t_x, T, m)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The back-test's scores (its interval quantiles most of the work) beside the predictions.
+        scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
+        if choice.chosen == COVARIATES:
+            purchase_model = _covariate_summary_fit(covariates.purchase, None, x.size)
+            cells = cell_fits(covariates.purchase, covariates.spend if covariate_spend else spend_model,
+                              covariates.design.matrix)
+            columns = _predict_by_cell(cells, x.size, x, t_x, T, m)
+        else:
+            purchase_model = full_history[choice.chosen]
+            columns = _predict(purchase_model, spend_model, x, t_x, T, m)
+        backtest_model, backtest_rows, beats_naive, calibration = scored_backtest.result()
     health = health_score(
         columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
         latest_order_value=summaries["latest_day_revenue"].to_numpy(float),
@@ -392,7 +396,6 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         "spend_model_status": spend_model.status,
     }), PREDICTION_COLUMNS)
 
-    backtest_model, backtest_rows, beats_naive, calibration = _backtest_rows(backtest, choice.chosen, holdout_days)
     backtest_label = f"history to as-of - {holdout_days} days (back-test)"
     fit_rows = []
     for name, fit in full_history.items():
