@@ -106,12 +106,12 @@ def print_retention_metrics(settings: Settings, months: int = SUMMARY_MONTHS) ->
         print("  no complete month yet: the data does not cover a whole calendar month before the as-of date")
         return
     kinds = declared_kinds().get("retention_metrics", {})
-    by_column = [dict(zip(["month", *columns], row)) for row in rows]
+    by_column = [dict(zip(["month", *columns, "is_history_shorter_than_window"], row)) for row in rows]
     cells = [(row["month"], *(format_value(row[c], kind_of(kinds, c, row), currency) for c in columns))
              for row in by_column]
     for line in format_table(("month", *(header for header, _ in SUMMARY_COLUMNS)), cells):
         print(line)
-    short = [row[0] for row in rows if row[-1]]
+    short = [row["month"] for row in by_column if row["is_history_shorter_than_window"]]
     if short:
         span = short[0] if len(short) == 1 else f"{short[0]} to {short[-1]}"
         print(f"  note: {span}: less than {window} days of history before the month, and a customer "

@@ -30,14 +30,14 @@ import pyarrow.parquet as pq
 from tests.conftest import PROJECT_ROOT, SETTING_VARIABLES
 
 LOCK_ERRORS = ("Could not set lock", "Conflicting lock", "database is locked")
-# What a run cleaning up after a dead one prints about it (pipelines/dead_runs.py): "the run of 03:00
-# (1a2b3c4d) was interrupted during ingest_orders; cleaned up". The run's name carries its date when it
-# started on another day, and a run killed after one step ended and before the next began was interrupted
-# "between steps": both must still be recognised.
-CLEANED_UP = re.compile(r"the run (?:of [^(]*)?\(?(\w{8})\)? was interrupted (?:during )?([^;]+); cleaned up")
 # How a waiting or recovering run names another run when it started (pipelines/run_records.py): its time, and
 # its date too when it started on another day (a test running across midnight).
 RUN_STARTED = r"(?:\d{4}-\d\d-\d\d )?\d\d:\d\d"
+# What a run cleaning up after a dead one prints about it (pipelines/dead_runs.py): "the run of 03:00
+# (1a2b3c4d) was interrupted during ingest_orders; cleaned up", "the run 1a2b3c4d ..." when the history has no
+# start time, and "was interrupted between steps" for a run killed after one step ended and before the next.
+CLEANED_UP = re.compile(rf"the run (?:of {RUN_STARTED} )?\(?(\w{{8}})\)? was interrupted (?:during )?([^;]+); "
+                        "cleaned up")
 
 
 def cleaned_up(printed: str) -> dict[str, str]:

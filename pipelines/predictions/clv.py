@@ -222,40 +222,52 @@ class _Backtest:
                 for name, forecast in self.forecasts.items()}
 
 
-def _calibration_histories(summaries: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Which customers had purchased by the back-test cut-off, and their (x, t_x, T) then."""
-    in_calibration = summaries["calibration_frequency"].notna().to_numpy()
-    calibration = summaries[in_calibration]
-    return (in_calibration, calibration["calibration_frequency"].to_numpy(float),
-            calibration["calibration_recency_days"].to_numpy(float),
-            calibration["calibration_tenure_days"].to_numpy(float))
+@dataclass(frozen=True)
+class _BeforeCutoff:
+    """The customers who had purchased by the back-test cut-off (``customers``, a mask of the summaries),
+    their (x, t_x, T) then and their purchase days in the H days after."""
+
+    customers: np.ndarray
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    actual: np.ndarray
+
+    @classmethod
+    def of(cls, summaries: pd.DataFrame) -> _BeforeCutoff:
+        customers = summaries["calibration_frequency"].notna().to_numpy()
+        calibration = summaries[customers]
+        return cls(customers, calibration["calibration_frequency"].to_numpy(float),
+                   calibration["calibration_recency_days"].to_numpy(float),
+                   calibration["calibration_tenure_days"].to_numpy(float),
+                   calibration["holdout_purchase_days"].to_numpy(float))
 
 
-def _fit_plain_backtest_models(summaries: pd.DataFrame) -> dict[str, PurchaseModelFit]:
+def _fit_plain_backtest_models(before_cutoff: _BeforeCutoff) -> dict[str, PurchaseModelFit]:
     """BG/NBD and Pareto/NBD on the history before the back-test cut-off."""
-    _, x, t_x, T = _calibration_histories(summaries)
+    x, t_x, T = before_cutoff.frequency, before_cutoff.recency, before_cutoff.T
     return {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
             "pareto_nbd": fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)}
 
 
-def _fit_backtest_models(summaries: pd.DataFrame, holdout_days: int, plain_fits: dict[str, PurchaseModelFit],
-                         design_rows: np.ndarray | None) -> _Backtest:
-    """``plain_fits``: ``_fit_plain_backtest_models``'s; ``design_rows``: every customer's covariate design rows
-    when the covariate model is a candidate."""
-    in_calibration, x, t_x, T = _calibration_histories(summaries)
-    calibration = summaries[in_calibration]
+def _fit_backtest_models(
+    before_cutoff: _BeforeCutoff, holdout_days: int, plain_fits: dict[str, PurchaseModelFit],
+    design_rows: np.ndarray | None,
+) -> _Backtest:
+    """``plain_fits``: ``_fit_plain_backtest_models``'s; ``design_rows``: every customer's covariate design
+    rows when the covariate model is a candidate."""
+    x, t_x, T = before_cutoff.frequency, before_cutoff.recency, before_cutoff.T
     fits = dict(plain_fits)
     covariates, rows = None, None
-    if design_rows is not None and not calibration.empty:
-        rows = design_rows[in_calibration]
+    if design_rows is not None and x.size:
+        rows = design_rows[before_cutoff.customers]
         covariates, reason = fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT)
         fits[COVARIATES] = _covariate_summary_fit(covariates, reason, x.size)
-    if calibration.empty:
+    if not x.size:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
         fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
-    actual = calibration["holdout_purchase_days"].to_numpy(float)
-    return _Backtest(fits, {}, x, t_x, T, actual, covariates, rows)
+    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariates, rows)
 
 
 def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
@@ -348,14 +360,15 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     with ThreadPoolExecutor(max_workers=1) as beside:
         # The back-test's plain fits need nothing from the full history's: fitted on the second core meanwhile
         # (the likelihoods' special functions release the GIL). The same fits as one after the other.
-        plain_backtest_fits = beside.submit(_fit_plain_backtest_models, summaries)
+        before_cutoff = _BeforeCutoff.of(summaries)
+        plain_backtest_fits = beside.submit(_fit_plain_backtest_models, before_cutoff)
         full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
         spend_model = fit_spend_model(x, m)
         # the covariate fits explain (published either way); a significant purchase one is also a candidate
         covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT)
         candidate = covariates.purchase_significant()
         backtest = _score_backtest(
-            _fit_backtest_models(summaries, holdout_days, plain_backtest_fits.result(),
+            _fit_backtest_models(before_cutoff, holdout_days, plain_backtest_fits.result(),
                                  covariates.design.matrix if candidate else None), holdout_days)
     choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days,
                                    covariates_excluded=None if candidate else covariates.exclusion())
