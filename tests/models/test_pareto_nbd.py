@@ -16,6 +16,7 @@ from models.errors import ModelFitError
 from models.pareto_nbd import (
     ParetoNBDParams,
     _log_F,
+    _NegativeMeanLogLikelihood,
     conditional_expected_purchases,
     expected_purchases,
     fit_pareto_nbd,
@@ -113,6 +114,24 @@ def test_the_fit_is_the_maximum_and_days_give_the_same_fit(cdnow, cdnow_pareto_n
     assert in_days.log_likelihood == pytest.approx(
         fit.log_likelihood - cdnow["frequency"].sum() * np.log(7), abs=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    "params", [PUBLISHED, ParetoNBDParams(0.8, 4.0, 1.3, 9.0), ParetoNBDParams(2.0, 30.0, 0.4, 3.0)]
+)
+def test_the_gradient_is_the_likelihoods_slope(cdnow, params):
+    """The fit's gradient (analytic but for ln F's parameter derivatives) against central differences of the
+    value, on CDNOW's histories with weights (both alpha >= beta and alpha < beta), at 1e-7."""
+    x, t_x, age = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    weights = np.arange(x.size) % 4 + 1.0
+    objective = _NegativeMeanLogLikelihood(x, t_x / 39.0, age / 39.0, weights)
+    theta = np.log(params) - np.log([1.0, 39.0, 1.0, 39.0])
+    value, gradient = objective(theta)
+    assert value == objective.value(theta)
+    step = 1e-6
+    numerical = [(objective.value(theta + step * e) - objective.value(theta - step * e)) / (2 * step)
+                 for e in np.eye(4)]
+    np.testing.assert_allclose(gradient, numerical, rtol=0, atol=1e-7)
 
 
 def test_weights_count_customers(cdnow):
