@@ -101,7 +101,7 @@ class CovariateDesign:
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise ValueError(f"covariate column(s) {missing} not in the frame (have {list(frame.columns)})")
-        blocks = []
+        positions = []
         for column in self.columns:
             uniques, codes = _labels(frame[column])
             coded_levels = self.levels[column]
@@ -110,8 +110,8 @@ class CovariateDesign:
             position = np.array(
                 [coded_levels.index(level_map.get(u, unseen_goes_to)) for u in uniques], dtype=np.intp
             )
-            blocks.append(_dummies(position[codes], len(coded_levels)))
-        return np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+            positions.append(position[codes])
+        return _one_hot(positions, [len(self.levels[c]) for c in self.columns], len(frame))
 
 
 def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -127,12 +127,17 @@ def _labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return levels, level_of_code.ravel()[np.where(codes < 0, len(uniques), codes)]
 
 
-def _dummies(level_position: np.ndarray, n_levels: int) -> np.ndarray:
-    """One-hot columns for positions 1..n_levels-1 (position 0, the baseline, has none)."""
-    block = np.zeros((level_position.size, n_levels - 1))
-    coded = level_position > 0
-    block[np.flatnonzero(coded), level_position[coded] - 1] = 1.0
-    return block
+def _one_hot(positions: list[np.ndarray], n_levels: list[int], n: int) -> np.ndarray:
+    """The dummy matrix: per covariate, one-hot columns for level positions 1..n_levels-1 (position 0, the
+    baseline, has none), written into one matrix rather than stacked from blocks (at a million rows each
+    copy costs a tenth of a second)."""
+    matrix = np.zeros((n, sum(levels - 1 for levels in n_levels)))
+    offset = 0
+    for position, levels in zip(positions, n_levels, strict=True):
+        coded = np.flatnonzero(position > 0)
+        matrix[coded, offset + position[coded] - 1] = 1.0
+        offset += levels - 1
+    return matrix
 
 
 def design_from_frame(
@@ -152,7 +157,7 @@ def design_from_frame(
         raise ValueError(f"covariate column(s) {absent} not in the frame (have {list(frame.columns)})")
     if len(set(columns)) != len(columns):
         raise ValueError(f"covariate columns repeat: {list(columns)}")
-    levels, baseline, level_maps, names, blocks = {}, {}, {}, [], []
+    levels, baseline, level_maps, names, positions = {}, {}, {}, [], []
     for column in columns:
         uniques, codes = _labels(frame[column])
         counts = np.bincount(codes, minlength=uniques.size)
@@ -171,10 +176,10 @@ def design_from_frame(
             others = sorted(u for u in kept if u != base)
             coded = (base, *others, *((OTHER_LEVEL,) if pool_into == OTHER_LEVEL else ()))
         position = np.array([coded.index(level_map.get(u, base)) for u in uniques.tolist()], dtype=np.intp)
-        blocks.append(_dummies(position[codes], len(coded)))
+        positions.append(position[codes])
         levels[column], baseline[column], level_maps[column] = coded, base, level_map
         names.extend(f"{column}={level}" for level in coded[1:])
-    matrix = np.hstack(blocks) if blocks else np.zeros((len(frame), 0))
+    matrix = _one_hot(positions, [len(levels[c]) for c in columns], len(frame))
     return CovariateDesign(columns, levels, baseline, level_maps, tuple(names), matrix)
 
 
@@ -205,9 +210,19 @@ def _design_matrix(design, n_customers: int, model: str) -> tuple[np.ndarray, tu
 
 
 def _cells(matrix: np.ndarray) -> _Cells:
-    """Distinct rows of the design: dummies of a few categorical covariates take a few dozen combinations."""
-    if matrix.shape[1] == 0:
-        return _Cells(np.zeros((1, 0)), np.zeros(matrix.shape[0], dtype=np.intp))
+    """Distinct rows of the design: dummies of a few categorical covariates take a few dozen combinations.
+
+    Rows of 0/1 dummies are read as binary numbers, first column most significant, so that one factorize of
+    one key finds them in the same (lexicographic) order as ``distinct_rows`` over every column, which at a
+    million customers and twenty dummies costs ten times more."""
+    n, k = matrix.shape
+    if k == 0:
+        return _Cells(np.zeros((1, 0)), np.zeros(n, dtype=np.intp))
+    if k <= 52 and np.all((matrix == 0.0) | (matrix == 1.0)):  # exact integers in a double up to 2^53
+        bits = 2.0 ** np.arange(k - 1, -1, -1)
+        codes, keys = pd.factorize(matrix @ bits, sort=True)
+        rows = (keys.astype(np.int64)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+        return _Cells(rows.astype(float), codes.astype(np.intp))
     distinct = distinct_rows(*matrix.T)
     return _Cells(np.column_stack(distinct.columns), distinct.inverse)
 
