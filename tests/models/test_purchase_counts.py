@@ -17,6 +17,7 @@ from models.bgnbd import BGNBDParams
 from models.gamma_gamma import GammaGammaParams
 from models.predictive_intervals import (
     MeanSpendPosterior,
+    PurchaseCountDistribution,
     forecast_intervals,
     mean_spend_posterior,
     purchase_count_distribution,
@@ -187,6 +188,43 @@ def test_value_quantiles_match_a_simulation_of_the_value():
     value = 0.95 * draws * 600.0 / rng.gamma(12.0, 1.0, draws.size)
     for level, quantile in ((0.1, p10[0]), (0.9, p90[0])):
         assert np.mean(value <= quantile) == pytest.approx(level, abs=3e-3)
+
+
+# A heavy buyer's purchases over a year at a million customers: one mode for "gone" (small counts) and one for
+# "still buying" (around 21), with P(X = 0) = 0.014 (from the 1M sample, where this history's p10 went wrong)
+_BIMODAL = np.array([
+    0.01199216, 0.01167096, 0.01136475, 0.01107758, 0.01082193, 0.01062701, 0.01055023, 0.01068859,
+    0.01118473, 0.01222102, 0.01399709, 0.0166908, 0.02040918, 0.02514129, 0.03072708, 0.03685346,
+    0.04308209, 0.04890505, 0.0538166, 0.05738597, 0.05931603, 0.05947736, 0.05791349, 0.05481985,
+    0.05050366, 0.04533442, 0.03969477, 0.03393898, 0.02836373, 0.02319221, 0.01857068, 0.0145744,
+    0.01121966, 0.0084786, 0.0062941, 0.00459305, 0.00329687, 0.00232915, 0.00162045, 0.00111082,
+    0.00075067, 0.00050033,
+])
+
+
+@pytest.mark.parametrize("start", [1.0, 8.0, 30.0])
+def test_value_quantiles_find_the_root_of_a_bimodal_distribution_from_any_start(start):
+    """The CLV quantiles' root search on a count distribution with two modes, started low, near and high (the
+    start is the count quantile over the mean of V): the answer is the root to the precision, not a point on
+    the flat stretch between the modes where a small step after a large one looks converged."""
+    k = np.arange(1.0, _BIMODAL.size + 1)
+    counts = PurchaseCountDistribution(
+        history=np.array([0]), zero=np.array([0.01399368536587886]), row=np.zeros(k.size, dtype=int),
+        count=k.astype(int), probability=_BIMODAL, levels=(0.1, 0.9),
+        quantiles=(np.array([start]), np.array([start])))
+    shape = 326.037597908771
+    spend = MeanSpendPosterior(np.array([shape]), np.array([1.0]), np.array([np.nan]))
+    found = value_quantiles(counts, spend, np.array([1.0]), (0.1, 0.9))
+
+    def cdf(w):
+        return counts.zero[0] + np.sum(_BIMODAL * special.gammaincc(shape, k / w))
+
+    for level, quantile in zip((0.1, 0.9), found, strict=True):
+        low, high = 1e-3, 1.0  # bisection in log w to 1e-12
+        while np.log(high / low) > 1e-12:
+            middle = np.sqrt(low * high)
+            low, high = (middle, high) if cdf(middle) < level else (low, middle)
+        assert quantile[0] == pytest.approx(high, rel=1e-4)
 
 
 def test_mean_spend_posterior_is_the_gamma_gamma_expectation():
