@@ -364,8 +364,9 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         plain_backtest_fits = beside.submit(_fit_plain_backtest_models, before_cutoff)
         full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
         spend_model = fit_spend_model(x, m)
-        # the covariate fits explain (published either way); a significant purchase one is also a candidate
-        covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT)
+        # the covariate fits explain (published either way); a significant purchase one is also a candidate.
+        # The spend one queues behind the back-test fits on the second core, which finish first.
+        covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT, beside)
         candidate = covariates.purchase_significant()
         backtest = _score_backtest(
             _fit_backtest_models(before_cutoff, holdout_days, plain_backtest_fits.result(),

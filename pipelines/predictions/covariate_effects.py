@@ -18,6 +18,7 @@ row, and never stops the predictions.
 """
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
 
@@ -120,14 +121,29 @@ def fit_purchase_covariates(x, t_x, T, rows, time_unit: str) -> tuple[BGNBDCovar
     return fit, None
 
 
+def _fit_spend_covariates(x, m, design: CovariateDesign) -> tuple[GammaGammaCovariateFit | None, str | None]:
+    """The covariate Gamma-Gamma (spend effects) or None and why not."""
+    try:
+        spend = fit_gamma_gamma_with_covariates(x, m, design)
+    except ModelFitError as error:
+        return None, error.problem
+    if not spend.converged:
+        return None, f"the fit with covariates did not converge: {spend.message}"
+    return spend, None
+
+
 def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
-                         time_unit: str) -> CovariateFits:
-    """Both covariate fits on the full history, where the plain model is the full one at a proper maximum."""
+                         time_unit: str, beside: Executor | None = None) -> CovariateFits:
+    """Both covariate fits on the full history, where the plain model is the full one at a proper maximum;
+    the spend fit on ``beside`` when given (the purchase fit meanwhile)."""
     design = covariate_design(summaries)
     if not design.names:
         reason = "every covariate has a single level (or levels too small to compare): nothing to contrast"
         return CovariateFits(design, None, reason, None, reason)
     x = summaries["frequency"].to_numpy(float)
+    spend_fitted = spend_model.model == "gamma_gamma" and spend_model.status == FITTED
+    spend_arguments = (x, summaries["monetary_value"].to_numpy(float), design)
+    spend_fit = beside.submit(_fit_spend_covariates, *spend_arguments) if spend_fitted and beside else None
     if purchase_model.model == "bg_nbd" and purchase_model.status == FITTED:
         purchase, purchase_reason = fit_purchase_covariates(
             x, summaries["recency_days"].to_numpy(float), summaries["tenure_days"].to_numpy(float), design,
@@ -135,16 +151,11 @@ def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelF
     else:
         purchase, purchase_reason = None, ("the plain BG/NBD is not the full model at a proper maximum: no "
                                            "spread to explain")
-    spend, spend_reason = None, ("the plain Gamma-Gamma is not the full model at a proper maximum: no spread "
-                                 "to explain")
-    if spend_model.model == "gamma_gamma" and spend_model.status == FITTED:
-        try:
-            spend = fit_gamma_gamma_with_covariates(x, summaries["monetary_value"].to_numpy(float), design)
-            spend_reason = None
-            if not spend.converged:
-                spend, spend_reason = None, f"the fit with covariates did not converge: {spend.message}"
-        except ModelFitError as error:
-            spend_reason = error.problem
+    if not spend_fitted:
+        spend, spend_reason = None, ("the plain Gamma-Gamma is not the full model at a proper maximum: no "
+                                     "spread to explain")
+    else:
+        spend, spend_reason = spend_fit.result() if spend_fit else _fit_spend_covariates(*spend_arguments)
     return CovariateFits(design, purchase, purchase_reason, spend, spend_reason)
 
 
