@@ -306,8 +306,9 @@ def value_quantiles(
     return result
 
 
-# Rows per block of the CLV quantiles' sums: temporaries of 2 MB are reused from the heap, where whole-length
-# ones (90 MB at a million customers) would be fresh memory, page-faulted in at every pass.
+# Rows per block of the CLV quantiles' sums: temporaries of 2 MB stay in cache and are reused from the heap,
+# where whole-length ones (90 MB at a million customers) are fresh memory at every pass (a million customers'
+# first solve in a fresh process: 5.6 s whole-length, 3.8 s by blocks).
 _BLOCK_ROWS = 1 << 18
 
 

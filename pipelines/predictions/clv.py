@@ -365,7 +365,7 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
         spend_model = fit_spend_model(x, m)
         # the covariate fits explain (published either way); a significant purchase one is also a candidate.
-        # The spend one queues behind the back-test fits on the second core, which finish first.
+        # The spend one runs on the second core once the back-test's fits there are done.
         covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT, beside)
         candidate = covariates.purchase_significant()
         backtest = _score_backtest(
