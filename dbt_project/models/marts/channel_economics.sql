@@ -76,7 +76,9 @@ value_by_channel as (
         channel,
         count(*) as purchasing_customers,
         avg(historical_clv) as avg_historical_clv,
-        avg(predicted_clv_12m) as avg_predicted_clv_12m
+        -- summed as decimals (to a millionth of the currency): a sum of doubles depends on the order DuckDB's
+        -- threads add them in, and a rebuild must publish the same number as the run it replaces
+        cast(avg(cast(predicted_clv_12m as decimal(18, 6))) as double) as avg_predicted_clv_12m
     from purchasing_customers
     group by channel
 
@@ -86,7 +88,7 @@ value_by_channel as (
         'all' as channel,
         count(*) as purchasing_customers,
         avg(historical_clv) as avg_historical_clv,
-        avg(predicted_clv_12m) as avg_predicted_clv_12m
+        cast(avg(cast(predicted_clv_12m as decimal(18, 6))) as double) as avg_predicted_clv_12m
     from purchasing_customers
 
 ),
