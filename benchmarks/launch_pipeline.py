@@ -106,7 +106,8 @@ PROBES = [
     ),
     ("pipelines.ingestion.checks", "count_mismatches", "checks: row accounting recount", False, 0),
     ("pipelines.predictions.assets", "_read_summaries", "models: read dbt summaries", False, None),
-    ("pipelines.predictions.assets", "predict_customers", "models: fit + predict + back-test", False, None),
+    # imported by the step when it runs (the code location loads without scipy), so patched at its source
+    ("pipelines.predictions.clv", "predict_customers", "models: fit + predict + back-test", False, None),
     ("pipelines.predictions.assets", "_write_parquet", "models: write Parquet", False, None),
     ("pipelines.publish.assets", "publish", "publish: BI file + exports", False, None),
 ]
