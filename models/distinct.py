@@ -42,7 +42,8 @@ def distinct_rows(*columns: np.ndarray) -> DistinctRows:
         c, u = pd.factorize(a, sort=True)
         uniques.append(np.asarray(u))
         codes.append(c.astype(np.int64, copy=False))
-    cardinality = float(np.prod([max(len(u), 1) for u in uniques]))
+    # in floats: an int64 product of many columns' cardinalities would wrap around, below the limit
+    cardinality = float(np.prod([max(len(u), 1) for u in uniques], dtype=float))
     if cardinality >= 2.0**62:  # the mixed-radix key would overflow: fall back to the row sort
         stacked = np.column_stack(arrays)
         rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)

@@ -183,13 +183,16 @@ def test_weighted_distinct_fit_equals_the_per_customer_fit(cdnow, cdnow_bgnbd):
     np.testing.assert_allclose(np.exp(direct.x), cdnow_bgnbd.params, rtol=1e-4)
 
 
-def test_distinct_rows_equals_numpy_unique_over_rows():
+@pytest.mark.parametrize("many_columns", [False, True])
+def test_distinct_rows_equals_numpy_unique_over_rows(many_columns):
+    """Also with 60 columns of three values each: 3^60 combinations, more than one int64 key can number
+    (their product wrapped around in int64 once, and rows were merged that differ)."""
     rng = np.random.default_rng(3)
     columns = (
         rng.integers(0, 5, 5000).astype(float),
         rng.integers(0, 30, 5000) / 7,
         rng.integers(0, 40, 5000) / 7,
-    )
+    ) if not many_columns else tuple(rng.integers(0, 3, 300).astype(float) for _ in range(60))
     ours = distinct_rows(*columns)
     rows, inverse, counts = np.unique(
         np.column_stack(columns), axis=0, return_inverse=True, return_counts=True

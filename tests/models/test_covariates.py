@@ -23,6 +23,7 @@ from models.covariates import (
     gamma_gamma_customer_params,
     likelihood_ratio_test,
 )
+from models.distinct import distinct_rows
 from models.errors import ModelFitError
 from models.gamma_gamma import GammaGammaParams
 from models.simulation import simulate_bgnbd, simulate_monetary_value
@@ -136,6 +137,23 @@ def test_a_column_with_a_single_level_adds_no_dummy():
 
 
 # --- The likelihood -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(5000, 7), (300, 52), (0, 3)])
+def test_cells_of_dummies_are_the_distinct_rows_in_their_order(shape):
+    """The binary-number reading of 0/1 rows gives distinct_rows' cells, in the same order; a numeric design
+    that is not 0/1 goes through distinct_rows itself."""
+    rng = np.random.default_rng(3)
+    matrix = (rng.random(shape) < 0.2).astype(float)
+    matrix[: shape[0] // 2, : shape[1] // 2] = 0.0  # repeated rows
+    distinct = distinct_rows(*matrix.T) if shape[0] else None
+    cells = _cells(matrix)
+    if distinct is not None:
+        np.testing.assert_array_equal(cells.rows, np.column_stack(distinct.columns))
+        np.testing.assert_array_equal(cells.of_customer, distinct.inverse)
+    np.testing.assert_array_equal(cells.rows[cells.of_customer], matrix)
+    numeric = matrix * rng.choice([1.0, 2.5], size=shape)
+    np.testing.assert_array_equal(_cells(numeric).rows[_cells(numeric).of_customer], numeric)
 
 
 def test_bgnbd_likelihood_with_zero_coefficients_equals_the_plain_models(
