@@ -238,6 +238,27 @@ def test_mean_spend_posterior_is_the_gamma_gamma_expectation():
     np.testing.assert_allclose(posterior.cdf(median), 0.5, atol=1e-12)
 
 
+def test_the_count_table_in_two_halves_is_the_table_in_one(monkeypatch, cdnow):
+    """From ``_SPLIT_HISTORIES`` distinct histories the k loop runs on two halves of them, on two threads:
+    the same zeros, quantiles and (history, count, probability) rows as one loop over all of them."""
+    from models import predictive_intervals
+
+    x, t_x, age = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    fit = fit_purchase_model(x, t_x, age, time_unit="weeks")
+
+    def table(split_from: int):
+        monkeypatch.setattr(predictive_intervals, "_SPLIT_HISTORIES", split_from)
+        return purchase_count_distribution(fit.variant, fit.theta, fit.covariance, 52.0, x, t_x, age)
+
+    one, two = table(10**9), table(100)  # CDNOW: 1,016 distinct histories
+    np.testing.assert_array_equal(one.zero, two.zero)
+    for mine, theirs in zip(one.quantiles, two.quantiles, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    order_one, order_two = np.lexsort((one.count, one.row)), np.lexsort((two.count, two.row))
+    for column in ("row", "count", "probability"):
+        np.testing.assert_array_equal(getattr(one, column)[order_one], getattr(two, column)[order_two])
+
+
 def _spend_sample(params):
     rng = np.random.default_rng(3)
     x = rng.integers(1, 8, 3000).astype(float)
