@@ -109,6 +109,22 @@ def storage_problem(settings: Settings, failures: list[tuple[str, str]]) -> str 
     return None
 
 
+# DuckDB's out-of-memory error (in a step's own connection or in dbt's); its advice ("SET memory_limit") is
+# for a DuckDB session, not for someone running the pipeline
+_DUCKDB_OUT_OF_MEMORY = "Out of Memory Error"
+
+
+def memory_problem(settings: Settings, failures: list[tuple[str, str]]) -> str | None:
+    """One line for a step that ran out of the memory the settings give DuckDB, saying which settings to
+    change."""
+    if not any(_DUCKDB_OUT_OF_MEMORY in message for _, message in failures):
+        return None
+    return (f"DuckDB ran out of the memory this run gives it (RETENTIO_DUCKDB_MEMORY_LIMIT="
+            f"{settings.duckdb_memory_limit}, RETENTIO_DUCKDB_THREADS={settings.duckdb_threads}): raise the "
+            "limit to what the machine can spare (e.g. RETENTIO_DUCKDB_MEMORY_LIMIT=8GB for ten million "
+            "customers on 16 GB or more) or lower the threads, then run again; the data need no change")
+
+
 def _published(result) -> bool:
     from pipelines.publish.assets import published_marts
 
@@ -212,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     if not result.success:
         print(f"\nRun {result.run_id} FAILED after {elapsed:.1f} s:", file=sys.stderr)
-        problem = storage_problem(settings, failures)
+        problem = storage_problem(settings, failures) or memory_problem(settings, failures)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
         for step, message in failures:

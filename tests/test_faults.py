@@ -435,3 +435,18 @@ def test_the_summary_names_the_directory_a_storage_error_is_about(tmp_path, mess
         return text.replace("{warehouse}", str(warehouse)).replace("{landing}", str(landing))
 
     assert storage_problem(settings, [("step", placed(message))]) == (placed(summary) if summary else None)
+
+
+def test_the_summary_says_which_settings_give_duckdb_more_memory(tmp_path):
+    """The 10M benchmark's ingest_orders failed at the default 3GB with DuckDB's own advice ("SET
+    memory_limit"); the summary names the settings a user changes."""
+    from pipelines.run import memory_problem
+    from pipelines.settings import Settings
+
+    settings = Settings(tmp_path / "landing", tmp_path / "warehouse", None, 365, 91, "EUR", "3GB", 2, "duckdb")
+    message = ("_duckdb.OutOfMemoryException: Out of Memory Error: failed to allocate data of size 1.0 GiB "
+               "(2.1 GiB/2.7 GiB used)\n\nPossible solutions:\n* Reducing the number of threads (SET threads=X)")
+    problem = memory_problem(settings, [("ingest_customers", "KeyError: 'amount'"), ("ingest_orders", message)])
+    assert "RETENTIO_DUCKDB_MEMORY_LIMIT=3GB" in problem and "RETENTIO_DUCKDB_THREADS=2" in problem
+    assert "raise the limit" in problem
+    assert memory_problem(settings, [("ingest_orders", "KeyError: 'amount'")]) is None
