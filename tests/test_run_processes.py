@@ -4,6 +4,7 @@ process is gone and its pid given to another, so the start time is checked too."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +64,10 @@ def test_what_an_earlier_run_of_the_warehouse_left_running_is_found_and_stopped(
 
     def sleeper(run_id: str, warehouse_dir) -> subprocess.Popen:
         environment = os.environ | {RUN_ID_VARIABLE: run_id, "RETENTIO_WAREHOUSE_DIR": str(warehouse_dir)}
-        return subprocess.Popen(["sleep", "60"], env=environment)
+        # SIGINT as a run's processes have it: a test started in the background by a shell without job
+        # control inherits it ignored (and `sleep` would then only go with the SIGKILL that follows)
+        return subprocess.Popen(["sleep", "60"], env=environment,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     left_behind, current, elsewhere = sleeper("dead-run", warehouse), sleeper("this-run", warehouse), \
         sleeper("dead-run", other_warehouse)
