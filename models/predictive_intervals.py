@@ -347,10 +347,10 @@ def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -
     histories' order) and the four halves solved on two threads: the incomplete gamma function releases the
     GIL."""
     h = counts.zero.size
-    row, probability = counts.row, counts.probability
-    log_count = np.log(counts.count.astype(float))
+    row, count, probability = counts.row, counts.count.astype(float), counts.probability
+    log_count = np.log(count)
     last = np.ones(h)
-    np.maximum.at(last, row, counts.count.astype(float))
+    np.maximum.at(last, row, count)
     safe_shape = np.where(needed, shape, 1.0)
     # V's extreme quantiles depend on the shape alone, which takes one value per frequency
     shapes, shape_index = np.unique(safe_shape, return_inverse=True)
