@@ -576,6 +576,7 @@ class VariantFit:
     log_likelihood: float
     converged: bool
     message: str
+    full_fit: bgnbd.BGNBDFit | None = None  # models.bgnbd's own fit, for the full model
 
 
 def fit_variant(
@@ -589,7 +590,7 @@ def fit_variant(
     if variant.is_full_model:
         fit = bgnbd.fit_bgnbd(x, t_x, age, weights=weights, time_unit=time_unit)
         return VariantFit(
-            variant, fit.log_params, fit.covariance, fit.log_likelihood, fit.converged, fit.message
+            variant, fit.log_params, fit.covariance, fit.log_likelihood, fit.converged, fit.message, fit
         )
     scale = float(age.max())
     objective = _NegativeMeanLogLikelihood(variant, x, t_x / scale, age / scale, weights)

@@ -272,6 +272,60 @@ class _GroupedValues:
         self.weight = np.bincount(self.inverse, weights=weights, minlength=keys.size)
 
 
+class _CellObjective:
+    """A covariate likelihood's shape: each customer's likelihood depends on a few parameters every customer
+    shares (``shared``: indices into theta, e.g. ln r) and on C parameters of their cell (ln alpha_c, ...),
+    each a linear function of theta: ``jacobian[c, j, :]`` is d(parameter j of cell c)/d theta, and the
+    theta index ``base[j]`` (ln alpha0, ...) moves parameter j of every cell alike. ``parts(theta)`` gives
+    the mean negative log-likelihood, its gradient in the shared parameters (S,) and in each cell's own
+    (G, C); the theta gradient follows by the chain rule.
+
+    The Hessian follows the same way: in (shared, cells' parameters) it is block-diagonal over the cells (no
+    customer belongs to two), so shifting one base index moves every cell's parameter j at once and the
+    change of each cell's own gradient is still that cell's column; with one shift per shared parameter and
+    one per base index the whole Hessian costs 1 + S + C gradients instead of one per theta (23 for twenty
+    dummies), then ``J' H J``. Forward differences with ``models.optimise.numerical_hessian``'s step."""
+
+    shared: np.ndarray
+    base: np.ndarray
+    jacobian: np.ndarray
+
+    def parts(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, shared_gradient, cell_gradient = self.parts(theta)
+        gradient = np.einsum("gjp,gj->p", self.jacobian, cell_gradient)
+        gradient[self.shared] += shared_gradient
+        return value, gradient
+
+    def hessian(self, theta: np.ndarray, _gradient=None, step: float = 1e-6) -> np.ndarray:
+        _, shared0, cells0 = self.parts(theta)
+        n_cells, n_cell_params = cells0.shape
+        shared_block = np.empty((self.shared.size, self.shared.size))
+        cell_by_shared = np.empty((n_cells, n_cell_params, self.shared.size))
+        cell_blocks = np.empty((n_cells, n_cell_params, n_cell_params))
+        for i, index in enumerate(self.shared):
+            _, shared1, cells1 = self.parts(_shifted(theta, index, step))
+            shared_block[:, i] = (shared1 - shared0) / step
+            cell_by_shared[:, :, i] = (cells1 - cells0) / step
+        for j, index in enumerate(self.base):
+            cell_blocks[:, :, j] = (self.parts(_shifted(theta, index, step))[2] - cells0) / step
+        J = self.jacobian
+        hessian = np.einsum("gip,gij,gjq->pq", J, cell_blocks, J)
+        cross = np.einsum("gip,gis->ps", J, cell_by_shared)  # d2 / d theta_p d shared_s
+        hessian[:, self.shared] += cross
+        hessian[self.shared, :] += cross.T
+        hessian[np.ix_(self.shared, self.shared)] += shared_block
+        return (hessian + hessian.T) / 2
+
+
+def _shifted(theta: np.ndarray, index: int, step: float) -> np.ndarray:
+    shifted = theta.copy()
+    shifted[index] += step
+    return shifted
+
+
 # --- BG/NBD with covariates ---------------------------------------------------------------------------------
 
 
@@ -303,9 +357,10 @@ def bgnbd_customer_params(
     )
 
 
-class _BGNBDCovariateObjective:
+class _BGNBDCovariateObjective(_CellObjective):
     """-(sum_i w_i ln L_i) / sum_i w_i and its analytic gradient in
-    theta = (ln r, ln alpha0, ln a0, ln b0, beta, [gamma, delta]).
+    theta = (ln r, ln alpha0, ln a0, ln b0, beta, [gamma, delta]): shared ln r, per cell (ln alpha_c, ln a_c,
+    ln b_c) (``_CellObjective``).
 
     Per customer (FHL eq. 6 with alpha_c, a_c, b_c of the customer's cell c), with w4 the share of the
     'dropped out after t_x' term in the bracket (0 when x = 0), the derivatives in the cell's log-parameters:
@@ -343,6 +398,14 @@ class _BGNBDCovariateObjective:
         self.rep_ages = _GroupedValues(self.rep_cell, age[repeat], self.rep_w)
         self.rep_recencies = _GroupedValues(self.rep_cell, t_x[repeat], self.rep_w)
         self.rep_frequencies = _GroupedValues(self.rep_cell, self.rep_x, self.rep_w)
+        k, n_cells = self.k, self.n_cells
+        self.shared, self.base = np.array([0]), np.array([1, 2, 3])
+        self.jacobian = np.zeros((n_cells, 3, self.n_parameters))
+        self.jacobian[:, :, 1:4] = np.eye(3)
+        self.jacobian[:, 0, 4 : 4 + k] = -cell_rows
+        if dropout_covariates:
+            self.jacobian[:, 1, 4 + k : 4 + 2 * k] = cell_rows
+            self.jacobian[:, 2, 4 + 2 * k :] = cell_rows
 
     @property
     def n_parameters(self) -> int:
@@ -355,7 +418,7 @@ class _BGNBDCovariateObjective:
             return log_alpha, theta[2] + z @ theta[4 + k : 4 + 2 * k], theta[3] + z @ theta[4 + 2 * k :]
         return log_alpha, np.full(self.n_cells, theta[2]), np.full(self.n_cells, theta[3])
 
-    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def parts(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         gammaln, digamma = special.gammaln, special.digamma
         r = float(np.exp(theta[0]))
         log_alpha, log_a, log_b = self.cell_log_params(theta)
@@ -430,13 +493,7 @@ class _BGNBDCovariateObjective:
         d_log_a = d_log_a + np.bincount(fx.cell, weights=w4_of_fx, minlength=n_cells)
         d_log_b = d_log_b - np.bincount(fx.cell, weights=w4_of_fx * b_fx / b_x_1, minlength=n_cells)
 
-        gradient = [
-            [r * d_r, d_log_alpha.sum(), d_log_a.sum(), d_log_b.sum()],
-            -(self.z.T @ d_log_alpha),
-        ]
-        if self.dropout_covariates:
-            gradient += [self.z.T @ d_log_a, self.z.T @ d_log_b]
-        return float(-value), -np.concatenate(gradient)
+        return float(-value), -np.array([r * d_r]), -np.column_stack([d_log_alpha, d_log_a, d_log_b])
 
 
 def _coefficient_table(
@@ -631,6 +688,7 @@ def fit_bgnbd_with_covariates(
     weights=None,
     dropout_covariates: bool = True,
     gradient_tolerance: float = 1e-9,
+    plain: BGNBDFit | None = None,
 ) -> BGNBDCovariateFit:
     """Maximum-likelihood BG/NBD with alpha_i = alpha0 exp(-beta'z_i) and, when ``dropout_covariates``,
     a_i = a0 exp(gamma'z_i), b_i = b0 exp(delta'z_i) (FH07), from (x, t_x, T) in ``time_unit``.
@@ -638,6 +696,8 @@ def fit_bgnbd_with_covariates(
     ``design`` is a CovariateDesign (``design_from_frame``) or an n x k numeric matrix, one row per
     customer; ``weights`` (optional) counts the customers each row stands for. Starts from the plain fit
     (``models.bgnbd.fit_bgnbd``) with all coefficients 0; times are divided by max(T) inside the optimiser.
+    ``plain``: that fit on the same customers and weights when the caller has made it (a million customers'
+    takes a second to repeat).
 
     Raises ModelFitError for the plain model's data problems (``models.bgnbd.check_histories``), a design
     with the wrong number of rows or non-finite values, or coefficients that cannot be estimated (a constant
@@ -655,7 +715,8 @@ def fit_bgnbd_with_covariates(
     dx, dtx, dage, dcell = distinct.columns
     dcell = dcell.astype(np.intp)
     dw = np.bincount(distinct.inverse, weights=w, minlength=dx.size)
-    plain = fit_bgnbd(dx, dtx, dage, time_unit=time_unit, weights=dw)
+    if plain is None:
+        plain = fit_bgnbd(dx, dtx, dage, time_unit=time_unit, weights=dw)
 
     scale = float(dage.max())
     objective = _BGNBDCovariateObjective(
@@ -663,7 +724,8 @@ def fit_bgnbd_with_covariates(
     )
     theta0 = np.zeros(objective.n_parameters)
     theta0[:4] = plain.log_params - np.array([0.0, np.log(scale), 0.0, 0.0])
-    optimum = minimise_negative_log_likelihood(objective, theta0, gradient_tolerance=gradient_tolerance)
+    optimum = minimise_negative_log_likelihood(objective, theta0, gradient_tolerance=gradient_tolerance,
+                                               hessian_of=objective.hessian)
 
     theta = optimum.log_params
     k = len(names)
@@ -707,9 +769,9 @@ def gamma_gamma_customer_params(
     return GammaGammaParams(np.full(n, float(p)), np.full(n, float(q)), gamma0 * np.exp(z @ eta))
 
 
-class _GammaGammaCovariateObjective:
+class _GammaGammaCovariateObjective(_CellObjective):
     """Mean negative log-likelihood of note 025 eq. (1a) with gamma_c of the customer's cell c, and its
-    analytic gradient in theta = (ln p, ln q, ln gamma0, eta):
+    analytic gradient in theta = (ln p, ln q, ln gamma0, eta) (shared ln p, ln q; per cell ln gamma_c):
       d/dp           = x [psi(px+q) - psi(px) + ln m + ln x - ln(gamma_c + m x)]
       d/dq           = psi(px+q) - psi(q) + ln gamma_c - ln(gamma_c + m x)
       d/d ln gamma_c = q - (px+q) gamma_c / (gamma_c + m x)
@@ -730,8 +792,12 @@ class _GammaGammaCovariateObjective:
         self.sum_wx_log_m = dot(self.wx, log_m)
         self.sum_w_log_m = dot(w, log_m)
         self.sum_wx_log_x = dot(self.weight_of_x, self.x_values * np.log(self.x_values))
+        self.shared, self.base = np.array([0, 1]), np.array([2])
+        self.jacobian = np.zeros((self.n_cells, 1, 3 + cell_rows.shape[1]))
+        self.jacobian[:, 0, 2] = 1.0
+        self.jacobian[:, 0, 3:] = cell_rows
 
-    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def parts(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         gammaln, digamma = special.gammaln, special.digamma
         p, q = np.exp(theta[:2])
         log_gamma = theta[2] + self.z @ theta[3:]
@@ -759,8 +825,7 @@ class _GammaGammaCovariateObjective:
         d_log_gamma = q * wc - np.bincount(
             self.cell, weights=(p * self.wx + q * self.w) * share, minlength=self.n_cells
         )
-        gradient = np.concatenate([[p * d_p, q * d_q, d_log_gamma.sum()], self.z.T @ d_log_gamma])
-        return float(-value), -gradient
+        return float(-value), -np.array([p * d_p, q * d_q]), -d_log_gamma[:, None]
 
 
 @dataclass(frozen=True)
@@ -822,12 +887,14 @@ class GammaGammaCovariateFit:
 
 
 def fit_gamma_gamma_with_covariates(
-    frequency, monetary_value, design, *, weights=None, gradient_tolerance: float = 1e-9
+    frequency, monetary_value, design, *, weights=None, gradient_tolerance: float = 1e-9,
+    plain: GammaGammaFit | None = None,
 ) -> GammaGammaCovariateFit:
     """Maximum-likelihood Gamma-Gamma with gamma_i = gamma0 exp(eta'z_i) from frequency x and average
     repeat-order value m; ``design`` and ``weights`` have one row per customer (customers with x = 0 are
     left out, with their rows). Starts from the plain fit (``models.gamma_gamma.fit_gamma_gamma``) with
-    eta = 0; amounts are divided by their mean inside the optimiser.
+    eta = 0; amounts are divided by their mean inside the optimiser. ``plain``: that fit of the same repeat
+    buyers when the caller has made it.
 
     Raises ModelFitError for the plain model's data problems, a design of the wrong size, or coefficients
     that cannot be estimated among the repeat buyers.
@@ -839,12 +906,14 @@ def fit_gamma_gamma_with_covariates(
     matrix, names = _design_matrix(design, all_x.size, GAMMA_GAMMA_MODEL_NAME)
     cells = _cells(matrix[repeat])
     _check_identifiable(cells.rows, names, GAMMA_GAMMA_MODEL_NAME)
-    plain = fit_gamma_gamma(x, m, weights=w)
+    if plain is None:
+        plain = fit_gamma_gamma(x, m, weights=w)
 
     scale = dot(w, m) / float(w.sum())
     objective = _GammaGammaCovariateObjective(x, m / scale, cells.of_customer, cells.rows, w)
     theta0 = np.concatenate([plain.log_params - np.array([0.0, 0.0, np.log(scale)]), np.zeros(len(names))])
-    optimum = minimise_negative_log_likelihood(objective, theta0, gradient_tolerance=gradient_tolerance)
+    optimum = minimise_negative_log_likelihood(objective, theta0, gradient_tolerance=gradient_tolerance,
+                                               hessian_of=objective.hessian)
 
     theta = optimum.log_params
     params = GammaGammaParams(*(float(v) for v in np.exp(theta[:3] + np.array([0.0, 0.0, np.log(scale)]))))

@@ -215,6 +215,7 @@ class SpendVariantFit:
     log_likelihood: float
     converged: bool
     message: str
+    full_fit: gamma_gamma.GammaGammaFit | None = None  # models.gamma_gamma's own fit, for the full model
 
 
 def fit_spend_variant(variant: SpendVariant, x, m, weights) -> SpendVariantFit:
@@ -227,7 +228,7 @@ def fit_spend_variant(variant: SpendVariant, x, m, weights) -> SpendVariantFit:
     if variant.is_full_model:
         fit = gamma_gamma.fit_gamma_gamma(x, m, weights=weights)
         return SpendVariantFit(
-            variant, fit.log_params, fit.covariance, fit.log_likelihood, fit.converged, fit.message
+            variant, fit.log_params, fit.covariance, fit.log_likelihood, fit.converged, fit.message, fit
         )
     scale = dot(weights, m) / float(weights.sum())
     if variant is COMMON_SPEND:

@@ -81,16 +81,21 @@ def minimise_negative_log_likelihood(
     gradient_tolerance: float = 1e-9,
     max_iterations: int = 2000,
     newton_steps: int = 10,
+    hessian_of: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Optimum:
     """Minimise a mean negative log-likelihood of log-parameters; the objective returns (value, gradient).
 
     L-BFGS-B brings the gradient to about 1e-6, Newton steps (on a Hessian by forward differences, taken
     again only when a step did not shrink the gradient tenfold) take it to the rounding floor in one to three
-    steps: about 20 evaluations in all.
+    steps: about 20 evaluations in all. ``hessian_of(theta, gradient)``, when given, replaces
+    ``numerical_hessian`` (for an objective whose structure makes it cheaper: ``models.covariates``).
 
     ``converged`` requires: a finite optimum, a positive-definite Hessian (a proper maximum, so a covariance
     exists), a largest gradient component below ``gradient_tolerance`` and no parameter at its bound.
     """
+    if hessian_of is None:
+        def hessian_of(at: np.ndarray, gradient_at: np.ndarray) -> np.ndarray:
+            return numerical_hessian(objective, at, gradient_at)
     bounds = [(-LOG_PARAMETER_BOUND, LOG_PARAMETER_BOUND)] * theta0.size
     result = optimize.minimize(
         objective,
@@ -115,7 +120,7 @@ def minimise_negative_log_likelihood(
         # ends close enough that it barely changes, and re-estimating it costs one gradient per parameter (23
         # for a covariate BG/NBD) where a step costs one.
         if hessian is None or not kept_converging:
-            hessian, hessian_at = numerical_hessian(objective, theta, gradient), theta
+            hessian, hessian_at = hessian_of(theta, gradient), theta
         try:
             cholesky = np.linalg.cholesky(hessian)
         except np.linalg.LinAlgError:
@@ -152,7 +157,7 @@ def minimise_negative_log_likelihood(
     # The last Newton Hessian is reused when the optimum is within 1e-4 of where it was taken (its entries
     # then differ by ~1e-4 relative at most, far below the sampling error a covariance describes).
     if hessian is None or np.max(np.abs(theta - hessian_at)) > 1e-4:
-        hessian = numerical_hessian(objective, theta, gradient)
+        hessian = hessian_of(theta, gradient)
 
     problems = []
     if not np.isfinite(value) or not np.all(np.isfinite(gradient)):

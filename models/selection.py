@@ -74,6 +74,9 @@ class SelectedFit:
     n_customers: int
     time_unit: str | None
     candidates: tuple[Candidate, ...] = ()
+    # models.bgnbd's / models.gamma_gamma's own fit when the full model was chosen (status fitted): the
+    # covariate fits of the same customers start from it and test against it instead of fitting it again
+    full_fit: object = field(default=None, repr=False, compare=False)
 
     @property
     def is_fitted(self) -> bool:
@@ -234,6 +237,7 @@ def _selected(cls, model: str, fits: list, n_customers: int, time_unit: str | No
         n_customers,
         time_unit,
         _candidates(fits),
+        chosen.full_fit,
     )
 
 

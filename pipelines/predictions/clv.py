@@ -236,11 +236,9 @@ class _BeforeCutoff:
     @classmethod
     def of(cls, summaries: pd.DataFrame) -> _BeforeCutoff:
         customers = summaries["calibration_frequency"].notna().to_numpy()
-        calibration = summaries[customers]
-        return cls(customers, calibration["calibration_frequency"].to_numpy(float),
-                   calibration["calibration_recency_days"].to_numpy(float),
-                   calibration["calibration_tenure_days"].to_numpy(float),
-                   calibration["holdout_purchase_days"].to_numpy(float))
+        columns = ("calibration_frequency", "calibration_recency_days", "calibration_tenure_days",
+                   "holdout_purchase_days")
+        return cls(customers, *(summaries[column].to_numpy(float)[customers] for column in columns))
 
 
 def _fit_plain_backtest_models(before_cutoff: _BeforeCutoff) -> dict[str, PurchaseModelFit]:
@@ -261,7 +259,7 @@ def _fit_backtest_models(
     covariates, rows = None, None
     if design_rows is not None and x.size:
         rows = design_rows[before_cutoff.customers]
-        covariates, reason = fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT)
+        covariates, reason = fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT, plain_fits["bg_nbd"].full_fit)
         fits[COVARIATES] = _covariate_summary_fit(covariates, reason, x.size)
     if not x.size:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
@@ -365,7 +363,7 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
         spend_model = fit_spend_model(x, m)
         # the covariate fits explain (published either way); a significant purchase one is also a candidate.
-        # The spend one runs on the second core once the back-test's fits there are done.
+        # The spend one runs on the second core if the back-test's fits there are done first, else here.
         covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT, beside)
         candidate = covariates.purchase_significant()
         backtest = _score_backtest(

@@ -25,6 +25,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from models.bgnbd import BGNBDFit
 from models.covariates import (
     BGNBDCovariateFit,
     CovariateDesign,
@@ -34,6 +35,7 @@ from models.covariates import (
     fit_gamma_gamma_with_covariates,
 )
 from models.errors import ModelFitError
+from models.gamma_gamma import GammaGammaFit
 from models.selection import FITTED, NOT_FITTED, PurchaseModelFit, SpendModelFit
 
 COVARIATES = ("acquisition_channel", "country_code", "first_purchase_year")
@@ -110,10 +112,13 @@ def covariate_design(summaries: pd.DataFrame) -> CovariateDesign:
     return design_from_frame(covariates, [c for c in COVARIATES if c in covariates])
 
 
-def fit_purchase_covariates(x, t_x, T, rows, time_unit: str) -> tuple[BGNBDCovariateFit | None, str | None]:
-    """The covariate BG/NBD (purchase rate effects) or None and why not."""
+def fit_purchase_covariates(x, t_x, T, rows, time_unit: str, plain: BGNBDFit | None = None
+                            ) -> tuple[BGNBDCovariateFit | None, str | None]:
+    """The covariate BG/NBD (purchase rate effects) or None and why not; ``plain``: the plain BG/NBD of the
+    same customers when already fitted."""
     try:
-        fit = fit_bgnbd_with_covariates(x, t_x, T, rows, time_unit=time_unit, dropout_covariates=False)
+        fit = fit_bgnbd_with_covariates(x, t_x, T, rows, time_unit=time_unit, dropout_covariates=False,
+                                        plain=plain)
     except ModelFitError as error:
         return None, error.problem
     if not fit.converged:
@@ -121,10 +126,11 @@ def fit_purchase_covariates(x, t_x, T, rows, time_unit: str) -> tuple[BGNBDCovar
     return fit, None
 
 
-def _fit_spend_covariates(x, m, design: CovariateDesign) -> tuple[GammaGammaCovariateFit | None, str | None]:
+def _fit_spend_covariates(x, m, design: CovariateDesign, plain: GammaGammaFit
+                          ) -> tuple[GammaGammaCovariateFit | None, str | None]:
     """The covariate Gamma-Gamma (spend effects) or None and why not."""
     try:
-        spend = fit_gamma_gamma_with_covariates(x, m, design)
+        spend = fit_gamma_gamma_with_covariates(x, m, design, plain=plain)
     except ModelFitError as error:
         return None, error.problem
     if not spend.converged:
@@ -135,19 +141,20 @@ def _fit_spend_covariates(x, m, design: CovariateDesign) -> tuple[GammaGammaCova
 def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
                          time_unit: str, beside: Executor | None = None) -> CovariateFits:
     """Both covariate fits on the full history, where the plain model is the full one at a proper maximum;
-    the spend fit on ``beside`` when given (the purchase fit meanwhile)."""
+    the spend fit on ``beside`` when given and free before the purchase fit is done."""
     design = covariate_design(summaries)
     if not design.names:
         reason = "every covariate has a single level (or levels too small to compare): nothing to contrast"
         return CovariateFits(design, None, reason, None, reason)
     x = summaries["frequency"].to_numpy(float)
     spend_fitted = spend_model.model == "gamma_gamma" and spend_model.status == FITTED
-    spend_arguments = (x, summaries["monetary_value"].to_numpy(float), design)
+    # the plain fits were made on the same customers: the covariate fits start from them
+    spend_arguments = (x, summaries["monetary_value"].to_numpy(float), design, spend_model.full_fit)
     spend_fit = beside.submit(_fit_spend_covariates, *spend_arguments) if spend_fitted and beside else None
     if purchase_model.model == "bg_nbd" and purchase_model.status == FITTED:
         purchase, purchase_reason = fit_purchase_covariates(
             x, summaries["recency_days"].to_numpy(float), summaries["tenure_days"].to_numpy(float), design,
-            time_unit)
+            time_unit, purchase_model.full_fit)
     else:
         purchase, purchase_reason = None, ("the plain BG/NBD is not the full model at a proper maximum: no "
                                            "spread to explain")
@@ -155,7 +162,9 @@ def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelF
         spend, spend_reason = None, ("the plain Gamma-Gamma is not the full model at a proper maximum: no "
                                      "spread to explain")
     else:
-        spend, spend_reason = spend_fit.result() if spend_fit else _fit_spend_covariates(*spend_arguments)
+        # queued behind whatever ``beside`` had to do: when that is not done by now, fitted here instead
+        ran_beside = spend_fit is not None and not spend_fit.cancel()
+        spend, spend_reason = spend_fit.result() if ran_beside else _fit_spend_covariates(*spend_arguments)
     return CovariateFits(design, purchase, purchase_reason, spend, spend_reason)
 
 

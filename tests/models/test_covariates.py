@@ -26,6 +26,7 @@ from models.covariates import (
 from models.distinct import distinct_rows
 from models.errors import ModelFitError
 from models.gamma_gamma import GammaGammaParams
+from models.optimise import numerical_hessian
 from models.simulation import simulate_bgnbd, simulate_monetary_value
 
 TRUE_BGNBD = BGNBDParams(r=0.8, alpha=10.0, a=0.8, b=3.0)  # weeks: about one purchase per 12 weeks
@@ -215,6 +216,32 @@ def test_objectives_match_the_per_customer_formulas_and_their_gradients_are_exac
     params = gamma_gamma_customer_params(base, design.matrix[repeat], theta[3:])
     assert -value * m.size == pytest.approx(gamma_gamma.log_likelihood(params, x[repeat], m), rel=1e-12)
     np.testing.assert_allclose(gradient, central_differences(objective, theta), atol=1e-7)
+
+
+@pytest.mark.parametrize("dropout_covariates", [True, False])
+def test_hessians_by_cells_equal_the_numerical_hessian(dropout_covariates):
+    """The objectives' Hessians from 1 + shared + per-cell shifts (``_CellObjective``) against central
+    differences of the gradient in every parameter, on a design of two covariates (6 cells, 3 dummies)."""
+    customers = simulate_channels(20_000, seed=11, rate=RATE_EFFECT, dropout_a=DROPOUT_A_EFFECT, spend=SPEND_EFFECT)
+    customers["country"] = np.random.default_rng(12).choice(["fr", "de", "it"], len(customers), p=[0.5, 0.3, 0.2])
+    design = design_from_frame(customers, ["channel", "country"])
+    x, t_x, T = (customers[c].to_numpy() for c in ("frequency", "recency", "T"))
+    cells = _cells(design.matrix)
+    assert cells.rows.shape == (6, 3)
+    objective = _BGNBDCovariateObjective(x, t_x, T, cells.of_customer, cells.rows, np.ones(x.size),
+                                         dropout_covariates)
+    k = 3 * (3 if dropout_covariates else 1)
+    theta = np.concatenate([np.log([0.7, 8.0, 0.9, 2.5]), np.linspace(-0.3, 0.4, k)])
+    np.testing.assert_allclose(objective.hessian(theta), numerical_hessian(objective, theta), rtol=1e-4,
+                               atol=1e-6)
+
+    repeat = x > 0
+    m = customers["monetary_value"].to_numpy()[repeat]
+    cells = _cells(design.matrix[repeat])
+    objective = _GammaGammaCovariateObjective(x[repeat], m, cells.of_customer, cells.rows, np.ones(m.size))
+    theta = np.array([np.log(5.0), np.log(3.0), np.log(12.0), 0.2, -0.1, 0.3])
+    np.testing.assert_allclose(objective.hessian(theta), numerical_hessian(objective, theta), rtol=1e-4,
+                               atol=1e-6)
 
 
 # --- Planted effects ----------------------------------------------------------------------------------------
