@@ -173,6 +173,18 @@ def _log_F(params: ParetoNBDParams, x, t) -> np.ndarray:
     return log_hyp + log_power
 
 
+def _log_F_at_recency_and_age(params: ParetoNBDParams, x, t_x, age) -> tuple[np.ndarray, np.ndarray]:
+    """ln F(t_x) and ln F(T) per customer, each hypergeometric function once per distinct (x, t) pair: a
+    million customers' histories take a few tens of thousands of pairs (the same values, elementwise)."""
+    x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, age)))
+    if x.size < 10_000:
+        return _log_F(params, x, t_x), _log_F(params, x, age)
+    n = x.size
+    pairs = distinct_rows(np.concatenate([x.ravel(), x.ravel()]), np.concatenate([t_x.ravel(), age.ravel()]))
+    log_F = _log_F(params, *pairs.columns)[pairs.inverse]
+    return log_F[:n].reshape(x.shape), log_F[n:].reshape(x.shape)
+
+
 def _log_A0(log_F_tx: np.ndarray, log_F_T: np.ndarray) -> np.ndarray:
     """ln A0 = ln(F(t_x) - F(T)); -inf when t_x = T (no interval in which the customer could have died)."""
     with np.errstate(divide="ignore"):
@@ -187,10 +199,8 @@ def _log_A0(log_F_tx: np.ndarray, log_F_T: np.ndarray) -> np.ndarray:
 def _bracket_terms(params: ParetoNBDParams, x, t_x, age, log_F_tx=None, log_F_T=None):
     """The logs of the two terms in the bracket of ln L: alive at T, and died in (t_x, T]."""
     r, alpha, s, beta = params
-    if log_F_tx is None:
-        log_F_tx = _log_F(params, x, t_x)
-    if log_F_T is None:
-        log_F_T = _log_F(params, x, age)
+    if log_F_tx is None or log_F_T is None:
+        log_F_tx, log_F_T = _log_F_at_recency_and_age(params, x, t_x, age)
     alive_term = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
     died_term = np.log(s) - np.log(r + s + x) + _log_A0(log_F_tx, log_F_T)
     return alive_term, died_term
