@@ -362,3 +362,17 @@ def test_a_channel_effect_is_estimated_and_its_model_predicts_when_it_forecasts_
     newcomers = (x == 0) & (T < 200)
     paid = shop["acquisition_channel"].to_numpy() == "paid_search"
     assert published[newcomers & paid].mean() > 1.1 * published[newcomers & ~paid].mean()
+
+
+def test_the_predictions_step_switches_numpys_huge_page_advice_off_and_back():
+    from numpy._core import multiarray
+
+    from pipelines.predictions.huge_pages import huge_page_advice_off
+
+    previous = multiarray._set_madvise_hugepage(True)
+    try:
+        with huge_page_advice_off():
+            assert multiarray._set_madvise_hugepage(False) is False  # off inside
+        assert multiarray._set_madvise_hugepage(True) is True  # and as it was after
+    finally:
+        multiarray._set_madvise_hugepage(previous)

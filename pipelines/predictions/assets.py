@@ -189,14 +189,16 @@ def customer_clv_models(context: AssetExecutionContext, retentio_settings: Reten
         PREDICTION_COLUMNS,
         predict_customers,
     )
+    from pipelines.predictions.huge_pages import huge_page_advice_off
 
     settings = retentio_settings.get()
-    summaries, as_of, holdout_days = _read_summaries(settings)
-    run = predict_customers(summaries, as_of, holdout_days)
-    out = settings.warehouse_dir / "predictions"
-    _write_parquet(run.predictions, PREDICTION_COLUMNS, out / "customer_clv_predictions.parquet")
-    _write_parquet(run.model_fits, MODEL_FIT_COLUMNS, out / "clv_model_fits.parquet")
-    _write_parquet(run.backtest, BACKTEST_COLUMNS, out / "clv_backtest.parquet")
+    with huge_page_advice_off():
+        summaries, as_of, holdout_days = _read_summaries(settings)
+        run = predict_customers(summaries, as_of, holdout_days)
+        out = settings.warehouse_dir / "predictions"
+        _write_parquet(run.predictions, PREDICTION_COLUMNS, out / "customer_clv_predictions.parquet")
+        _write_parquet(run.model_fits, MODEL_FIT_COLUMNS, out / "clv_model_fits.parquet")
+        _write_parquet(run.backtest, BACKTEST_COLUMNS, out / "clv_backtest.parquet")
 
     params = {**{k: round(v, 6) for k, v in run.purchase_model.params.items()},
               **{f"gg_{k}": round(v, 6) for k, v in run.spend_model.params.items()}}
