@@ -183,7 +183,7 @@ def design_from_frame(
     return CovariateDesign(columns, levels, baseline, level_maps, tuple(names), matrix)
 
 
-class _Cells(NamedTuple):
+class DesignCells(NamedTuple):
     rows: np.ndarray  # the distinct design rows ("cells"), G x k
     of_customer: np.ndarray  # customer i is in cell of_customer[i]
 
@@ -209,7 +209,7 @@ def _design_matrix(design, n_customers: int, model: str) -> tuple[np.ndarray, tu
     return matrix, names
 
 
-def _cells(matrix: np.ndarray) -> _Cells:
+def design_cells(matrix: np.ndarray) -> DesignCells:
     """Distinct rows of the design: dummies of a few categorical covariates take a few dozen combinations.
 
     Rows of 0/1 dummies are read as binary numbers, first column most significant, so that one factorize of
@@ -217,14 +217,14 @@ def _cells(matrix: np.ndarray) -> _Cells:
     million customers and twenty dummies costs ten times more."""
     n, k = matrix.shape
     if k == 0:
-        return _Cells(np.zeros((1, 0)), np.zeros(n, dtype=np.intp))
+        return DesignCells(np.zeros((1, 0)), np.zeros(n, dtype=np.intp))
     if k <= 52 and np.all((matrix == 0.0) | (matrix == 1.0)):  # exact integers in a double up to 2^53
         bits = 2.0 ** np.arange(k - 1, -1, -1)
         codes, keys = pd.factorize(matrix @ bits, sort=True)
         rows = (keys.astype(np.int64)[:, None] >> np.arange(k - 1, -1, -1)) & 1
-        return _Cells(rows.astype(float), codes.astype(np.intp))
+        return DesignCells(rows.astype(float), codes.astype(np.intp))
     distinct = distinct_rows(*matrix.T)
-    return _Cells(np.column_stack(distinct.columns), distinct.inverse)
+    return DesignCells(np.column_stack(distinct.columns), distinct.inverse)
 
 
 def _check_identifiable(cell_rows: np.ndarray, names: tuple[str, ...], model: str) -> None:
@@ -654,7 +654,7 @@ class BGNBDCovariateFit:
         t, x, t_x, age = (
             np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (t, frequency, recency, T)
         )
-        cells = _cells(rows)
+        cells = design_cells(rows)
         cell_params = self.customer_params(cells.rows)
         distinct = distinct_rows(t, x, age, cells.of_customer)
         dt, dx, dage, dcell = distinct.columns
@@ -708,7 +708,7 @@ def fit_bgnbd_with_covariates(
     x, t_x, age = bgnbd.check_histories(frequency, recency, T)
     w = _weights(weights, x.size, BGNBD_MODEL_NAME)
     matrix, names = _design_matrix(design, x.size, BGNBD_MODEL_NAME)
-    cells = _cells(matrix)
+    cells = design_cells(matrix)
     _check_identifiable(cells.rows, names, BGNBD_MODEL_NAME)
 
     distinct = distinct_rows(x, t_x, age, cells.of_customer)
@@ -904,7 +904,7 @@ def fit_gamma_gamma_with_covariates(
     repeat = all_x > 0
     w = _weights(weights, all_x.size, GAMMA_GAMMA_MODEL_NAME)[repeat]
     matrix, names = _design_matrix(design, all_x.size, GAMMA_GAMMA_MODEL_NAME)
-    cells = _cells(matrix[repeat])
+    cells = design_cells(matrix[repeat])
     _check_identifiable(cells.rows, names, GAMMA_GAMMA_MODEL_NAME)
     if plain is None:
         plain = fit_gamma_gamma(x, m, weights=w)

@@ -163,23 +163,28 @@ def purchase_count_distribution(
     tail: float = DEFAULT_TAIL,
 ) -> PurchaseCountDistribution:
     """The mixture of the module docstring over the purchase model's sigma points, for purchases in the next
-    t. Computed once per distinct history (x, t_x, T)."""
+    t. Computed once per distinct history (x, t_x, T). ``t`` may also be one horizon per customer (a
+    covariate cell's customers are the plain model's on a stretched clock, ``models.covariate_forecast``):
+    a history is then (x, t_x, T, t)."""
     x = np.asarray(frequency, dtype=float).ravel()
     t_x = np.asarray(recency, dtype=float).ravel()
     age = np.asarray(T, dtype=float).ravel()
-    histories = distinct_rows(x, t_x, age)
+    horizons = () if np.ndim(t) == 0 else (np.broadcast_to(np.asarray(t, dtype=float).ravel(), x.shape),)
+    histories = distinct_rows(x, t_x, age, *horizons)
     n = histories.columns[0].size
+
+    def fill(table: CountTable, rows) -> None:
+        x, t_x, age, *horizon = (c[rows] for c in histories.columns)
+        _fill_count_table(table, variant, theta, covariance, horizon[0] if horizon else float(t), x, t_x, age)
+
     if n < _SPLIT_HISTORIES:
         table = CountTable(n, levels, tail)
-        _fill_count_table(table, variant, theta, covariance, float(t), *histories.columns)
+        fill(table, slice(None))
         return table.distribution(histories.inverse)
     # Two interleaved halves of the histories (heavy buyers, who need many k, sit together at the end), each
     # with its own k loop on its own thread: the loop's array operations release the GIL.
     halves = [np.arange(half, n, 2) for half in (0, 1)]
     tables = [CountTable(half.size, levels, tail) for half in halves]
-
-    def fill(table: CountTable, half: np.ndarray) -> None:
-        _fill_count_table(table, variant, theta, covariance, float(t), *(c[half] for c in histories.columns))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(fill, tables, halves))
@@ -200,16 +205,17 @@ def fitted_count_distribution(purchase_fit, t, frequency, recency, T, *, levels=
 
 
 def _fill_count_table(table: CountTable, variant, theta, covariance, t, x, t_x, age) -> None:
-    """The k loop of the module docstring on distinct histories."""
+    """The k loop of the module docstring on distinct histories (``t``: one horizon, or one per history)."""
     points, weights = sigma_points(theta, covariance)
     params = [variant.params(point) for point in points]
     # P(alive) per point and history, times the point's weight
     weighted_alive = np.stack(
         [w * variant.probability_alive(p, x, t_x, age) for p, w in zip(points, weights, strict=True)]
     )
-    pairs = distinct_rows(x, age)
-    pair_x, pair_age = pairs.columns
+    pairs = distinct_rows(x, age, *(() if np.ndim(t) == 0 else (t,)))
+    pair_x, pair_age, *pair_t = pairs.columns
     pair_index = pairs.inverse
+    t = pair_t[0] if pair_t else t
     active = table.active
     in_play = np.zeros(pair_x.size, dtype=bool)
     pair_survival = np.zeros((len(points), pair_x.size))
@@ -463,13 +469,23 @@ def forecast_intervals(
     the expected discount factor per purchase ``discounted_purchases / expected_purchases`` (module docstring)."""
     x = np.asarray(frequency, dtype=float).ravel()
     counts = fitted_count_distribution(purchase_fit, purchase_horizon, x, recency, T, levels=levels)
-    if spend_fit is None or not spend_fit.is_fitted:
-        clv = tuple(np.full(x.size, np.nan) for _ in counts.levels)
-    else:
-        expected = np.asarray(expected_purchases, dtype=float).ravel()
-        discounted = np.asarray(discounted_purchases, dtype=float).ravel()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            delta = np.where(expected > 0, discounted / expected, 1.0)
+    spend = None
+    if spend_fit is not None and spend_fit.is_fitted:
         spend = mean_spend_posterior(spend_fit.variant, spend_fit.theta, x, monetary_value)
-        clv = tuple(value_quantiles(counts, spend, delta, counts.levels))
-    return PredictiveIntervals(counts.levels, counts.quantiles, clv)
+    return intervals_from(counts, spend, expected_purchases, discounted_purchases)
+
+
+def intervals_from(counts: PurchaseCountDistribution, spend: MeanSpendPosterior | None, expected_purchases,
+                   discounted_purchases) -> PredictiveIntervals:
+    """``forecast_intervals``' result from a count distribution and each customer's mean-spend posterior
+    (None: no spend model, CLV quantiles NaN)."""
+    n = counts.history.size
+    if spend is None:
+        no_value = tuple(np.full(n, np.nan) for _ in counts.levels)
+        return PredictiveIntervals(counts.levels, counts.quantiles, no_value)
+    expected = np.asarray(expected_purchases, dtype=float).ravel()
+    discounted = np.asarray(discounted_purchases, dtype=float).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(expected > 0, discounted / expected, 1.0)
+    return PredictiveIntervals(counts.levels, counts.quantiles,
+                               tuple(value_quantiles(counts, spend, delta, counts.levels)))

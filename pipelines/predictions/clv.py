@@ -39,6 +39,7 @@ from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares,
 from models.pareto_nbd_forecast import fit_pareto_nbd_model
 from models.predictive_intervals import fitted_count_distribution, forecast_intervals
 from models.bgnbd_limits import FULL as BGNBD_FAMILY
+from models import covariate_forecast
 from models.covariate_forecast import cell_fits
 from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
 from pipelines.predictions.covariate_effects import covariate_fit_rows, fit_covariate_models, fit_purchase_covariates
@@ -151,37 +152,58 @@ def _correlation_row(check: SpendIndependenceCheck, as_of: date) -> dict:
             "as_of_date": as_of, "used_for_predictions": False, "choice_reason": None}
 
 
+_PREDICTED = ["probability_alive", "expected_purchases_12m", "expected_purchases_12m_p10",
+              "expected_purchases_12m_p90", "expected_order_value", "predicted_clv_12m",
+              "predicted_clv_12m_p10", "predicted_clv_12m_p90"]
+
+
+def _point_forecast(purchase_model, spend_model, x, t_x, T, m):
+    return forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
+                              monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
+
+
+def _columns(probability_alive, expected_purchases, expected_order_value, clv, intervals
+             ) -> dict[str, np.ndarray]:
+    values = [probability_alive, expected_purchases, *intervals.purchases, expected_order_value, clv,
+              *intervals.clv]
+    return dict(zip(_PREDICTED, values, strict=True))
+
+
 def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]:
     """The per-customer prediction columns. Without a purchase model only the expected order value can be
     given (when the spend model was fitted); CLV needs both."""
-    names = ["probability_alive", "expected_purchases_12m", "expected_purchases_12m_p10",
-             "expected_purchases_12m_p90", "expected_order_value", "predicted_clv_12m", "predicted_clv_12m_p10",
-             "predicted_clv_12m_p90"]
     if not purchase_model.is_fitted:
-        columns = {name: np.full(x.size, np.nan) for name in names}
+        columns = {name: np.full(x.size, np.nan) for name in _PREDICTED}
         if spend_model.is_fitted:
             columns["expected_order_value"] = spend_model.expected_order_value(x, m)
         return columns
-    forecast = forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
-                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
+    forecast = _point_forecast(purchase_model, spend_model, x, t_x, T, m)
     # predictive intervals: quantiles of the customer's purchase count and value (models.predictive_intervals)
     intervals = forecast_intervals(purchase_model, spend_model, x, t_x, T, m,
                                    purchase_horizon=forecast.purchase_horizon,
                                    expected_purchases=forecast.expected_purchases,
                                    discounted_purchases=forecast.discounted_purchases)
-    values = [forecast.probability_alive, forecast.expected_purchases, *intervals.purchases,
-              forecast.expected_order_value, forecast.clv, *intervals.clv]
-    return dict(zip(names, values, strict=True))
+    return _columns(forecast.probability_alive, forecast.expected_purchases, forecast.expected_order_value,
+                    forecast.clv, intervals)
 
 
-def _predict_by_cell(cells, n: int, x, t_x, T, m) -> dict[str, np.ndarray]:
-    """`_predict` cell by cell of a covariate model (`models.covariate_forecast`), scattered back."""
-    columns: dict[str, np.ndarray] = {}
-    for cell in cells:
-        idx = cell.customers
-        for name, values in _predict(cell.purchase, cell.spend, x[idx], t_x[idx], T[idx], m[idx]).items():
-            columns.setdefault(name, np.full(n, np.nan))[idx] = values
-    return columns
+def _predict_with_covariates(purchase, spend, rows, x, t_x, T, m) -> dict[str, np.ndarray]:
+    """`_predict` for the covariate BG/NBD (`models.covariate_forecast`): the point forecasts cell by cell,
+    the intervals for everyone at once. ``spend``: the covariate Gamma-Gamma or the plain spend fit."""
+    forecasts = [(cell.customers, _point_forecast(cell.purchase, cell.spend, x[cell.customers],
+                                                  t_x[cell.customers], T[cell.customers], m[cell.customers]))
+                 for cell in cell_fits(purchase, spend, rows)]
+    point = {}
+    for name in ("probability_alive", "expected_purchases", "expected_order_value", "clv",
+                 "discounted_purchases"):
+        point[name] = np.full(x.size, np.nan)
+        for customers, forecast in forecasts:
+            point[name][customers] = getattr(forecast, name)
+    intervals = covariate_forecast.forecast_intervals(
+        purchase, spend, rows, x, t_x, T, m, purchase_horizon=forecasts[0][1].purchase_horizon,
+        expected_purchases=point["expected_purchases"], discounted_purchases=point["discounted_purchases"])
+    return _columns(point["probability_alive"], point["expected_purchases"], point["expected_order_value"],
+                    point["clv"], intervals)
 
 
 def _covariate_summary_fit(fit, reason: str | None, n_customers: int) -> PurchaseModelFit:
@@ -286,11 +308,8 @@ def _backtest_quantiles(backtest: _Backtest, chosen: str, holdout_days: int) -> 
     x, t_x, T = backtest.frequency, backtest.recency, backtest.T
     if chosen != COVARIATES:
         return fitted_count_distribution(backtest.fits[chosen], h, x, t_x, T, tail=0.1).quantiles
-    p10, p90 = np.full(x.size, np.nan), np.full(x.size, np.nan)
-    for cell in cell_fits(backtest.covariates, None, backtest.covariate_rows):
-        idx = cell.customers
-        p10[idx], p90[idx] = fitted_count_distribution(cell.purchase, h, x[idx], t_x[idx], T[idx], tail=0.1).quantiles
-    return p10, p90
+    return covariate_forecast.count_distribution(backtest.covariates, h, x, t_x, T, backtest.covariate_rows,
+                                                 tail=0.1).quantiles
 
 
 def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
@@ -384,9 +403,9 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         if choice.chosen == COVARIATES:
             purchase_model = _covariate_summary_fit(covariates.purchase, None, x.size)
-            cells = cell_fits(covariates.purchase, covariates.spend if covariate_spend else spend_model,
-                              covariates.design.matrix)
-            columns = _predict_by_cell(cells, x.size, x, t_x, T, m)
+            columns = _predict_with_covariates(covariates.purchase,
+                                               covariates.spend if covariate_spend else spend_model,
+                                               covariates.design.matrix, x, t_x, T, m)
         else:
             purchase_model = full_history[choice.chosen]
             columns = _predict(purchase_model, spend_model, x, t_x, T, m)

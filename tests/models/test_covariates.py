@@ -14,9 +14,9 @@ from models.bgnbd import BGNBDParams
 from models.covariates import (
     OTHER_LEVEL,
     _BGNBDCovariateObjective,
-    _cells,
     _GammaGammaCovariateObjective,
     bgnbd_customer_params,
+    design_cells,
     design_from_frame,
     fit_bgnbd_with_covariates,
     fit_gamma_gamma_with_covariates,
@@ -148,13 +148,13 @@ def test_cells_of_dummies_are_the_distinct_rows_in_their_order(shape):
     matrix = (rng.random(shape) < 0.2).astype(float)
     matrix[: shape[0] // 2, : shape[1] // 2] = 0.0  # repeated rows
     distinct = distinct_rows(*matrix.T) if shape[0] else None
-    cells = _cells(matrix)
+    cells = design_cells(matrix)
     if distinct is not None:
         np.testing.assert_array_equal(cells.rows, np.column_stack(distinct.columns))
         np.testing.assert_array_equal(cells.of_customer, distinct.inverse)
     np.testing.assert_array_equal(cells.rows[cells.of_customer], matrix)
     numeric = matrix * rng.choice([1.0, 2.5], size=shape)
-    np.testing.assert_array_equal(_cells(numeric).rows[_cells(numeric).of_customer], numeric)
+    np.testing.assert_array_equal(design_cells(numeric).rows[design_cells(numeric).of_customer], numeric)
 
 
 def test_bgnbd_likelihood_with_zero_coefficients_equals_the_plain_models(
@@ -167,7 +167,7 @@ def test_bgnbd_likelihood_with_zero_coefficients_equals_the_plain_models(
     customers = bgnbd_customer_params(cdnow_bgnbd.params, cdnow_noise_design, zeros, zeros, zeros)
     assert bgnbd.log_likelihood(customers, x, t_x, T) == pytest.approx(plain, rel=1e-10, abs=0)
     # the fit's own objective, which works per (cell, x), (cell, T) and (cell, t_x)
-    cells = _cells(cdnow_noise_design.matrix)
+    cells = design_cells(cdnow_noise_design.matrix)
     objective = _BGNBDCovariateObjective(x, t_x, T, cells.of_customer, cells.rows, np.ones(x.size), True)
     theta = np.concatenate([cdnow_bgnbd.log_params, np.zeros(3 * k)])
     assert -objective(theta)[0] * x.size == pytest.approx(plain, rel=1e-10, abs=0)
@@ -183,7 +183,7 @@ def test_gamma_gamma_likelihood_with_zero_coefficients_equals_the_plain_models(
     plain = gamma_gamma.log_likelihood(cdnow_gamma_gamma.params, x, m)
     customers = gamma_gamma_customer_params(cdnow_gamma_gamma.params, rows, np.zeros(rows.shape[1]))
     assert gamma_gamma.log_likelihood(customers, x, m) == pytest.approx(plain, rel=1e-10, abs=0)
-    cells = _cells(rows)
+    cells = design_cells(rows)
     objective = _GammaGammaCovariateObjective(x, m, cells.of_customer, cells.rows, np.ones(x.size))
     theta = np.concatenate([cdnow_gamma_gamma.log_params, np.zeros(rows.shape[1])])
     assert -objective(theta)[0] * x.size == pytest.approx(plain, rel=1e-10, abs=0)
@@ -197,7 +197,7 @@ def central_differences(objective, theta, step=1e-6):
 def test_objectives_match_the_per_customer_formulas_and_their_gradients_are_exact(planted):
     customers, design = planted
     x, t_x, T = (customers[c].to_numpy() for c in ("frequency", "recency", "T"))
-    cells = _cells(design.matrix)
+    cells = design_cells(design.matrix)
     objective = _BGNBDCovariateObjective(x, t_x, T, cells.of_customer, cells.rows, np.ones(x.size), True)
     theta = np.concatenate([np.log([0.7, 8.0, 0.9, 2.5]), [0.3, 0.2, -0.1]])
     value, gradient = objective(theta)
@@ -208,7 +208,7 @@ def test_objectives_match_the_per_customer_formulas_and_their_gradients_are_exac
 
     repeat = x > 0
     m = customers["monetary_value"].to_numpy()[repeat]
-    cells = _cells(design.matrix[repeat])
+    cells = design_cells(design.matrix[repeat])
     objective = _GammaGammaCovariateObjective(x[repeat], m, cells.of_customer, cells.rows, np.ones(m.size))
     theta = np.array([np.log(5.0), np.log(3.0), np.log(12.0), 0.2])
     value, gradient = objective(theta)
@@ -226,7 +226,7 @@ def test_hessians_by_cells_equal_the_numerical_hessian(dropout_covariates):
     customers["country"] = np.random.default_rng(12).choice(["fr", "de", "it"], len(customers), p=[0.5, 0.3, 0.2])
     design = design_from_frame(customers, ["channel", "country"])
     x, t_x, T = (customers[c].to_numpy() for c in ("frequency", "recency", "T"))
-    cells = _cells(design.matrix)
+    cells = design_cells(design.matrix)
     assert cells.rows.shape == (6, 3)
     objective = _BGNBDCovariateObjective(x, t_x, T, cells.of_customer, cells.rows, np.ones(x.size),
                                          dropout_covariates)
@@ -237,7 +237,7 @@ def test_hessians_by_cells_equal_the_numerical_hessian(dropout_covariates):
 
     repeat = x > 0
     m = customers["monetary_value"].to_numpy()[repeat]
-    cells = _cells(design.matrix[repeat])
+    cells = design_cells(design.matrix[repeat])
     objective = _GammaGammaCovariateObjective(x[repeat], m, cells.of_customer, cells.rows, np.ones(m.size))
     theta = np.array([np.log(5.0), np.log(3.0), np.log(12.0), 0.2, -0.1, 0.3])
     np.testing.assert_allclose(objective.hessian(theta), numerical_hessian(objective, theta), rtol=1e-4,
