@@ -300,6 +300,8 @@ class _CellObjective:
         return value, gradient
 
     def hessian(self, theta: np.ndarray, _gradient=None, step: float = 1e-6) -> np.ndarray:
+        """``models.optimise``'s ``hessian_of``: the gradient it passes is not used (the differences need the
+        per-cell gradients at theta, which it does not hold)."""
         _, shared0, cells0 = self.parts(theta)
         n_cells, n_cell_params = cells0.shape
         shared_block = np.empty((self.shared.size, self.shared.size))
