@@ -42,7 +42,12 @@ from models.bgnbd_limits import FULL as BGNBD_FAMILY
 from models import covariate_forecast
 from models.covariate_forecast import cell_fits
 from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
-from pipelines.predictions.covariate_effects import covariate_fit_rows, fit_covariate_models, fit_purchase_covariates
+from pipelines.predictions.covariate_effects import (
+    covariate_fit_rows,
+    fit_covariate_models,
+    fit_purchase_covariates,
+    significant,
+)
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 # Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
@@ -263,31 +268,47 @@ class _BeforeCutoff:
         return cls(customers, *(summaries[column].to_numpy(float)[customers] for column in columns))
 
 
-def _fit_plain_backtest_models(before_cutoff: _BeforeCutoff) -> dict[str, PurchaseModelFit]:
-    """BG/NBD and Pareto/NBD on the history before the back-test cut-off."""
+def _fit_backtest_plain(fit, before_cutoff: _BeforeCutoff) -> PurchaseModelFit:
+    """``fit`` (BG/NBD's or Pareto/NBD's) on the history before the back-test cut-off."""
+    return fit(before_cutoff.frequency, before_cutoff.recency, before_cutoff.T, time_unit=TIME_UNIT)
+
+
+@dataclass(frozen=True)
+class _BacktestCovariates:
+    """The covariate BG/NBD on the history before the cut-off (None with the reason when it was not made),
+    with those customers' design rows."""
+
+    fit: object
+    reason: str | None
+    rows: np.ndarray
+
+
+def _fit_backtest_covariates(before_cutoff: _BeforeCutoff, plain: PurchaseModelFit, design_rows: np.ndarray
+                             ) -> _BacktestCovariates | None:
+    """``plain``: the back-test's BG/NBD; ``design_rows``: every customer's. None when nobody had purchased
+    by the cut-off."""
     x, t_x, T = before_cutoff.frequency, before_cutoff.recency, before_cutoff.T
-    return {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT),
-            "pareto_nbd": fit_pareto_nbd_model(x, t_x, T, time_unit=TIME_UNIT)}
+    if not x.size:
+        return None
+    rows = design_rows[before_cutoff.customers]
+    return _BacktestCovariates(*fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT, plain.full_fit), rows)
 
 
-def _fit_backtest_models(
+def _backtest_models(
     before_cutoff: _BeforeCutoff, holdout_days: int, plain_fits: dict[str, PurchaseModelFit],
-    design_rows: np.ndarray | None,
+    covariates: _BacktestCovariates | None,
 ) -> _Backtest:
-    """``plain_fits``: ``_fit_plain_backtest_models``'s; ``design_rows``: every customer's covariate design
-    rows when the covariate model is a candidate."""
+    """The back-test's fits: ``plain_fits`` by name and, when the covariate model is a candidate, its fit."""
     x, t_x, T = before_cutoff.frequency, before_cutoff.recency, before_cutoff.T
     fits = dict(plain_fits)
-    covariates, rows = None, None
-    if design_rows is not None and x.size:
-        rows = design_rows[before_cutoff.customers]
-        covariates, reason = fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT, plain_fits["bg_nbd"].full_fit)
-        fits[COVARIATES] = _covariate_summary_fit(covariates, reason, x.size)
+    if covariates is not None:
+        fits[COVARIATES] = _covariate_summary_fit(covariates.fit, covariates.reason, x.size)
     if not x.size:
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
         fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
-    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariates, rows)
+    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariates and covariates.fit,
+                     covariates and covariates.rows)
 
 
 def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
@@ -378,16 +399,26 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         # The back-test's plain fits need nothing from the full history's: fitted on the second core meanwhile
         # (the likelihoods' special functions release the GIL). The same fits as one after the other.
         before_cutoff = _BeforeCutoff.of(summaries)
-        plain_backtest_fits = beside.submit(_fit_plain_backtest_models, before_cutoff)
+        backtest_fits = {name: beside.submit(_fit_backtest_plain, fit, before_cutoff)
+                         for name, fit in (("bg_nbd", fit_purchase_model), ("pareto_nbd", fit_pareto_nbd_model))}
         full_history = {"bg_nbd": fit_purchase_model(x, t_x, T, time_unit=TIME_UNIT)}
         spend_model = fit_spend_model(x, m)
-        # the covariate fits explain (published either way); a significant purchase one is also a candidate.
-        # The spend one runs on the second core if the back-test's fits there are done first, else here.
-        covariates = fit_covariate_models(summaries, full_history["bg_nbd"], spend_model, TIME_UNIT, beside)
+
+        def backtest_covariates(purchase, design) -> _BacktestCovariates | None:
+            # a significant covariate purchase model is a candidate: fitted on the back-test's history here,
+            # right after the full history's, while the second core has Pareto/NBD and the spend fit
+            if not significant(purchase):
+                return None
+            return _fit_backtest_covariates(before_cutoff, backtest_fits["bg_nbd"].result(), design.matrix)
+
+        # The covariate fits explain (published either way); the spend one goes to the second core, and comes
+        # back here if that has not started it by the time this one is free.
+        covariates, covariate_backtest = fit_covariate_models(
+            summaries, full_history["bg_nbd"], spend_model, TIME_UNIT, beside, then=backtest_covariates)
         candidate = covariates.purchase_significant()
+        plain_backtest = {name: fit.result() for name, fit in backtest_fits.items()}
         backtest = _score_backtest(
-            _fit_backtest_models(before_cutoff, holdout_days, plain_backtest_fits.result(),
-                                 covariates.design.matrix if candidate else None), holdout_days)
+            _backtest_models(before_cutoff, holdout_days, plain_backtest, covariate_backtest), holdout_days)
     choice = choose_purchase_model(backtest.errors(), full_history["bg_nbd"].is_fitted, holdout_days,
                                    covariates_excluded=None if candidate else covariates.exclusion())
     if choice.chosen == "pareto_nbd":

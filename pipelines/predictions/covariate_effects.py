@@ -18,9 +18,11 @@ row, and never stops the predictions.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,7 @@ COVARIATES = ("acquisition_channel", "country_code", "first_purchase_year")
 PURCHASE_MODEL = "bg_nbd_covariates"
 SPEND_MODEL = "gamma_gamma_covariates"
 SIGNIFICANCE = 0.05
+Followed = TypeVar("Followed")
 
 
 def covariate_frame(summaries: pd.DataFrame) -> pd.DataFrame:
@@ -94,10 +97,10 @@ class CovariateFits:
 
     def purchase_significant(self) -> bool:
         """The covariates explain purchase rates beyond chance (the fit may then predict)."""
-        return self.purchase is not None and self.purchase.likelihood_ratio_test().p_value < SIGNIFICANCE
+        return significant(self.purchase)
 
     def spend_significant(self) -> bool:
-        return self.spend is not None and self.spend.likelihood_ratio_test().p_value < SIGNIFICANCE
+        return significant(self.spend)
 
     def exclusion(self) -> str:
         """Why the covariate BG/NBD is no candidate for the predictions."""
@@ -105,6 +108,11 @@ class CovariateFits:
             return f"no covariate fit ({self.purchase_reason})"
         return "the covariates do not significantly explain how often customers buy (" + (
             f"p = {self.purchase.likelihood_ratio_test().p_value:.3f})")
+
+
+def significant(fit: BGNBDCovariateFit | GammaGammaCovariateFit | None) -> bool:
+    """A covariate fit whose covariates explain more than chance (likelihood ratio against the plain fit)."""
+    return fit is not None and fit.likelihood_ratio_test().p_value < SIGNIFICANCE
 
 
 def covariate_design(summaries: pd.DataFrame) -> CovariateDesign:
@@ -139,13 +147,18 @@ def _fit_spend_covariates(x, m, design: CovariateDesign, plain: GammaGammaFit
 
 
 def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelFit, spend_model: SpendModelFit,
-                         time_unit: str, beside: Executor | None = None) -> CovariateFits:
-    """Both covariate fits on the full history, where the plain model is the full one at a proper maximum;
-    the spend fit on ``beside`` when given and free before the purchase fit is done."""
+                         time_unit: str, beside: Executor | None = None,
+                         then: Callable[[BGNBDCovariateFit | None, CovariateDesign], Followed] | None = None
+                         ) -> tuple[CovariateFits, Followed | None]:
+    """Both covariate fits on the full history, where the plain model is the full one at a proper maximum,
+    and what ``then(purchase fit, design)`` returns: it runs on this core right after the purchase fit (the
+    predictions step fits a significant purchase model again on the back-test's history there). The spend
+    fit goes to ``beside`` when given; when ``beside`` has not started it by the time ``then`` is done, it is
+    fitted here instead."""
     design = covariate_design(summaries)
     if not design.names:
         reason = "every covariate has a single level (or levels too small to compare): nothing to contrast"
-        return CovariateFits(design, None, reason, None, reason)
+        return CovariateFits(design, None, reason, None, reason), then(None, design) if then else None
     x = summaries["frequency"].to_numpy(float)
     spend_fitted = spend_model.model == "gamma_gamma" and spend_model.status == FITTED
     # the plain fits were made on the same customers: the covariate fits start from them
@@ -158,6 +171,7 @@ def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelF
     else:
         purchase, purchase_reason = None, ("the plain BG/NBD is not the full model at a proper maximum: no "
                                            "spread to explain")
+    followed = then(purchase, design) if then else None
     if not spend_fitted:
         spend, spend_reason = None, ("the plain Gamma-Gamma is not the full model at a proper maximum: no "
                                      "spread to explain")
@@ -165,7 +179,7 @@ def fit_covariate_models(summaries: pd.DataFrame, purchase_model: PurchaseModelF
         # queued behind whatever ``beside`` had to do: when that is not done by now, fitted here instead
         ran_beside = spend_fit is not None and not spend_fit.cancel()
         spend, spend_reason = spend_fit.result() if ran_beside else _fit_spend_covariates(*spend_arguments)
-    return CovariateFits(design, purchase, purchase_reason, spend, spend_reason)
+    return CovariateFits(design, purchase, purchase_reason, spend, spend_reason), followed
 
 
 def covariate_fit_rows(fits: CovariateFits, as_of: date, time_unit: str, *, purchase_used: bool = False,
