@@ -21,8 +21,8 @@ baseline customer on a stretched clock: lambda_i ~ Gamma(r, alpha_i) is lambda0 
 s_i = alpha0 / alpha_i = exp(beta'z_i), so the purchases in any interval of length u are the baseline's in
 an interval of length s_i u, while the drop-out after each purchase does not involve time. Every count
 distribution of the cell is therefore the baseline model's at (x, s_i t_x, s_i T) over the horizon s_i t:
-one call of ``models.predictive_intervals`` with a horizon per customer. (P(alive) and the expectations are
-invariant the same way; they stay per cell, where they cost little.)
+one call of ``models.predictive_intervals`` with a horizon per customer, and P(alive), the expected and the
+discounted purchases are ``models.clv``'s on that clock (``clock``).
 """
 
 from __future__ import annotations
@@ -86,19 +86,42 @@ def cell_fits(purchase: BGNBDCovariateFit, spend: GammaGammaCovariateFit | Spend
         yield CellFits(customers, cell_purchase, cell_spend)
 
 
+def clock(purchase: BGNBDCovariateFit, rows) -> np.ndarray:
+    """Each customer's clock against the baseline cell's, s_i = alpha0 / alpha_i = exp(beta'z_i) (module
+    docstring). Rate covariates only."""
+    if purchase.dropout_a_coefficients is not None:
+        raise ValueError("the stretched clock holds for covariates on the purchase rate only; this fit also "
+                         "has drop-out covariates (evaluate its cells one by one with cell_fits)")
+    return np.exp(np.asarray(rows, dtype=float) @ purchase.rate_coefficients)
+
+
+def baseline_fit(purchase: BGNBDCovariateFit) -> PurchaseModelFit:
+    """The plain BG/NBD at the baseline cell's parameters, without a covariance (as the cells')."""
+    theta = np.log(np.asarray(purchase.params, dtype=float))
+    return PurchaseModelFit(MODEL, FITTED, None, bgnbd_limits.FULL, theta, np.full((4, 4), np.nan),
+                            purchase.log_likelihood, purchase.n_customers, purchase.time_unit)
+
+
+def expected_order_value(spend: GammaGammaCovariateFit | SpendModelFit | None, frequency, monetary_value, rows
+                         ) -> np.ndarray:
+    """E[Z | x, m] per customer: at the cell's gamma_i (covariate Gamma-Gamma) or the plain fit's (NaN when
+    there is no fitted spend model)."""
+    if isinstance(spend, GammaGammaCovariateFit):
+        return spend.expected_order_value(frequency, monetary_value, rows)
+    if spend is not None and spend.is_fitted:
+        return spend.expected_order_value(frequency, monetary_value)
+    return np.full(np.shape(frequency), np.nan)
+
+
 def count_distribution(purchase: BGNBDCovariateFit, t, frequency, recency, T, rows, *,
                        levels=INTERVAL_QUANTILES, tail: float = DEFAULT_TAIL) -> PurchaseCountDistribution:
     """Every customer's distribution of purchases in the next t, each with their cell's parameters: the
     baseline model on each customer's stretched clock (module docstring). Rate covariates only."""
-    if purchase.dropout_a_coefficients is not None:
-        raise ValueError("the stretched clock holds for covariates on the purchase rate only; this fit also "
-                         "has drop-out covariates (evaluate its cells one by one with cell_fits)")
-    stretch = np.exp(np.asarray(rows, dtype=float) @ purchase.rate_coefficients)
-    baseline = np.log(np.asarray(purchase.params, dtype=float))
+    stretch = clock(purchase, rows)
+    baseline = baseline_fit(purchase)
     recency, T = (np.asarray(times, dtype=float) * stretch for times in (recency, T))
-    no_covariance = np.full((4, 4), np.nan)
-    return purchase_count_distribution(bgnbd_limits.FULL, baseline, no_covariance, float(t) * stretch, frequency,
-                                       recency, T, levels=levels, tail=tail)
+    return purchase_count_distribution(baseline.variant, baseline.theta, baseline.covariance,
+                                       float(t) * stretch, frequency, recency, T, levels=levels, tail=tail)
 
 
 def forecast_intervals(purchase: BGNBDCovariateFit, spend: GammaGammaCovariateFit | SpendModelFit | None,

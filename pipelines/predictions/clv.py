@@ -40,7 +40,6 @@ from models.pareto_nbd_forecast import fit_pareto_nbd_model
 from models.predictive_intervals import fitted_count_distribution, forecast_intervals
 from models.bgnbd_limits import FULL as BGNBD_FAMILY
 from models import covariate_forecast
-from models.covariate_forecast import cell_fits
 from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
 from pipelines.predictions.covariate_effects import (
     covariate_fit_rows,
@@ -193,22 +192,17 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
 
 
 def _predict_with_covariates(purchase, spend, rows, x, t_x, T, m) -> dict[str, np.ndarray]:
-    """`_predict` for the covariate BG/NBD (`models.covariate_forecast`): the point forecasts cell by cell,
-    the intervals for everyone at once. ``spend``: the covariate Gamma-Gamma or the plain spend fit."""
-    forecasts = [(cell.customers, _point_forecast(cell.purchase, cell.spend, x[cell.customers],
-                                                  t_x[cell.customers], T[cell.customers], m[cell.customers]))
-                 for cell in cell_fits(purchase, spend, rows)]
-    point = {}
-    for name in ("probability_alive", "expected_purchases", "expected_order_value", "clv",
-                 "discounted_purchases"):
-        point[name] = np.full(x.size, np.nan)
-        for customers, forecast in forecasts:
-            point[name][customers] = getattr(forecast, name)
+    """`_predict` for the covariate BG/NBD: every cell's customers at once, on the baseline cell's model with
+    their own clock (`models.covariate_forecast`). ``spend``: the covariate Gamma-Gamma or the plain fit."""
+    forecast = forecast_customers(covariate_forecast.baseline_fit(purchase), None, x, t_x, T, m,
+                                  horizon_months=HORIZON_MONTHS, monthly_discount_rate=MONTHLY_DISCOUNT_RATE,
+                                  intervals=False, clock=covariate_forecast.clock(purchase, rows))
+    order_value = covariate_forecast.expected_order_value(spend, x, m, rows)
     intervals = covariate_forecast.forecast_intervals(
-        purchase, spend, rows, x, t_x, T, m, purchase_horizon=forecasts[0][1].purchase_horizon,
-        expected_purchases=point["expected_purchases"], discounted_purchases=point["discounted_purchases"])
-    return _columns(point["probability_alive"], point["expected_purchases"], point["expected_order_value"],
-                    point["clv"], intervals)
+        purchase, spend, rows, x, t_x, T, m, purchase_horizon=forecast.purchase_horizon,
+        expected_purchases=forecast.expected_purchases, discounted_purchases=forecast.discounted_purchases)
+    return _columns(forecast.probability_alive, forecast.expected_purchases, order_value,
+                    forecast.discounted_purchases * order_value, intervals)
 
 
 def _covariate_summary_fit(fit, reason: str | None, n_customers: int) -> PurchaseModelFit:

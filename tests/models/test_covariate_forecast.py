@@ -1,4 +1,5 @@
-"""The covariate models' intervals for everyone at once (a stretched clock per cell) equal the cells' own."""
+"""The covariate models' forecasts and intervals for everyone at once (a stretched clock per cell) equal the
+cells' own."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ def two_covariates():
     return x, t_x, T, np.nan_to_num(m), design.matrix, purchase, spend
 
 
-def test_intervals_on_the_stretched_clock_equal_the_cells_own(two_covariates):
+def test_forecasts_on_the_stretched_clock_equal_the_cells_own(two_covariates):
     x, t_x, T, m, rows, purchase, spend = two_covariates
     n = x.size
-    expected, discounted = np.full(n, np.nan), np.full(n, np.nan)
+    expected, discounted, alive, value = (np.full(n, np.nan) for _ in range(4))
     by_cell = {name: np.full(n, np.nan) for name in ("p10", "p90", "clv_p10", "clv_p90")}
     cells = list(cell_fits(purchase, spend, rows))
     assert len(cells) == 6
@@ -40,11 +41,21 @@ def test_intervals_on_the_stretched_clock_equal_the_cells_own(two_covariates):
                                       horizon_months=12, monthly_discount_rate=0.01, purchase_horizon=HORIZON,
                                       intervals=False)
         expected[idx], discounted[idx] = forecast.expected_purchases, forecast.discounted_purchases
+        alive[idx], value[idx] = forecast.probability_alive, forecast.expected_order_value
         own = forecast_intervals(cell.purchase, cell.spend, x[idx], t_x[idx], T[idx], m[idx],
                                  purchase_horizon=HORIZON, expected_purchases=forecast.expected_purchases,
                                  discounted_purchases=forecast.discounted_purchases)
         (by_cell["p10"][idx], by_cell["p90"][idx]), (by_cell["clv_p10"][idx], by_cell["clv_p90"][idx]) = (
             own.purchases, own.clv)
+
+    # the point forecasts too: the baseline model on each customer's clock
+    on_clock = forecast_customers(covariate_forecast.baseline_fit(purchase), None, x, t_x, T, m,
+                                  horizon_months=12, monthly_discount_rate=0.01, purchase_horizon=HORIZON,
+                                  intervals=False, clock=covariate_forecast.clock(purchase, rows))
+    np.testing.assert_allclose(on_clock.probability_alive, alive, rtol=1e-12)
+    np.testing.assert_allclose(on_clock.expected_purchases, expected, rtol=1e-12)
+    np.testing.assert_allclose(on_clock.discounted_purchases, discounted, rtol=1e-12)
+    np.testing.assert_allclose(covariate_forecast.expected_order_value(spend, x, m, rows), value, rtol=1e-12)
 
     together = covariate_forecast.forecast_intervals(purchase, spend, rows, x, t_x, T, m, purchase_horizon=HORIZON,
                                                      expected_purchases=expected, discounted_purchases=discounted)
