@@ -39,6 +39,7 @@ from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares,
 from models.pareto_nbd_forecast import fit_pareto_nbd_model
 from models.predictive_intervals import fitted_count_distribution, forecast_intervals
 from models.bgnbd_limits import FULL as BGNBD_FAMILY
+from models.covariates import BGNBDCovariateFit
 from models import covariate_forecast
 from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
 from pipelines.predictions.covariate_effects import (
@@ -272,7 +273,7 @@ class _BacktestCovariates:
     """The covariate BG/NBD on the history before the cut-off (None with the reason when it was not made),
     with those customers' design rows."""
 
-    fit: object
+    fit: BGNBDCovariateFit | None
     reason: str | None
     rows: np.ndarray
 
@@ -301,8 +302,8 @@ def _backtest_models(
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
         fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
-    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariates and covariates.fit,
-                     covariates and covariates.rows)
+    covariate_fit, rows = (None, None) if covariates is None else (covariates.fit, covariates.rows)
+    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariate_fit, rows)
 
 
 def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
