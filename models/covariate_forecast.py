@@ -37,9 +37,9 @@ from models.covariates import BGNBDCovariateFit, GammaGammaCovariateFit, design_
 from models.intervals import INTERVAL_QUANTILES
 from models.predictive_intervals import (
     DEFAULT_TAIL,
-    MeanSpendPosterior,
     PredictiveIntervals,
     PurchaseCountDistribution,
+    gamma_gamma_posterior,
     intervals_from,
     mean_spend_posterior,
     purchase_count_distribution,
@@ -134,10 +134,7 @@ def forecast_intervals(purchase: BGNBDCovariateFit, spend: GammaGammaCovariateFi
     x = np.asarray(frequency, dtype=float).ravel()
     counts = count_distribution(purchase, purchase_horizon, x, recency, T, rows, levels=levels)
     if isinstance(spend, GammaGammaCovariateFit):
-        # note 025 as in mean_spend_posterior: shape q + p x, scale p (gamma_i + m x), gamma_i the cell's
-        p, q, gamma = spend.customer_params(rows)
-        m = np.where(x > 0, np.asarray(monetary_value, dtype=float).ravel(), 0.0)
-        posterior = MeanSpendPosterior(q + p * x, p * (gamma + m * x), np.full(x.shape, np.nan))
+        posterior = gamma_gamma_posterior(*spend.customer_params(rows), x, monetary_value)
     elif spend is not None and spend.is_fitted:
         posterior = mean_spend_posterior(spend.variant, spend.theta, x, monetary_value)
     else:

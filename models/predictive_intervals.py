@@ -260,6 +260,14 @@ class MeanSpendPosterior:
         return np.where(point, self.value, spread)
 
 
+def gamma_gamma_posterior(p, q, gamma, frequency, monetary_value) -> MeanSpendPosterior:
+    """Gamma-Gamma's posterior of each customer's mean order value (module docstring): inverse-gamma with
+    shape q + p x and scale p (gamma + m x). ``gamma`` may be one per customer (a covariate cell's)."""
+    x = np.asarray(frequency, dtype=float).ravel()
+    m = np.where(x > 0, np.asarray(monetary_value, dtype=float).ravel(), 0.0)
+    return MeanSpendPosterior(q + p * x, p * (gamma + m * x), np.full(x.shape, np.nan))
+
+
 def mean_spend_posterior(spend_variant, theta, frequency, monetary_value) -> MeanSpendPosterior:
     """The posterior of each customer's mean order value under the fitted spend model (module docstring)."""
     params = spend_variant.params(theta)
@@ -268,8 +276,7 @@ def mean_spend_posterior(spend_variant, theta, frequency, monetary_value) -> Mea
     inf = np.full(x.shape, np.inf)
     nan = np.full(x.shape, np.nan)
     if spend_variant.name == "gamma_gamma":
-        p, q, gamma = params["p"], params["q"], params["gamma"]
-        return MeanSpendPosterior(q + p * x, p * (gamma + m * x), nan)
+        return gamma_gamma_posterior(params["p"], params["q"], params["gamma"], x, m)
     if spend_variant.name == "common_spend":
         return MeanSpendPosterior(inf, nan, np.full(x.shape, params["p"] / params["nu"]))
     if spend_variant.name == "own_spend":

@@ -38,7 +38,6 @@ from models import (
 from models.backtest import INTERVAL_SHARES, frequency_buckets, interval_shares, naive_forecast, score_forecasts
 from models.pareto_nbd_forecast import fit_pareto_nbd_model
 from models.predictive_intervals import fitted_count_distribution, forecast_intervals
-from models.bgnbd_limits import FULL as BGNBD_FAMILY
 from models.covariates import BGNBDCovariateFit
 from models import covariate_forecast
 from models.purchase_model_choice import COVARIATES, choose_purchase_model, fallback
@@ -162,11 +161,6 @@ _PREDICTED = ["probability_alive", "expected_purchases_12m", "expected_purchases
               "predicted_clv_12m_p10", "predicted_clv_12m_p90"]
 
 
-def _point_forecast(purchase_model, spend_model, x, t_x, T, m):
-    return forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
-                              monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
-
-
 def _columns(probability_alive, expected_purchases, expected_order_value, clv, intervals
              ) -> dict[str, np.ndarray]:
     values = [probability_alive, expected_purchases, *intervals.purchases, expected_order_value, clv,
@@ -182,7 +176,8 @@ def _predict(purchase_model, spend_model, x, t_x, T, m) -> dict[str, np.ndarray]
         if spend_model.is_fitted:
             columns["expected_order_value"] = spend_model.expected_order_value(x, m)
         return columns
-    forecast = _point_forecast(purchase_model, spend_model, x, t_x, T, m)
+    forecast = forecast_customers(purchase_model, spend_model, x, t_x, T, m, horizon_months=HORIZON_MONTHS,
+                                  monthly_discount_rate=MONTHLY_DISCOUNT_RATE, intervals=False)
     # predictive intervals: quantiles of the customer's purchase count and value (models.predictive_intervals)
     intervals = forecast_intervals(purchase_model, spend_model, x, t_x, T, m,
                                    purchase_horizon=forecast.purchase_horizon,
@@ -212,8 +207,7 @@ def _covariate_summary_fit(fit, reason: str | None, n_customers: int) -> Purchas
     if fit is None:
         return PurchaseModelFit(COVARIATES, NOT_FITTED, reason, None, np.zeros(0), np.zeros((0, 0)), np.nan,
                                 n_customers, TIME_UNIT)
-    return PurchaseModelFit(COVARIATES, "fitted", None, BGNBD_FAMILY, np.log(np.asarray(fit.params, dtype=float)),
-                            np.full((4, 4), np.nan), fit.log_likelihood, fit.n_customers, TIME_UNIT)
+    return covariate_forecast.baseline_fit(fit)
 
 
 PURCHASE_MODELS = ("bg_nbd", "pareto_nbd", COVARIATES)
