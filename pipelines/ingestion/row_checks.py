@@ -134,12 +134,16 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
     if kind in (ColumnType.DECIMAL, ColumnType.INTEGER, ColumnType.QUANTITY, ColumnType.UNIT_PRICE):
         cleaned = f"trim(regexp_replace({value}, '[€$£\u00a0\u202f]', ' ', 'g'))"
         cleaned = f"trim(regexp_replace({cleaned}, '\\s+', ' ', 'g'))"
+        # `normalised` is written from `value`, not from `cleaned`: were `cleaned` written twice, DuckDB
+        # would compute it once for every row, regular expressions and all, before the CASE that spares the
+        # plain numbers (a third of the typing time of ten million orders). On a value whose cleaned form
+        # matches `pattern`, dropping every character but digits, signs and the marks it keeps is the same.
         if rules.decimal == ",":
             pattern = r"^[+-]?(\d{1,3}([ .]\d{3})+|\d+)(,\d+)?$"
-            normalised = f"replace(replace(replace({cleaned}, ' ', ''), '.', ''), ',', '.')"
+            normalised = f"replace(regexp_replace({value}, '[^0-9+,-]', '', 'g'), ',', '.')"
         else:
             pattern = r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"
-            normalised = f"replace({cleaned}, ',', '')"
+            normalised = f"regexp_replace({value}, '[^0-9+.-]', '', 'g')"
         # Plain numbers (most of them) are cast directly; only the rest pay for the regular expression.
         plain = (f"try_cast(replace({value}, ',', '.') as {{t}})" if rules.decimal == ","
                  else f"try_cast({value} as {{t}})")
@@ -237,7 +241,11 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
                 f"{_quoted(text)} || ' is after the load date {rules.load_date.isoformat()}'",
             ))
         if column.type is ColumnType.CURRENCY:
-            checks.append((column.name, f"{typed} not in {_sql_list(sorted(ISO_4217_CODES))[1:-1].join('()')}",
+            unknown = f"{typed} not in {_sql_list(sorted(ISO_4217_CODES))[1:-1].join('()')}"
+            if rules.currency in ISO_4217_CODES:
+                # A CASE compares with the codes one by one: the reporting currency (most rows) goes first.
+                unknown = f"{typed} <> '{rules.currency}' and {unknown}"
+            checks.append((column.name, unknown,
                            RejectReason.UNKNOWN_CURRENCY, f"{_quoted(text)} || ' is not an ISO 4217 code'"))
             checks.append((column.name, f"{typed} <> '{rules.currency}'", RejectReason.CURRENCY_MISMATCH,
                            f"{_quoted(typed)} || ' is not the reporting currency {rules.currency}'"))
