@@ -111,6 +111,27 @@ def _first_examples(members: pd.DataFrame, wanted: set[str], per_term: int = 2) 
     return examples
 
 
+def _term_counter(frame: pd.DataFrame):
+    """A function giving, for rows of `frame`, how many of them hold each term (a Counter).
+
+    The (row, term) pairs are coded as integers once; each scope and side then counts with one bincount
+    instead of a Counter over its millions of terms (61 of them took half the step at a million customers).
+    """
+    terms_per_row = frame["terms"].map(len).to_numpy()
+    row_of_pair = np.repeat(np.arange(len(frame)), terms_per_row)
+    codes, vocabulary = pd.factorize(pd.Series([t for terms in frame["terms"] for t in terms], dtype=object))
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
+
+    def count(rows: pd.DataFrame) -> Counter:
+        selected = np.zeros(len(frame), bool)
+        selected[position[rows.index].to_numpy()] = True
+        counts = np.bincount(codes[selected[row_of_pair]], minlength=len(vocabulary))
+        held = np.flatnonzero(counts)
+        return Counter(dict(zip(vocabulary[held], counts[held].tolist())))
+
+    return count
+
+
 def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     """`comments`: customer_key, nps_score, comment, response_date, rfm_segment, tenure_days, purchases (the
     dbt model survey_comments: the as-of date and erasures already applied).
@@ -128,7 +149,8 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     # Loyal customers first: their examples are chosen before anyone else's.
     frame = frame.sort_values(["tenure_days", "purchases", "customer_key"], ascending=[False, False, True],
                               na_position="last", kind="stable")
-    prior = Counter(t for terms in frame["terms"] for t in terms)
+    count_terms = _term_counter(frame)
+    prior = count_terms(frame)
     scopes = [(Scope("all", "all"), frame)]
     scopes += [(Scope("quarter", q), g) for q, g in frame.groupby("quarter", sort=True)]
     scopes += [(Scope("rfm_segment", s), g) for s, g in frame.groupby(frame["rfm_segment"].fillna("unscored"), sort=True)]
@@ -138,8 +160,7 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
         detractors, promoters = group[group["side"] == "detractor"], group[group["side"] == "promoter"]
         if len(detractors) < MIN_COMMENTS_PER_SIDE or len(promoters) < MIN_COMMENTS_PER_SIDE:
             continue
-        scores = log_odds_z(Counter(t for ts in detractors["terms"] for t in ts), len(detractors),
-                            Counter(t for ts in promoters["terms"] for t in ts), len(promoters),
+        scores = log_odds_z(count_terms(detractors), len(detractors), count_terms(promoters), len(promoters),
                             prior, len(frame))
         for side, members, ascending in (("detractor", detractors, False), ("promoter", promoters, True)):
             column = "detractor_comments" if side == "detractor" else "promoter_comments"
