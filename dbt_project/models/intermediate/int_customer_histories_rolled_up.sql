@@ -5,8 +5,8 @@
 ) }}
 
 {#-
-  One row per purchasing customer: the history that does not depend on the as-of date (first and latest
-  purchase, purchase days, revenue) and the same as of the back-test cut-off (as-of - H days). The models
+  One row per purchasing customer: the history that does not depend on the as-of date (first, second and
+  latest purchase days, purchase days, revenue) and the same as of the back-test cut-off (as-of - H days). The models
   that add what moves with the as-of date every day (tenure, recency, activity) read this one.
 
   Incremental: rebuilds the customers int_purchases_summed_by_customer_day rebuilt since this model's last
@@ -47,6 +47,8 @@ final as (
         purchase_days.customer_id,
         min(purchase_days.purchase_date) as first_purchase_date,
         max(purchase_days.purchase_date) as last_purchase_date,
+        min(case when purchase_days.purchase_date > purchase_days.first_purchase_date
+                 then purchase_days.purchase_date end) as second_purchase_date,
         count(*) as purchase_days,
         sum(purchase_days.orders) as purchases,
         sum(purchase_days.revenue) as revenue,

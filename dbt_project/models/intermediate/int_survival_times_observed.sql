@@ -33,13 +33,11 @@ customers as (
 
 ),
 
+{#- Kept per customer by the incremental histories: one row each, not their ten million purchase days. -#}
 second_purchase_days as (
 
-    select purchase_days.customer_id, min(purchase_days.purchase_date) as second_purchase_date
-    from {{ ref('int_purchases_summed_by_customer_day') }} as purchase_days
-    inner join customers on customers.customer_id = purchase_days.customer_id
-    where purchase_days.purchase_date > customers.first_purchase_date
-    group by purchase_days.customer_id
+    select customer_id, second_purchase_date
+    from {{ ref('int_customer_histories_rolled_up') }}
 
 ),
 
