@@ -73,15 +73,15 @@ changed_customers as (
 ),
 {% endif %}
 
-purchases as (
-
+{#- The completed orders on or before the as-of date (of the changed customers), read by each aggregation
+    below on its own rather than as a CTE, which DuckDB would materialize. -#}
+{%- set purchases %}
     select
         orders.order_id,
         orders.customer_id,
         orders.ordered_at,
         orders.order_date,
-        orders.amount,
-        orders.ingestion_batch
+        orders.amount
     from {{ ref('stg_shop__orders') }} as orders
     {%- if is_incremental() %}
     {#- a join, not `in (...)`: DuckDB then hashes the few changed customers, not the ten million orders #}
@@ -90,8 +90,7 @@ purchases as (
     cross join settings
     where orders.order_status = 'completed'
       and orders.order_date <= settings.as_of_date
-
-),
+{%- endset %}
 
 days as (
 
@@ -99,17 +98,22 @@ days as (
         customer_id,
         order_date as purchase_date,
         count(*) as orders,
-        sum(amount) as revenue,
-        {{ first_by('amount', ordering_key(['ordered_at', 'order_id'])) }} as first_order_amount
-    from purchases
+        sum(amount) as revenue
+    from ({{ purchases }}) as purchases
     group by customer_id, order_date
 
 ),
 
+{#- The first order (by time, then id) is on the first purchase day, so it is found per customer: a million
+    groups instead of carrying it in every customer-day group, which made that aggregation heavy enough to
+    spill under the memory limit when another model ran beside it (5.9 -> 8.7 s at a million customers). -#}
 first_days as (
 
-    select customer_id, min(purchase_date) as first_purchase_date
-    from days
+    select
+        customer_id,
+        min(order_date) as first_purchase_date,
+        {{ first_by('amount', ordering_key(['ordered_at', 'order_id'])) }} as first_order_amount
+    from ({{ purchases }}) as purchases
     group by customer_id
 
 ),
@@ -137,12 +141,12 @@ final as (
         days.purchase_date = first_days.first_purchase_date as is_first_purchase_day,
         days.orders,
         days.revenue,
-        case when days.purchase_date = first_days.first_purchase_date then days.first_order_amount end
+        case when days.purchase_date = first_days.first_purchase_date then first_days.first_order_amount end
             as first_purchase_amount,
         days.orders - case when days.purchase_date = first_days.first_purchase_date then 1 else 0 end
             as repeat_orders,
-        days.revenue - case when days.purchase_date = first_days.first_purchase_date then days.first_order_amount
-                            else 0 end as repeat_revenue,
+        days.revenue - case when days.purchase_date = first_days.first_purchase_date
+                            then first_days.first_order_amount else 0 end as repeat_revenue,
         settings.as_of_date as built_as_of_date,
         build.built_through_batch,
         build.built_through_request,
