@@ -73,9 +73,8 @@ changed_customers as (
 ),
 {% endif %}
 
-{#- The completed orders on or before the as-of date (of the changed customers), read by each aggregation
-    below on its own rather than as a CTE, which DuckDB would materialize. -#}
-{%- set purchases %}
+purchases as (
+
     select
         orders.order_id,
         orders.customer_id,
@@ -90,7 +89,8 @@ changed_customers as (
     cross join settings
     where orders.order_status = 'completed'
       and orders.order_date <= settings.as_of_date
-{%- endset %}
+
+),
 
 days as (
 
@@ -99,21 +99,23 @@ days as (
         order_date as purchase_date,
         count(*) as orders,
         sum(amount) as revenue
-    from ({{ purchases }}) as purchases
+    from purchases
     group by customer_id, order_date
 
 ),
 
 {#- The first order (by time, then id) is on the first purchase day, so it is found per customer: a million
-    groups instead of carrying it in every customer-day group, which made that aggregation heavy enough to
-    spill under the memory limit when another model ran beside it (5.9 -> 8.7 s at a million customers). -#}
+    groups, instead of carrying it in every customer-day group, which made that aggregation heavy enough to
+    slow down under the memory limit when another model ran beside it (5.9 -> 8.7 s at a million customers).
+    DuckDB materializes `purchases` for the two: measured, no slower on a full build, and twice as fast on a
+    daily one as reading the changed customers' orders twice. -#}
 first_days as (
 
     select
         customer_id,
         min(order_date) as first_purchase_date,
         {{ first_by('amount', ordering_key(['ordered_at', 'order_id'])) }} as first_order_amount
-    from ({{ purchases }}) as purchases
+    from purchases
     group by customer_id
 
 ),
