@@ -55,8 +55,9 @@ def test_amounts_in_either_decimal_convention(raw, decimal, expected):
     assert check_rows(ORDERS, [order(amount=raw)], decimal=decimal)[0]["amount"] == expected
 
 
-@pytest.mark.parametrize(("raw", "decimal"), [("12,50", "."), ("1,2,3", ","), ("twelve", "."), ("12.5.3", "."),
-                                              ("1 234.50", "."), ("12 €,50", ",")])
+@pytest.mark.parametrize(("raw", "decimal"), [
+    ("12,50", "."), ("1,2,3", ","), ("twelve", "."), ("12.5.3", "."), ("1 234.50", "."), ("12 €,50", ","),
+])
 def test_ambiguous_or_wrong_amounts_are_invalid_numbers(raw, decimal):
     row = check_rows(ORDERS, [order(amount=raw)], decimal=decimal)[0]
     assert (row["_reject_reason"], row["_reject_column"]) == ("invalid_number", "amount")

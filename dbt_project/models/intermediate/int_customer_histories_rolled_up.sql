@@ -6,8 +6,8 @@
 
 {#-
   One row per purchasing customer: the history that does not depend on the as-of date (first, second and
-  latest purchase days, purchase days, revenue) and the same as of the back-test cut-off (as-of - H days). The models
-  that add what moves with the as-of date every day (tenure, recency, activity) read this one.
+  latest purchase days, purchase days, revenue) and the same as of the back-test cut-off (as-of - H days).
+  The models that add what moves with the as-of date every day (tenure, recency, activity) read this one.
 
   Incremental: rebuilds the customers int_purchases_summed_by_customer_day rebuilt since this model's last
   build, and those with a purchase day the moving cut-off has just passed.
