@@ -41,55 +41,43 @@ having count(*) > 1
     million rows to re-prove what its previous runs proved. On a build from scratch they cover every row:
     the raw layer's new generation is one batch, and every customer history has rebuild number 1. -#}
 
-{#- No combination repeats among the rows of the customers the latest build rebuilt (delete+insert
-    of the incremental histories replaces all of a customer's rows, or none). A build from scratch rebuilt
-    everyone (one rebuild number): then the rows are grouped as they are, rather than matched first against
-    the list of every customer (twice the time at ten million rows). -#}
-{% test unique_within_rebuilt_customers(model, combination_of_columns) %}
-{%- set columns = combination_of_columns | join(', ') %}
-with builds as (
-    select max(rebuild_number) as latest, min(rebuild_number) = max(rebuild_number) as rebuilt_everyone
+{#- The repeated `columns` among the rows whose `key` has a row stamped by the latest run (`stamp`: the
+    column a run writes its number in, ingestion_batch or rebuild_number). When every row has the same stamp
+    (a build from scratch), the rows are grouped as they are, rather than matched first against the list of
+    all keys (twice the time at ten million rows). -#}
+{% macro repeated_among_latest(model, columns, key, stamp) %}
+{%- set columns = columns | join(', ') %}
+with stamps as (
+    select max({{ stamp }}) as latest, min({{ stamp }}) = max({{ stamp }}) as only_one
     from {{ model }}
 ),
-rows_of_rebuilt_customers as (
+rows_of_latest_keys as (
     select {{ columns }} from {{ model }}
-    where (select rebuilt_everyone from builds)
+    where (select only_one from stamps)
     union all
     select {{ columns }} from {{ model }}
-    where customer_id in (
-        select customer_id from {{ model }}
-        where rebuild_number = (select latest from builds) and not (select rebuilt_everyone from builds)
+    where {{ key }} in (
+        select {{ key }} from {{ model }}
+        where {{ stamp }} = (select latest from stamps) and not (select only_one from stamps)
     )
 )
 select {{ columns }}, count(*) as occurrences
-from rows_of_rebuilt_customers
+from rows_of_latest_keys
 group by {{ columns }}
 having count(*) > 1
+{% endmacro %}
+
+
+{#- No combination repeats among the rows of the customers the latest build rebuilt (delete+insert
+    of the incremental histories replaces all of a customer's rows, or none). -#}
+{% test unique_within_rebuilt_customers(model, combination_of_columns) %}
+{{ repeated_among_latest(model, combination_of_columns, 'customer_id', 'rebuild_number') }}
 {% endtest %}
 
 
-{#- The key of every row of the latest ingestion batch appears once in the whole table. When the table is
-    one batch (a build from scratch), every key is grouped as it is, rather than matched first against the
-    list of all keys. -#}
+{#- The key of every row of the latest ingestion batch appears once in the whole table. -#}
 {% test unique_where_batch_is_latest(model, column_name, batch_column) %}
-with batches as (
-    select max({{ batch_column }}) as latest, min({{ batch_column }}) = max({{ batch_column }}) as only_one
-    from {{ model }}
-),
-rows_sharing_a_latest_key as (
-    select {{ column_name }} from {{ model }}
-    where (select only_one from batches)
-    union all
-    select {{ column_name }} from {{ model }}
-    where {{ column_name }} in (
-        select {{ column_name }} from {{ model }}
-        where {{ batch_column }} = (select latest from batches) and not (select only_one from batches)
-    )
-)
-select {{ column_name }}, count(*) as occurrences
-from rows_sharing_a_latest_key
-group by {{ column_name }}
-having count(*) > 1
+{{ repeated_among_latest(model, [column_name], column_name, batch_column) }}
 {% endtest %}
 
 
