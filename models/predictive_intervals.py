@@ -114,8 +114,9 @@ class CountTable:
         if k == 0:
             self.zero[active] = mass
         else:
-            self.rows.append(active)
-            self.counts.append(np.full(active.size, k))
+            # 32-bit rows and counts: ten million customers' tables hold hundreds of millions of them
+            self.rows.append(active.astype(np.int32))
+            self.counts.append(np.full(active.size, k, dtype=np.int32))
             self.probabilities.append(mass)
         for quantile, level in zip(self.quantiles, self.levels, strict=True):
             reached = np.isnan(quantile[active]) & (1.0 - survival >= level - 1e-12)
@@ -132,9 +133,11 @@ class CountTable:
             merged.zero[part] = table.zero
             for quantile, part_quantile in zip(merged.quantiles, table.quantiles, strict=True):
                 quantile[part] = part_quantile
+            part = part.astype(np.int32)
             merged.rows += [part[rows] for rows in table.rows]
             merged.counts += table.counts
             merged.probabilities += table.probabilities
+            table.rows = []  # the part's own numbering, no longer needed: freed as it goes
         merged.active = np.zeros(0, dtype=int)
         return merged
 
@@ -142,10 +145,15 @@ class CountTable:
         """Per customer, ``history`` giving each one's distinct history; a level never reached within
         MAX_PURCHASES (no realistic customer) has a NaN quantile."""
         if self.rows:
-            row, count = np.concatenate(self.rows), np.concatenate(self.counts)
+            # one array at a time, each list let go once joined: not all of them twice at once
+            row = np.concatenate(self.rows)
+            self.rows = []
+            count = np.concatenate(self.counts)
+            self.counts = []
             probability = np.concatenate(self.probabilities)
+            self.probabilities = []
         else:
-            row, count, probability = np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+            row, count, probability = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
         return PurchaseCountDistribution(history, self.zero, row, count, probability, self.levels,
                                          tuple(q[history] for q in self.quantiles))
 
@@ -323,6 +331,10 @@ def value_quantiles(
 # where whole-length ones (90 MB at a million customers) are fresh memory at every pass (a million customers'
 # first solve in a fresh process: 5.6 s whole-length, 3.8 s by blocks).
 _BLOCK_ROWS = 1 << 18
+# Rows of the distribution per task of the CLV quantiles: a task's temporaries are about 60 bytes a row, and
+# two tasks run at once. Halving all the histories, as at a million customers, held 9 GB of them at ten
+# million (peak RSS 21 GB).
+_ROWS_PER_TASK = 1 << 23
 
 
 def _cdf_slope_curvature(u, n, who, mass, log_k, s, log_gamma, log_s):
@@ -337,6 +349,23 @@ def _cdf_slope_curvature(u, n, who, mass, log_k, s, log_gamma, log_s):
     return (np.bincount(who, weights=mass * upper, minlength=n),
             np.bincount(who, weights=density, minlength=n),
             np.bincount(who, weights=density * (y - s), minlength=n))
+
+
+def _rows_by_part(row: np.ndarray, parts: int) -> list[np.ndarray]:
+    """The indices of ``row`` whose history falls in each part (history % parts), in order, as 32-bit
+    integers; grouped a block at a time, so that no whole-length 64-bit index array is ever made."""
+    pieces: list[list[np.ndarray]] = [[] for _ in range(parts)]
+    for start in range(0, row.size, _ROWS_PER_TASK):
+        part = (row[start:start + _ROWS_PER_TASK] % parts).astype(np.int16)
+        order = np.argsort(part, kind="stable")  # a radix sort: each part's rows stay in order
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(part, minlength=parts))])
+        for index, piece in enumerate(pieces):
+            piece.append((order[bounds[index]:bounds[index + 1]] + start).astype(np.int32))
+    grouped = []
+    for piece in pieces:
+        grouped.append(np.concatenate(piece) if piece else np.zeros(0, np.int32))
+        piece.clear()
+    return grouped
 
 
 def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -> list[np.ndarray]:
@@ -356,12 +385,10 @@ def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -
     Q is only evaluated where it is neither 0 nor 1 to double precision: by Chernoff's bound P(V <= y) and
     P(V >= y) are below e^-D, D = y - shape - shape ln(y / shape), on their sides of shape, so beyond D = 40
     (4e-18) Q is taken as 1 or 0 (most rows for the low level, whose w is small). The histories of each level
-    are dealt in two interleaved halves (heavy buyers, with many counts, sit together at the end of the
-    histories' order) and the four halves solved on two threads: the incomplete gamma function releases the
-    GIL."""
+    are dealt in interleaved parts (two up to _ROWS_PER_TASK rows each, more beyond) solved on two threads:
+    the incomplete gamma function releases the GIL."""
     h = counts.zero.size
-    row, count, probability = counts.row, counts.count.astype(float), counts.probability
-    log_count = np.log(count)
+    row, count, probability = counts.row, counts.count, counts.probability
     last = np.ones(h)
     np.maximum.at(last, row, count)
     safe_shape = np.where(needed, shape, 1.0)
@@ -378,13 +405,19 @@ def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -
         per_history[counts.history] = quantile
         count_quantiles.append(np.maximum(per_history, 1.0))
 
-    def solve(level: float, count_quantile: np.ndarray, histories: np.ndarray) -> np.ndarray:
-        """log w for ``histories`` (indices), each with its own rows of the distribution."""
+    # The histories are dealt into `parts` interleaved by index (heavy buyers, with many counts, sit together
+    # at the end of the histories' order), with few enough rows each that two in flight stay small.
+    parts = 2 * max(1, -(-row.size // (2 * _ROWS_PER_TASK)))
+    rows_of_part = _rows_by_part(row, parts)
+
+    def solve(level: float, count_quantile, histories: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """log w for ``histories`` (indices), each with its own rows of the distribution, all among the rows
+        ``candidates``."""
         n = histories.size
         local = np.full(h, -1)
         local[histories] = np.arange(n)
-        taken = np.flatnonzero(local[row] >= 0)
-        who, mass, log_k = local[row[taken]], probability[taken], log_count[taken]
+        taken = candidates[local[row[candidates]] >= 0]
+        who, mass, log_k = local[row[taken]], probability[taken], np.log(count[taken])
         history_shape = safe_shape[histories]
         s, log_gamma = history_shape[who], special.gammaln(history_shape)[who]
         log_s = np.log(s)
@@ -435,13 +468,14 @@ def _ratio_quantiles(counts: PurchaseCountDistribution, shape, needed, levels) -
         # where the level lies in the tail not evaluated, the bracket's upper end is the answer
         answer[open_] = np.exp(high[open_])
         solved = np.flatnonzero(open_ & (kept >= level))
-        tasks += [(answer, level, count_quantile, solved[half::2]) for half in (0, 1)]
+        tasks += [(answer, level, count_quantile, solved[solved % parts == part], rows_of_part[part])
+                  for part in range(parts)]
         answer[~needed] = np.nan
         answers.append(answer)
 
     def run(task) -> None:
-        answer, level, count_quantile, histories = task
-        answer[histories] = np.exp(solve(level, count_quantile, histories))  # the halves are disjoint
+        answer, level, count_quantile, histories, candidates = task
+        answer[histories] = np.exp(solve(level, count_quantile, histories, candidates))  # parts are disjoint
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(run, tasks))

@@ -377,6 +377,11 @@ def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
     return model, rows, beats_naive, calibrated
 
 
+# Up to this many customers the back-test is scored beside the predictions (a million: 2.9 GB at the peak);
+# beyond, after them (ten million side by side: 17 GB).
+_SCORES_BESIDE_UP_TO = 3_000_000
+
+
 def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -> ClvRun:
     """`summaries`: one row per purchasing customer, as in dbt's int_customers_summarized_for_predictions."""
     x = summaries["frequency"].to_numpy(float)
@@ -419,8 +424,11 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
     covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
     with ThreadPoolExecutor(max_workers=1) as beside:
-        # The back-test's scores (its interval quantiles most of the work) beside the predictions.
-        scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
+        # The back-test's scores (its interval quantiles most of the work) beside the predictions; after them
+        # beyond _SCORES_BESIDE_UP_TO customers, where the two count distributions would not fit in memory side
+        # by side.
+        if x.size <= _SCORES_BESIDE_UP_TO:
+            scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         if choice.chosen == COVARIATES:
             purchase_model = _covariate_summary_fit(covariates.purchase, None, x.size)
             columns = _predict_with_covariates(covariates.purchase,
@@ -429,6 +437,8 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         else:
             purchase_model = full_history[choice.chosen]
             columns = _predict(purchase_model, spend_model, x, t_x, T, m)
+        if x.size > _SCORES_BESIDE_UP_TO:
+            scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         backtest_model, backtest_rows, beats_naive, calibration = scored_backtest.result()
     health = health_score(
         columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
