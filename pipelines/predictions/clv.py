@@ -424,9 +424,9 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
     covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
     with ThreadPoolExecutor(max_workers=1) as beside:
-        # The back-test's scores (its interval quantiles most of the work) beside the predictions; after them
-        # beyond _SCORES_BESIDE_UP_TO customers, where the two count distributions would not fit in memory side
-        # by side.
+        # The back-test's scores (its interval quantiles most of the work) beside the predictions; after
+        # them beyond _SCORES_BESIDE_UP_TO customers, where two count distributions at once take too much
+        # memory.
         if x.size <= _SCORES_BESIDE_UP_TO:
             scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         if choice.chosen == COVARIATES:
