@@ -7,8 +7,9 @@ from collections import Counter
 from contextlib import closing
 
 import duckdb
+import pandas as pd
 
-from pipelines.feedback.themes import log_odds_z, masked_example, terms_of
+from pipelines.feedback.themes import feedback_themes, log_odds_z, masked_example, terms_of
 
 
 def test_comments_are_folded_split_and_stripped_of_stop_words():
@@ -16,6 +17,18 @@ def test_comments_are_folded_split_and_stripped_of_stop_words():
     assert {"service", "client", "injoignable", "livraison", "retard", "deçu".replace("ç", "c")} <= terms
     assert "service client" in terms and "client injoignable" in terms and "livraison retard" in terms
     assert not {"le", "est", "en", "tres"} & terms
+
+
+def test_a_shop_without_comments_has_no_themes():
+    """No answer, or answers without a comment (a small shop): an empty table, not an error."""
+    for comments in ([], [None, "  "]):
+        frame = pd.DataFrame({
+            "customer_key": [f"k{i}" for i in range(len(comments))], "nps_score": [3.0] * len(comments),
+            "comment": pd.Series(comments, dtype=object),
+            "response_date": pd.to_datetime(["2025-01-01"] * len(comments)),
+            "rfm_segment": [None] * len(comments), "tenure_days": [10.0] * len(comments),
+            "purchases": [1.0] * len(comments)})
+        assert feedback_themes(frame).empty
 
 
 def test_examples_hide_contact_details():
