@@ -127,7 +127,8 @@ class CountTable:
 
     @classmethod
     def merged(cls, tables: list[CountTable], parts: list[np.ndarray], n: int) -> CountTable:
-        """One table of n histories from tables filled for disjoint ``parts`` of them (indices)."""
+        """One table of n histories from tables filled for disjoint ``parts`` of them (indices). The tables'
+        rows are handed over: they are left without them."""
         merged = cls(n, tables[0].levels, tail=tables[0].stop)
         for table, part in zip(tables, parts, strict=True):
             merged.zero[part] = table.zero
@@ -143,7 +144,8 @@ class CountTable:
 
     def distribution(self, history: np.ndarray) -> PurchaseCountDistribution:
         """Per customer, ``history`` giving each one's distinct history; a level never reached within
-        MAX_PURCHASES (no realistic customer) has a NaN quantile."""
+        MAX_PURCHASES (no realistic customer) has a NaN quantile. Called once: the table's rows are handed
+        over (joined, and let go here, so that they are never held twice)."""
         if self.rows:
             # one array at a time, each list let go once joined: not all of them twice at once
             row = np.concatenate(self.rows)
