@@ -19,6 +19,7 @@ import fcntl
 import json
 import re
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -44,6 +45,9 @@ from pipelines.waiting import Busy, Wait
 # itself; only what is still there after this long is stopped. Unless one of them holds the warehouse file
 # (dbt outliving a killed run goes on writing it): then they are all stopped at once.
 SELF_EXIT_SECONDS = 3
+# A run writes its name into the run lock within milliseconds of taking it; a waiting run that looks in
+# between looks again for up to this long before it calls the holder "another Retentio run".
+HOLDER_NAMES_ITSELF_SECONDS = 2.0
 
 RUN_LOCK_NAME = ".run.lock"
 # What the steps build beside what they replace, then rename into place (see pipelines/publish/bi_file.py).
@@ -167,7 +171,8 @@ def _write_holder(lock, run_id: str) -> None:
     process = RunProcess.current()
     lock.seek(0)
     lock.truncate()
-    lock.write(json.dumps({"run_id": run_id, "pid": process.pid, "since": time.time()}))
+    lock.write(json.dumps({"run_id": run_id, "pid": process.pid, "host": process.host, "start": process.start,
+                           "since": time.time()}))
     lock.flush()
 
 
@@ -178,14 +183,32 @@ def _run_lock_busy(lock, instance) -> Busy | None:
         return None
     except BlockingIOError:
         pass
-    try:
-        holder = json.loads(Path(lock.name).read_text())
-        run_id, pid, since = holder["run_id"], holder["pid"], holder["since"]
-    except (OSError, ValueError, KeyError):
-        return Busy("another Retentio run")  # it has not written its name yet
+    holder = _holder_of(Path(lock.name))
+    if holder is None:
+        return Busy("another Retentio run")  # an older version of Retentio, which does not write its name
+    run_id, pid, since = holder["run_id"], holder["pid"], holder["since"]
     if instance.get_run_record_by_id(run_id) is None:  # it has not created its Dagster run yet
         return Busy(run_name(run_id, datetime.fromtimestamp(since)), f"pid {pid}, preparing")
     return _describe(instance, run_id)
+
+
+def _holder_of(lock_path: Path, patience_seconds: float = HOLDER_NAMES_ITSELF_SECONDS) -> dict | None:
+    """What the run holding the lock wrote into the lock file, or None if it has not written it within
+    `patience_seconds`. A run takes the lock, then writes its name: a look in between finds the file empty,
+    half-written, or still naming the previous holder (whose process has ended), so look again shortly."""
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        try:
+            holder = json.loads(lock_path.read_text())
+            process = RunProcess(holder.get("host", socket.gethostname()), holder["pid"], holder.get("start"),
+                                 running_at=holder["since"])
+            if holder["run_id"] and process.state() != ProcessState.GONE:
+                return holder
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
 
 
 def _describe(instance, run_id: str) -> Busy:

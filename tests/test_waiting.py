@@ -8,6 +8,7 @@ SIGTERM, and goes on as soon as the run it waits for dies. A run on another ware
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.waiting import Busy, Wait, WaitTimedOut
+from pipelines.warehouse_turn import RUN_LOCK_NAME, _holder_of
 from tests.conftest import PROJECT_ROOT
 from tests.holding_runs import HOLDING_STEP, HoldingRun
 from tests.pipeline_runs import (
@@ -53,6 +55,30 @@ def test_a_wait_gives_up_after_its_time_naming_what_it_waited_for():
                                            r"warehouse \(RETENTIO_MAX_WAIT_SECONDS=0.3\)"):
         wait.until_free(lambda: Busy("run A", "in step 1"))
     assert wait.waiting  # an exception ends the wait: the run was stopped while waiting
+
+
+def test_a_run_that_has_just_taken_the_lock_is_named_once_it_writes_its_name(tmp_path):
+    """Between taking the run lock and writing its name into it, the lock file names the previous holder
+    (or nothing): a look in that moment waits for the new name instead of naming no one, or the dead."""
+    lock_path = tmp_path / RUN_LOCK_NAME
+    lock_path.write_text(json.dumps({"run_id": "the-previous-run", "pid": 2**22 + 1, "since": 0}))
+    taker = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        "from pipelines.warehouse_turn import _write_holder\n"
+        f"lock = open({str(lock_path)!r}, 'a+')\n"
+        "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(0.5)\n"
+        "_write_holder(lock, 'the-new-run')\n"
+        "time.sleep(60)\n")], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert taker.stdout.readline() == "locked\n"
+        assert _holder_of(lock_path)["run_id"] == "the-new-run"
+        assert _holder_of(lock_path)["pid"] == taker.pid
+    finally:
+        taker.kill()
+        taker.wait()
+    assert _holder_of(lock_path, patience_seconds=0.2) is None  # its process has ended: no one to name
 
 
 # --- pipelines.run waiting for a real run ----------------------------------------------------------------
