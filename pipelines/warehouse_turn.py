@@ -185,7 +185,7 @@ def _run_lock_busy(lock, instance) -> Busy | None:
         pass
     holder = _holder_of(Path(lock.name))
     if holder is None:
-        return Busy("another Retentio run")  # an older version of Retentio, which does not write its name
+        return Busy("another Retentio run")  # it has not written its name within the patience above
     run_id, pid, since = holder["run_id"], holder["pid"], holder["since"]
     if instance.get_run_record_by_id(run_id) is None:  # it has not created its Dagster run yet
         return Busy(run_name(run_id, datetime.fromtimestamp(since)), f"pid {pid}, preparing")
