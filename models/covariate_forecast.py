@@ -117,7 +117,15 @@ def count_distribution(purchase: BGNBDCovariateFit, t, frequency, recency, T, ro
                        levels=INTERVAL_QUANTILES, tail: float = DEFAULT_TAIL) -> PurchaseCountDistribution:
     """Every customer's distribution of purchases in the next t, each with their cell's parameters: the
     baseline model on each customer's stretched clock (module docstring). Rate covariates only."""
-    stretch = clock(purchase, rows)
+    return count_distribution_on_clock(purchase, t, frequency, recency, T, clock(purchase, rows),
+                                       levels=levels, tail=tail)
+
+
+def count_distribution_on_clock(purchase: BGNBDCovariateFit, t, frequency, recency, T, stretch, *,
+                                levels=INTERVAL_QUANTILES, tail: float = DEFAULT_TAIL
+                                ) -> PurchaseCountDistribution:
+    """`count_distribution` from each customer's clock (``clock``), for a caller that has the clocks of more
+    customers than it asks about and need not pick their design rows (a copy as large as the design)."""
     baseline = baseline_fit(purchase)
     recency, T = (np.asarray(times, dtype=float) * stretch for times in (recency, T))
     return purchase_count_distribution(baseline.variant, baseline.theta, baseline.covariance,

@@ -47,6 +47,7 @@ from pipelines.predictions.covariate_effects import (
     fit_purchase_covariates,
     significant,
 )
+from pipelines.predictions.freed_memory import hand_back_freed_memory
 from pipelines.predictions.horizon import HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE, TIME_UNIT  # noqa: F401 (re-exported)
 
 # Column -> DuckDB type of each Parquet file: the contract with dbt's sources, kept when everything is null.
@@ -127,6 +128,20 @@ def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
             values = pd.to_numeric(frame[name], errors="coerce").astype(float)
             frame[name] = values.where(np.isfinite(values))
     return frame
+
+
+def _prediction_frame(columns: dict) -> pd.DataFrame:
+    """`_typed` for the per-customer predictions, emptying ``columns`` (name -> array, or a value for every
+    customer) as it goes: each column is cleaned once and not copied again (at ten million customers a copy
+    of the frame is a gigabyte at the step's peak)."""
+    typed = {}
+    for name, kind in PREDICTION_COLUMNS.items():
+        values = columns.pop(name)
+        if kind == "double":
+            values = np.asarray(values, dtype=float)
+            values = np.where(np.isfinite(values), values, np.nan)
+        typed[name] = values
+    return pd.DataFrame(typed, copy=False)
 
 
 def _fit_rows(fit: PurchaseModelFit | SpendModelFit, fitted_on: str, as_of: date, *, used: bool = False,
@@ -217,8 +232,8 @@ PURCHASE_MODELS = ("bg_nbd", "pareto_nbd", COVARIATES)
 class _Backtest:
     """The purchase models fitted on the history up to as-of - H (by name), their forecasts of each
     customer's purchases in those H days, and what the customers did. The covariate BG/NBD is fitted only
-    when its covariates were significant on the full history (`covariates`: the fit, `covariate_rows`: the
-    calibration customers' design rows)."""
+    when its covariates were significant on the full history (`covariates`: the fit; `design_rows`: every
+    customer's design rows, `customers`: a mask of those who had purchased by the cut-off)."""
 
     fits: dict[str, PurchaseModelFit]
     forecasts: dict[str, np.ndarray]
@@ -227,7 +242,13 @@ class _Backtest:
     T: np.ndarray
     actual: np.ndarray
     covariates: object = None
-    covariate_rows: np.ndarray | None = None
+    design_rows: np.ndarray | None = None
+    customers: np.ndarray | None = None
+
+    def covariate_rows(self) -> np.ndarray:
+        """The design rows of the customers scored, picked when needed and let go after (held for the whole
+        step, they were a gigabyte at ten million customers beside the predictions' peak)."""
+        return self.design_rows[self.customers]
 
     def errors(self) -> dict[str, float]:
         """Root mean squared error per customer of each model's forecast (NaN when the model was not
@@ -265,11 +286,11 @@ def _fit_backtest_plain(fit, before_cutoff: _BeforeCutoff) -> PurchaseModelFit:
 @dataclass(frozen=True)
 class _BacktestCovariates:
     """The covariate BG/NBD on the history before the cut-off (None with the reason when it was not made),
-    with those customers' design rows."""
+    with every customer's design rows."""
 
     fit: BGNBDCovariateFit | None
     reason: str | None
-    rows: np.ndarray
+    design_rows: np.ndarray
 
 
 def _fit_backtest_covariates(before_cutoff: _BeforeCutoff, plain: PurchaseModelFit, design_rows: np.ndarray
@@ -280,7 +301,8 @@ def _fit_backtest_covariates(before_cutoff: _BeforeCutoff, plain: PurchaseModelF
     if not x.size:
         return None
     rows = design_rows[before_cutoff.customers]
-    return _BacktestCovariates(*fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT, plain.full_fit), rows)
+    return _BacktestCovariates(*fit_purchase_covariates(x, t_x, T, rows, TIME_UNIT, plain.full_fit),
+                               design_rows)
 
 
 def _backtest_models(
@@ -296,8 +318,8 @@ def _backtest_models(
         reason = (f"no customer had purchased by the back-test cut-off (as-of - {holdout_days} days): the "
                   "history is shorter than the holdout")
         fits = {name: replace(fit, reason=reason) for name, fit in fits.items()}
-    covariate_fit, rows = (None, None) if covariates is None else (covariates.fit, covariates.rows)
-    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariate_fit, rows)
+    covariate_fit, rows = (None, None) if covariates is None else (covariates.fit, covariates.design_rows)
+    return _Backtest(fits, {}, x, t_x, T, before_cutoff.actual, covariate_fit, rows, before_cutoff.customers)
 
 
 def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
@@ -307,7 +329,7 @@ def _score_backtest(backtest: _Backtest, holdout_days: int) -> _Backtest:
                  if fit.is_fitted and backtest.actual.size and name != COVARIATES}
     if backtest.covariates is not None:
         forecasts[COVARIATES] = backtest.covariates.conditional_expected_purchases(
-            h, backtest.frequency, backtest.recency, backtest.T, backtest.covariate_rows)
+            h, backtest.frequency, backtest.recency, backtest.T, backtest.covariate_rows())
     return replace(backtest, forecasts=forecasts)
 
 
@@ -318,8 +340,9 @@ def _backtest_quantiles(backtest: _Backtest, chosen: str, holdout_days: int) -> 
     x, t_x, T = backtest.frequency, backtest.recency, backtest.T
     if chosen != COVARIATES:
         return fitted_count_distribution(backtest.fits[chosen], h, x, t_x, T, tail=0.1).quantiles
-    return covariate_forecast.count_distribution(backtest.covariates, h, x, t_x, T, backtest.covariate_rows,
-                                                 tail=0.1).quantiles
+    stretch = covariate_forecast.clock(backtest.covariates, backtest.design_rows)[backtest.customers]
+    return covariate_forecast.count_distribution_on_clock(backtest.covariates, h, x, t_x, T, stretch,
+                                                          tail=0.1).quantiles
 
 
 def _backtest_rows(backtest: _Backtest, chosen: str, holdout_days: int
@@ -423,6 +446,7 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         repeat = (x > 0) & (m > 0)
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
     covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
+    hand_back_freed_memory()  # what the fits freed, before the predictions' peak (freed_memory.py)
     with ThreadPoolExecutor(max_workers=1) as beside:
         # The back-test's scores (its interval quantiles most of the work) beside the predictions; after
         # them beyond _SCORES_BESIDE_UP_TO customers, where two count distributions at once take too much
@@ -438,8 +462,10 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
             purchase_model = full_history[choice.chosen]
             columns = _predict(purchase_model, spend_model, x, t_x, T, m)
         if x.size > _SCORES_BESIDE_UP_TO:
+            hand_back_freed_memory()
             scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         backtest_model, backtest_rows, beats_naive, calibration = scored_backtest.result()
+    hand_back_freed_memory()
     health = health_score(
         columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
         latest_order_value=summaries["latest_day_revenue"].to_numpy(float),
@@ -447,15 +473,11 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         latest_nps=summaries["latest_nps_score"].to_numpy(float),
         frequency=x,
     )
-    predictions = _typed(pd.DataFrame({
-        "customer_id": summaries["customer_id"].to_numpy(),
-        "as_of_date": as_of,
-        **columns,
-        "health_score": health.score,
-        "health_band": health.band,
-        "purchase_model_status": purchase_model.status,
-        "spend_model_status": spend_model.status,
-    }), PREDICTION_COLUMNS)
+    columns.update(customer_id=summaries["customer_id"].array, as_of_date=as_of, health_score=health.score,
+                   health_band=health.band, purchase_model_status=purchase_model.status,
+                   spend_model_status=spend_model.status)
+    del health
+    predictions = _prediction_frame(columns)
 
     backtest_label = f"history to as-of - {holdout_days} days (back-test)"
     fit_rows = []

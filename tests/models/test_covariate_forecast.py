@@ -76,6 +76,20 @@ def test_forecasts_on_the_stretched_clock_equal_the_cells_own(two_covariates):
     assert np.any(unstretched[1] != quantiles[1])
 
 
+def test_some_customers_counted_on_everyone_s_clocks_equal_them_counted_on_their_own_rows(two_covariates):
+    """The back-test scores the customers who had bought by its cut-off from the clocks of all (picking
+    their design rows would copy most of the design)."""
+    x, t_x, T, _, rows, purchase, _ = two_covariates
+    some = np.random.default_rng(33).random(x.size) < 0.7
+    on_own_rows = covariate_forecast.count_distribution(purchase, HORIZON, x[some], t_x[some], T[some],
+                                                        rows[some], tail=0.1)
+    on_clocks = covariate_forecast.count_distribution_on_clock(
+        purchase, HORIZON, x[some], t_x[some], T[some], covariate_forecast.clock(purchase, rows)[some], tail=0.1)
+    for own, picked in zip(on_own_rows.quantiles, on_clocks.quantiles, strict=True):
+        np.testing.assert_array_equal(picked, own)
+    np.testing.assert_array_equal(on_clocks.probability, on_own_rows.probability)
+
+
 def test_drop_out_covariates_are_refused_with_the_way_out(two_covariates):
     x, t_x, T, _, rows, _, _ = two_covariates
     customers = simulate_channels(4_000, seed=33, rate=RATE_EFFECT, dropout_a=DROPOUT_A_EFFECT)
