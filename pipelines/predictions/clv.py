@@ -446,7 +446,7 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
         repeat = (x > 0) & (m > 0)
     independence = frequency_monetary_correlation(x[repeat], m[repeat])
     covariate_spend = choice.chosen == COVARIATES and covariates.spend_significant()
-    hand_back_freed_memory()  # what the fits freed, before the predictions' peak (freed_memory.py)
+    hand_back_freed_memory(x.size)  # what the fits freed, before the predictions' peak (freed_memory.py)
     with ThreadPoolExecutor(max_workers=1) as beside:
         # The back-test's scores (its interval quantiles most of the work) beside the predictions; after
         # them beyond _SCORES_BESIDE_UP_TO customers, where two count distributions at once take too much
@@ -462,10 +462,10 @@ def predict_customers(summaries: pd.DataFrame, as_of: date, holdout_days: int) -
             purchase_model = full_history[choice.chosen]
             columns = _predict(purchase_model, spend_model, x, t_x, T, m)
         if x.size > _SCORES_BESIDE_UP_TO:
-            hand_back_freed_memory()
+            hand_back_freed_memory(x.size)
             scored_backtest = beside.submit(_backtest_rows, backtest, choice.chosen, holdout_days)
         backtest_model, backtest_rows, beats_naive, calibration = scored_backtest.result()
-    hand_back_freed_memory()
+    hand_back_freed_memory(x.size)
     health = health_score(
         columns["probability_alive"], T - t_x, expected_interpurchase_time(x, t_x),
         latest_order_value=summaries["latest_day_revenue"].to_numpy(float),
