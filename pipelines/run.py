@@ -30,11 +30,38 @@ DEFAULT_SAMPLE_CUSTOMERS = 10_000
 DEFAULT_SAMPLE_SEED = 7
 
 
-def landing_has_extracts(landing_dir: Path) -> bool:
-    from pipelines.ingestion.contracts import EXTRACTS
-    from pipelines.ingestion.landing import discover_files
+class LandingUnrecognised(Exception):
+    """The landing directory holds files but no extract: sample data is only ever generated into an empty one,
+    never beside someone's own files."""
 
-    return any(discover_files(landing_dir, extract) for extract in EXTRACTS.values())
+
+def landing_is_empty(landing_dir: Path) -> bool:
+    """No file but hidden ones (or no directory yet): where `make run` generates sample data."""
+    return not landing_dir.is_dir() or not any(p.is_file() and not p.name.startswith(".")
+                                               for p in landing_dir.iterdir())
+
+
+def unread_landing_files(landing_dir: Path) -> list[str]:
+    """The landing files no extract's name matches, which the run does not read (an export called
+    order_lines.csv, sales.csv, Online Retail.csv, ...); LandingUnrecognised, saying what to change, when no
+    file is an extract."""
+    from pipelines.ingestion.contracts import EXTRACTS
+    from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
+        files_matching_no_extract
+
+    unread = [p.name for p in files_matching_no_extract(landing_dir)]
+    if any(discover_files(landing_dir, extract) for extract in EXTRACTS.values()):
+        return unread
+    found = _match_no_extract(unread) if unread else "it holds no extract"
+    raise LandingUnrecognised(
+        f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
+        f"{extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)}); an export of order lines is an "
+        "orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes of "
+        "each); sample data is only generated into an empty landing directory")
+
+
+def _match_no_extract(names: list[str]) -> str:
+    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract's name"
 
 
 # What a full disk or a read-only directory looks like in an error message, whichever library raised it.
@@ -147,7 +174,7 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
     (None: to the terminal), the terminal gets progress and warnings (run_console.py)."""
     with warehouse_turn(settings, run_id, wait) as instance:
         clear_the_warehouse(instance, settings, wait, run_id)
-        if not landing_has_extracts(settings.landing_dir):
+        if landing_is_empty(settings.landing_dir):
             from pipelines.sample_data import generate
 
             print(f"No extract in {settings.landing_dir}: generating sample data "
@@ -155,6 +182,10 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
             # A few bad rows of each kind, so the quarantine has something to show.
             generate(settings.landing_dir, customers=args.sample_customers, seed=args.seed, dirty=True,
                      progress=sys.stderr.isatty())
+        unread = unread_landing_files(settings.landing_dir)
+        if unread:
+            print(f"warning: {settings.landing_dir}: {_match_no_extract(unread)}, not read "
+                  "(make check-extracts)", file=sys.stderr, flush=True)
         from pipelines.definitions import defs
 
         os.environ[RUN_ID_VARIABLE] = run_id  # dbt inherits it: the next run can find it if it outlives us
@@ -207,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             result = _run_in_turn(settings, args, wait, run_id, log_path)
     except WarehouseUnusable as problem:
         print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except LandingUnrecognised as problem:
+        print(f"error: {problem}. {_nothing_published(settings)}", file=sys.stderr)
         return 2
     except WaitTimedOut as problem:
         print(f"error: {problem}. {_nothing_published(settings)}", file=sys.stderr)

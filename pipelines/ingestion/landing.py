@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ingestion.contracts import Extract
+from pipelines.ingestion.contracts import EXTRACTS, Extract
+from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
+from pipelines.ingestion.source_config import CONFIG_FILE_NAME
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
 
@@ -19,3 +21,24 @@ def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
         and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
     ]
     return sorted(found, key=lambda p: p.name)
+
+
+def extract_file_patterns() -> str:
+    """customers*, orders*, survey_responses* or marketing_spend*"""
+    patterns = [f"{extract.file_prefix}*" for extract in EXTRACTS.values()]
+    return f"{', '.join(patterns[:-1])} or {patterns[-1]}"
+
+
+def is_control_file(path: Path) -> bool:
+    """retentio_sources.yml, erasure requests and hidden files: read for what they say, never as extracts."""
+    return (path.name == CONFIG_FILE_NAME or path.name.startswith(".")
+            or path.name.lower().startswith(REQUEST_FILE_PREFIX))
+
+
+def files_matching_no_extract(landing_dir: Path) -> list[Path]:
+    """The landing directory's files that are neither an extract nor a control file, by name."""
+    if not landing_dir.is_dir():
+        return []
+    extracts = {path for extract in EXTRACTS.values() for path in discover_files(landing_dir, extract)}
+    return sorted(p for p in landing_dir.iterdir()
+                  if p.is_file() and p not in extracts and not is_control_file(p))

@@ -26,9 +26,13 @@ from pathlib import Path
 
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
-from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files
+from pipelines.ingestion.landing import (
+    SUPPORTED_SUFFIXES,
+    discover_files,
+    extract_file_patterns,
+    is_control_file,
+)
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME, SourceConfigError, load_source_config
 from pipelines.settings import Settings
 
@@ -86,25 +90,14 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
     for path in sorted(p for p in landing_dir.iterdir() if p.is_file()):
         if path.name in previews:
             lines += _render(previews[path.name])
-        elif not _is_control_file(path):
+        elif not is_control_file(path):
             lines += ["", f"{path.name}: matches no extract",
-                      f"  to change: name it {_file_patterns()} "
+                      f"  to change: name it {extract_file_patterns()} "
                       f"({', '.join(SUPPORTED_SUFFIXES)}), or remove it from the landing directory"]
     if not previews:
         lines += ["", "No extract found: at least an orders*.csv (or .parquet) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
     return "\n".join(lines), ok
-
-
-def _file_patterns() -> str:
-    """customers*, orders*, survey_responses* or marketing_spend*"""
-    patterns = [f"{extract.file_prefix}*" for extract in EXTRACTS.values()]
-    return f"{', '.join(patterns[:-1])} or {patterns[-1]}"
-
-
-def _is_control_file(path: Path) -> bool:
-    return (path.name == CONFIG_FILE_NAME or path.name.startswith(".")
-            or path.name.lower().startswith(REQUEST_FILE_PREFIX))
 
 
 def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> None:
@@ -140,7 +133,8 @@ def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[
     landing = scratch / "landing"
     landing.mkdir()
     for path in [p for paths in readable.values() for p in paths] + [
-            p for p in landing_dir.iterdir() if p.is_file() and _is_control_file(p) and not p.name.startswith(".")]:
+            p for p in landing_dir.iterdir()
+            if p.is_file() and is_control_file(p) and not p.name.startswith(".")]:
         os.symlink(path.resolve(), landing / path.name)
     raw, cache = scratch / "raw", scratch / "cache"
     reporting, warnings = None, []

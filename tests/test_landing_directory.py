@@ -1,0 +1,51 @@
+"""What `make run` makes of the landing directory before anything runs: sample data only into an empty one,
+and files that no extract's name matches named, never silently replaced by sample data."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.ingestion.landing import files_matching_no_extract
+from pipelines.run import LandingUnrecognised, landing_is_empty, unread_landing_files
+from tests.pipeline_runs import PipelineRun
+
+ORDER_LINES = ("InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+               "536365,85123A,6,12/01/2010 08:26,2.55,17850,United Kingdom\n")
+
+
+def test_an_export_named_like_no_extract_stops_the_run_with_one_clear_line_and_no_sample_data(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "order_lines.csv").write_text(ORDER_LINES)
+
+    run = PipelineRun(landing, tmp_path / "warehouse", tmp_path / "logs", "run").wait()
+
+    assert run.returncode == 2, run.output
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in run.output, run.output
+    assert errors[0].startswith(f"error: no extract in {landing}: order_lines.csv matches no extract's name. ")
+    assert "customers*, orders*, survey_responses* or marketing_spend*" in errors[0]
+    assert "make check-extracts" in errors[0] and "Nothing was published" in errors[0]
+    assert "generating sample data" not in run.output
+    assert sorted(p.name for p in landing.iterdir()) == ["order_lines.csv"], "nothing was added beside it"
+    assert not (tmp_path / "warehouse" / "bi.duckdb").exists()
+
+
+def test_only_an_empty_landing_directory_gets_sample_data(tmp_path):
+    assert landing_is_empty(tmp_path / "not yet created")
+    assert landing_is_empty(tmp_path)
+    (tmp_path / ".DS_Store").write_text("")
+    assert landing_is_empty(tmp_path), "hidden files are not someone's extracts"
+    (tmp_path / "retentio_sources.yml").write_text("extracts: {}\n")
+    assert not landing_is_empty(tmp_path)
+    with pytest.raises(LandingUnrecognised, match="it holds no extract"):
+        unread_landing_files(tmp_path)
+
+
+def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):
+    for name in ("orders_2026.csv", "Customers.parquet", "retentio_sources.yml", "erasure_requests_june.csv",
+                 ".hidden.csv", "order_lines.csv", "Online Retail.xlsx"):
+        (tmp_path / name).write_text("")
+
+    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["Online Retail.xlsx", "order_lines.csv"]
+    assert unread_landing_files(tmp_path) == ["Online Retail.xlsx", "order_lines.csv"]
