@@ -1,7 +1,7 @@
 """`python -m pipelines.run`: the main job from the command line, what `make run` calls.
 
 Waits for its turn at the warehouse (cleaning up after runs that died, pipelines/warehouse_turn.py),
-generates sample data when the landing directory has no extract, materializes every asset through Dagster
+generates sample data when the landing directory is empty, materializes every asset through Dagster
 (recorded in the warehouse's Dagster instance, so the runs show in `make dev`), and prints what happened
 and where the outputs are.
 """
@@ -42,9 +42,9 @@ def landing_is_empty(landing_dir: Path) -> bool:
 
 
 def unread_landing_files(landing_dir: Path) -> list[str]:
-    """The landing files no extract's name matches, which the run does not read (an export called
-    order_lines.csv, sales.csv, Online Retail.csv, ...); LandingUnrecognised, saying what to change, when no
-    file is an extract."""
+    """The landing files that match no extract by name and type, which the run does not read (an export called
+    order_lines.csv, sales.csv, orders.xlsx, ...); LandingUnrecognised, saying what to change, when no file
+    is an extract."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
         files_matching_no_extract
@@ -55,13 +55,14 @@ def unread_landing_files(landing_dir: Path) -> list[str]:
     found = _match_no_extract(unread) if unread else "it holds no extract"
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
-        f"{extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)}); an export of order lines is an "
+        f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an Excel file: save it as "
+        "CSV); an export of order lines is an "
         "orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes of "
         "each); sample data is only generated into an empty landing directory")
 
 
 def _match_no_extract(names: list[str]) -> str:
-    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract's name"
+    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract"
 
 
 # What a full disk or a read-only directory looks like in an error message, whichever library raised it.

@@ -1,5 +1,5 @@
 """What `make run` makes of the landing directory before anything runs: sample data only into an empty one,
-and files that no extract's name matches named, never silently replaced by sample data."""
+and the files that match no extract named, never silently joined by sample data."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def test_an_export_named_like_no_extract_stops_the_run_with_one_clear_line_and_n
     assert run.returncode == 2, run.output
     errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in run.output, run.output
-    assert errors[0].startswith(f"error: no extract in {landing}: order_lines.csv matches no extract's name. ")
-    assert "customers*, orders*, survey_responses* or marketing_spend*" in errors[0]
+    assert errors[0].startswith(f"error: no extract in {landing}: order_lines.csv matches no extract. ")
+    assert "customers*, orders*, survey_responses* or marketing_spend*, and types, .csv" in errors[0]
     assert "make check-extracts" in errors[0] and "Nothing was published" in errors[0]
     assert "generating sample data" not in run.output
     assert sorted(p.name for p in landing.iterdir()) == ["order_lines.csv"], "nothing was added beside it"
@@ -44,8 +44,8 @@ def test_only_an_empty_landing_directory_gets_sample_data(tmp_path):
 
 def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):
     for name in ("orders_2026.csv", "Customers.parquet", "retentio_sources.yml", "erasure_requests_june.csv",
-                 ".hidden.csv", "order_lines.csv", "Online Retail.xlsx"):
+                 ".hidden.csv", "order_lines.csv", "orders_2027.xlsx"):
         (tmp_path / name).write_text("")
 
-    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["Online Retail.xlsx", "order_lines.csv"]
-    assert unread_landing_files(tmp_path) == ["Online Retail.xlsx", "order_lines.csv"]
+    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.xlsx"]
+    assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.xlsx"]
