@@ -2,7 +2,8 @@
 
 RETENTIO_CURRENCY when it is set. Otherwise the currency the extracts state (orders, marketing spend):
 the only one, or, when they state several, the one stated on most rows (with a warning naming them);
-EUR when none is stated. An empty currency cell states nothing: it means "the reporting currency".
+EUR when none is stated, with a warning naming the setting. An empty currency cell states nothing: it
+means "the reporting currency".
 
 It is resolved where the rows are checked, by the ingestion of each extract with a currency column, and
 recorded in the raw layer (`raw/reporting_currency.json`, with the currencies each file states), so every
@@ -56,10 +57,21 @@ class ReportingCurrency:
         return (f"{self.code}: the currency stated on most rows ({sum(self.stated[self.code].values()):,}); "
                 f"the extracts also state {others}, quarantined as currency_mismatch; set {SETTING} to choose")
 
-    def warnings(self) -> list[str]:
+    def warnings(self, extract: Extract) -> list[str]:
         if self.source == "extracts" and len(self.stated) > 1:
             return [f"the extracts state several currencies: reporting currency {self.explanation()}"]
+        # A shop exporting no currency (the UCI Online Retail file, a till) is as likely to count in pounds as
+        # in euros: say which one the amounts will be reported in. Said once, by the orders' ingestion (the
+        # spend's resolves the same currency).
+        if self.source == "default" and extract.name == "orders":
+            return [no_currency_stated_warning(self.code)]
         return []
+
+
+def no_currency_stated_warning(code: str) -> str:
+    return (f"no extract states a currency and {SETTING} is not set: amounts are reported in {code}; if they are "
+            f"in another currency, set {SETTING} to its ISO 4217 code (e.g. {SETTING}=GBP), and if {code} is "
+            f"right, set {SETTING}={code} to say so")
 
 
 def _where(files: dict[str, int]) -> str:

@@ -176,7 +176,7 @@ def _parse_in_reporting_currency(
     if resolved.code != guess:
         outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, resolved.code, now, erasures)
     reporting.record(raw_dir, resolved)
-    return outcomes, warnings + resolved.warnings(), resolved
+    return outcomes, warnings + resolved.warnings(extract), resolved
 
 
 def _ingest_locked(

@@ -60,6 +60,7 @@ def test_gbp_orders_and_spend_load_in_gbp_without_any_setting_and_later_steps_re
     assert currencies.fetchall() == [("GBP",)]
     assert recorded(warehouse / "raw").code == "GBP" and recorded(warehouse / "raw").source == "extracts"
     assert results["orders"].reporting_currency.explanation().startswith("GBP: the only currency the extracts state")
+    assert not any("no extract states a currency" in w for w in results["orders"].warnings)
     with environment(Workspace(landing, warehouse)):
         settings = Settings.from_env()
         assert settings.currency is None
@@ -68,11 +69,20 @@ def test_gbp_orders_and_spend_load_in_gbp_without_any_setting_and_later_steps_re
         assert reporting_currency(Settings.from_env()) == "USD"
 
 
-def test_no_currency_stated_means_eur_and_the_setting_wins(tmp_path):
+def test_no_currency_stated_means_eur_with_a_warning_naming_the_setting_and_the_setting_wins(tmp_path):
     landing = tmp_path / "landing"
-    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("", "")})
-    assert ingest(landing, tmp_path / "w1")["orders"].reporting_currency.code == "EUR"
-    assert ingest(landing, tmp_path / "w2", currency="JPY")["orders"].reporting_currency.code == "JPY"
+    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("", ""),
+                      "marketing_spend.csv": spend_in("")})
+    assumed = ingest(landing, tmp_path / "w1")
+    assert assumed["orders"].reporting_currency.code == "EUR"
+    assert [w for w in assumed["orders"].warnings if "currency" in w] == [
+        "no extract states a currency and RETENTIO_CURRENCY is not set: amounts are reported in EUR; if they are "
+        "in another currency, set RETENTIO_CURRENCY to its ISO 4217 code (e.g. RETENTIO_CURRENCY=GBP), and if "
+        "EUR is right, set RETENTIO_CURRENCY=EUR to say so"]
+    assert not any("currency" in w for w in assumed["marketing_spend"].warnings), "said once, by the orders'"
+    chosen = ingest(landing, tmp_path / "w2", currency="JPY")
+    assert chosen["orders"].reporting_currency.code == "JPY"
+    assert not any("currency" in w for w in chosen["orders"].warnings)
     with environment(Workspace(landing, tmp_path / "w3"), RETENTIO_CURRENCY="EURO"), \
             pytest.raises(SettingsError, match="RETENTIO_CURRENCY='EURO' is not an ISO 4217 code"):
         Settings.from_env()
