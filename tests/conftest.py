@@ -29,8 +29,10 @@ SETTING_VARIABLES = tuple(sorted(set(
 
 
 def pytest_sessionstart(session):
-    """The manifest is prepared at build time (make prepare); prepare it here too when pytest runs alone."""
-    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+    """The manifest is prepared at build time (make prepare); prepare it here too when pytest runs alone.
+    On several workers (make test) the main process does it before it starts them."""
+    is_worker = hasattr(session.config, "workerinput")
+    if not is_worker and not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
         dbt = Path(sys.executable).parent / "dbt"
         subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, check=True)
 
