@@ -20,11 +20,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.run_console import console_logger, full_stream_to, run_log_path
-from pipelines.run_processes import RUN_ID_VARIABLE, RunProcess
+from pipelines.run_processes import (
+    RUN_ID_VARIABLE,
+    RunProcess,
+    processes_of_run,
+    still_running_after,
+    stop_processes,
+)
 from pipelines.run_summary import print_checks, print_ingestion_summary, print_outputs, print_retention_metrics
 from pipelines.settings import Settings, SettingsError, export_to_environment
 from pipelines.waiting import Wait, WaitTimedOut
-from pipelines.warehouse_turn import WarehouseUnusable, clear_the_warehouse, warehouse_turn
+from pipelines.warehouse_turn import SELF_EXIT_SECONDS, WarehouseUnusable, clear_the_warehouse, warehouse_turn
 
 DEFAULT_SAMPLE_CUSTOMERS = 10_000
 DEFAULT_SAMPLE_SEED = 7
@@ -197,9 +203,15 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
         with full_stream_to(log_path) as terminal:
             # Step-by-step events are in the Dagster UI (make dev) and the log; the terminal gets progress.
             job = job.with_logger_defs({"terminal": console_logger(terminal, steps_total)})
-            return job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
-                                          tags=RunProcess.current().as_tags(),
-                                          run_config={"loggers": {"terminal": {}}})
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
+                                            tags=RunProcess.current().as_tags(),
+                                            run_config={"loggers": {"terminal": {}}})
+        if _interrupted(result):
+            # Dagster passes the interrupt on to dbt only when it comes while dbt's output is being read, and
+            # waits a bounded time for it: dbt could go on writing the warehouse after the run has ended.
+            stop_processes(still_running_after(processes_of_run(settings.warehouse_dir, run_id),
+                                               SELF_EXIT_SECONDS))
+        return result
 
 
 def _stopped_during(settings: Settings, result) -> str:

@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -99,14 +99,29 @@ def processes_left_behind(warehouse_dir: Path, except_run: str) -> dict[int, str
     """pid -> command line of the processes that earlier runs of this warehouse started and that outlived
     them (dbt goes on after its run is killed): their environment names this warehouse and a run other than
     `except_run`. Only meaningful once no other run of the warehouse is alive."""
+    return _started_by_runs(warehouse_dir, lambda run_id: run_id != except_run)
+
+
+def processes_of_run(warehouse_dir: Path, run_id: str) -> dict[int, str]:
+    """pid -> command line of the processes the run `run_id` started that are still there (its dbt), the
+    calling process aside."""
+    return _started_by_runs(warehouse_dir, lambda started_by: started_by == run_id)
+
+
+def _started_by_runs(warehouse_dir: Path, of_run: Callable[[str], bool]) -> dict[int, str]:
+    """The processes whose environment names this warehouse and a run id `of_run` accepts."""
     warehouse = f"RETENTIO_WAREHOUSE_DIR={warehouse_dir}".encode()
-    run_variable, current = f"{RUN_ID_VARIABLE}=".encode(), f"{RUN_ID_VARIABLE}={except_run}".encode()
+    run_variable = f"{RUN_ID_VARIABLE}=".encode()
     found = {}
     for entry in _PROC.glob("[0-9]*"):
         try:
+            if int(entry.name) == os.getpid():
+                continue
             environment = (entry / "environ").read_bytes().split(b"\0")
-            if (warehouse in environment and current not in environment
-                    and any(variable.startswith(run_variable) for variable in environment)):
+            if warehouse not in environment:
+                continue
+            run_ids = [v[len(run_variable):].decode() for v in environment if v.startswith(run_variable)]
+            if run_ids and of_run(run_ids[0]):
                 command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
                 found[int(entry.name)] = command.decode(errors="replace").strip()
         except (OSError, ValueError):

@@ -14,6 +14,7 @@ from pipelines.run_processes import (
     ProcessState,
     RunProcess,
     processes_left_behind,
+    processes_of_run,
     still_running_after,
     stop_processes,
 )
@@ -75,6 +76,8 @@ def test_what_an_earlier_run_of_the_warehouse_left_running_is_found_and_stopped(
         found = processes_left_behind(warehouse, except_run="this-run")
         assert set(found) == {left_behind.pid}, found
         assert found[left_behind.pid] == "sleep 60"
+        # What a run stopped by SIGTERM stops before it ends: its own (pipelines/run.py).
+        assert set(processes_of_run(warehouse, "this-run")) == {current.pid}
 
         started = time.monotonic()
         stop_processes(found)
