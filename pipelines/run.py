@@ -61,10 +61,10 @@ def unread_landing_files(landing_dir: Path) -> list[str]:
     found = _match_no_extract(unread) if unread else "it holds no extract"
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
-        f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an Excel file: save it as "
-        "CSV); an export of order lines is an "
-        "orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes of "
-        "each); sample data is only generated into an empty landing directory")
+        f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
+        "it as .xlsx or CSV); an export of order lines is an orders* file too. Rename the files "
+        "(`make check-extracts` then shows what the ingestion makes of each); sample data is only generated "
+        "into an empty landing directory")
 
 
 def _match_no_extract(names: list[str]) -> str:
@@ -184,7 +184,7 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
         if landing_is_empty(settings.landing_dir):
             from pipelines.sample_data import generate
 
-            print(f"No extract in {settings.landing_dir}: generating sample data "
+            print(f"The landing directory {settings.landing_dir} is empty: generating sample data "
                   f"({args.sample_customers:,} customers, seed {args.seed})...", flush=True)
             # A few bad rows of each kind, so the quarantine has something to show.
             generate(settings.landing_dir, customers=args.sample_customers, seed=args.seed, dirty=True,
@@ -207,8 +207,8 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
                                             tags=RunProcess.current().as_tags(),
                                             run_config={"loggers": {"terminal": {}}})
         if _interrupted(result):
-            # Dagster passes the interrupt on to dbt only when it comes while dbt's output is being read, and
-            # waits a bounded time for it: dbt could go on writing the warehouse after the run has ended.
+            # dagster-dbt forwards the interrupt to dbt from its output loop and waits at most 25 s for it:
+            # dbt can still be writing the warehouse when the run ends.
             stop_processes(still_running_after(processes_of_run(settings.warehouse_dir, run_id),
                                                SELF_EXIT_SECONDS))
         return result

@@ -1,7 +1,7 @@
 """Hand-made shops of every size and shape, from one order up, written as a business would deliver them.
 
 Each shop is plain rows (customers, orders, survey answers, marketing spend), written to a landing
-directory as CSV; the same rows feed the reference computation (tests/reference_metrics.py), so what the
+directory as CSV, or as Excel workbooks with typed cells (dates, numbers); the same rows feed the reference computation (tests/reference_metrics.py), so what the
 pipeline publishes can be compared with numbers derived here and nowhere else. A shop without customers
 has no customer extract at all (customers are then derived from the orders); a shop without answers or
 spend has no such extract (NPS, CAC are then unknown).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,39 +39,67 @@ class Shop:
     notes: str = ""
     purchase_model_status: str = "not_fitted"   # what clv_model_fits should say of BG/NBD on the full history
     channels: dict[str, str] = field(default_factory=dict)
+    workbooks: bool = False                      # delivered as .xlsx files instead of CSV
 
     def reference_orders(self) -> list[Order]:
         return [(o.customer_id, o.day, o.status, o.amount) for o in self.orders]
 
     def write_landing(self, landing: Path) -> Path:
         landing.mkdir(parents=True, exist_ok=True)
+        write = _write_workbook if self.workbooks else _write_csv
         if self.customers is not None:
             first_day = min(o.day for o in self.orders)
-            _write(landing / "customers.csv",
-                   ["customer_id", "email", "full_name", "signup_date", "country", "acquisition_channel",
-                    "marketing_consent"],
-                   [[c, f"{c.lower()}@example.org", f"Customer {c}", first_day.isoformat(), "FR",
-                     self.channels.get(c, "organic"), "yes"] for c in self.customers])
+            write(landing / "customers",
+                  ["customer_id", "email", "full_name", "signup_date", "country", "acquisition_channel",
+                   "marketing_consent"],
+                  [[c, f"{c.lower()}@example.org", f"Customer {c}", first_day, "FR",
+                    self.channels.get(c, "organic"), "yes"] for c in self.customers])
         with_country = any(o.country for o in self.orders)
         header = ["order_id", "customer_id", "ordered_at", "amount", "currency", "status"]
-        _write(landing / "orders.csv", header + (["country"] if with_country else []),
-               [[o.order_id, o.customer_id, f"{o.day.isoformat()} 10:00:00", f"{o.amount:.2f}", "EUR", o.status]
-                + ([o.country or ""] if with_country else []) for o in self.orders])
+        write(landing / "orders", header + (["country"] if with_country else []),
+              [[o.order_id, o.customer_id, datetime.combine(o.day, time(10)), o.amount, "EUR", o.status]
+               + ([o.country or ""] if with_country else []) for o in self.orders])
         if self.answers is not None:
-            _write(landing / "survey_responses.csv",
-                   ["response_id", "customer_id", "responded_at", "nps_score", "comment"],
-                   [[f"R{i:04d}", c, f"{d.isoformat()} 12:00:00", s, ""] for i, (c, d, s) in enumerate(self.answers)])
+            write(landing / "survey_responses",
+                  ["response_id", "customer_id", "responded_at", "nps_score", "comment"],
+                  [[f"R{i:04d}", c, datetime.combine(d, time(12)), s, ""] for i, (c, d, s) in enumerate(self.answers)])
         if self.spend is not None:
-            _write(landing / "marketing_spend.csv", ["spend_date", "channel", "amount", "currency"],
-                   [[d.isoformat(), ch, f"{a:.2f}", "EUR"] for d, ch, a in self.spend])
+            write(landing / "marketing_spend", ["spend_date", "channel", "amount", "currency"],
+                  [[d, ch, a, "EUR"] for d, ch, a in self.spend])
         return landing
 
 
-def _write(path: Path, header: list[str], rows: list[list]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    def text(value) -> str:
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+
+    with path.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([text(value) for value in row] for row in rows)
+
+
+def _write_workbook(path: Path, header: list[str], rows: list[list]) -> None:
+    """As a spreadsheet holds them: dates and amounts as typed cells, shown in a French format."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(path.with_suffix(".xlsx"))
+    sheet = workbook.add_worksheet("Export")
+    formats = {datetime: workbook.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
+               date: workbook.add_format({"num_format": "dd/mm/yyyy"}),
+               Decimal: workbook.add_format({"num_format": "# ##0,00 €"})}
+    sheet.write_row(0, 0, header)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if isinstance(value, date):  # a datetime too
+                sheet.write_datetime(r, c, value, formats[type(value)])
+            elif isinstance(value, Decimal):
+                sheet.write_number(r, c, float(value), formats[Decimal])
+            elif value != "":
+                sheet.write(r, c, value)
+    workbook.close()
 
 
 def _days(start: date, count: int, step: int) -> list[date]:
@@ -92,8 +120,9 @@ def never_came_back() -> Shop:
                (customers[4], date(2025, 3, 5), 7))
     spend = tuple((date(2025, m, 1), "paid_search", Decimal("120.00")) for m in (1, 2, 3))
     return Shop("never_came_back", 30, orders, customers=customers, answers=answers, spend=spend,
-                channels={c: "paid_search" for c in customers[:4]},
-                notes="six customers, one order each: no repeat purchase; churn with a 30-day window")
+                channels={c: "paid_search" for c in customers[:4]}, workbooks=True,
+                notes="six customers, one order each: no repeat purchase; churn with a 30-day window; "
+                      "every extract an Excel workbook")
 
 
 def same_day_twice() -> Shop:

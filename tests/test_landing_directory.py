@@ -44,8 +44,8 @@ def test_only_an_empty_landing_directory_gets_sample_data(tmp_path):
 
 def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):
     for name in ("orders_2026.csv", "Customers.parquet", "retentio_sources.yml", "erasure_requests_june.csv",
-                 ".hidden.csv", "order_lines.csv", "orders_2027.xlsx"):
+                 ".hidden.csv", "order_lines.csv", "orders_2027.xls"):
         (tmp_path / name).write_text("")
 
-    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.xlsx"]
-    assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.xlsx"]
+    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.xls"]
+    assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.xls"]

@@ -280,7 +280,7 @@ ORDERS = Extract(
     ),
     aliases=_COMMON_ALIASES | {
         "id_commande": "order_id", "order_number": "order_id", "commande": "order_id",
-        "invoiceno": "order_id", "invoice_no": "order_id", "invoice_number": "order_id",
+        "invoiceno": "order_id", "invoice_no": "order_id", "invoice_number": "order_id", "invoice": "order_id",
         "numero_facture": "order_id",
         "order_date": "ordered_at", "date_commande": "ordered_at", "created_at": "ordered_at",
         "date": "ordered_at", "invoicedate": "ordered_at", "invoice_date": "ordered_at",
@@ -289,6 +289,7 @@ ORDERS = Extract(
         "pays": "country", "country_code": "country", "billing_country": "country",
         "qty": "quantity", "quantite": "quantity", "lineitem_quantity": "quantity",
         "unitprice": "unit_price", "prix_unitaire": "unit_price", "lineitem_price": "unit_price",
+        "price": "unit_price",  # beside a quantity (UCI Online Retail II); beside an amount it is not read
         "line_number": "line_id", "line_no": "line_id",
     },
     lines=ORDER_LINES,

@@ -8,7 +8,7 @@ from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv")
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx")
 
 
 def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:

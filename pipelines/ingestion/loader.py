@@ -31,7 +31,7 @@ from pipelines.ingestion import currency as reporting
 from pipelines.ingestion.contracts import EXTRACTS, Extract, RejectReason
 from pipelines.ingestion.erasure import read_erasure_requests
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.landing import discover_files
+from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files
 from pipelines.ingestion.parsing import PARSER_VERSION, FileOutcome, connect, parse_files
 from pipelines.ingestion.raw_layer import VersionState, data_glob, holds_loaded_files
 from pipelines.ingestion.reconcile import (
@@ -193,7 +193,8 @@ def _ingest_locked(
         outcomes, warnings = parse_files(extract, landing_dir, cache_dir, config, currency or "", now, erasures)
     if not discover_files(landing_dir, extract):
         warnings.append(NO_CUSTOMERS_EXTRACT if extract.name == "customers"
-                        else f"no {extract.file_prefix}*.csv or *.parquet file in {landing_dir}")
+                        else f"no {extract.file_prefix}* file ({', '.join(SUPPORTED_SUFFIXES)}) in "
+                             f"{landing_dir}")
     if not extract.references_customers:
         customers_dir = None
     upstream = _upstream(customers_dir)

@@ -48,6 +48,7 @@ from pipelines.ingestion.readers import (
     NeedsSlowPath,
     OpenedFile,
     batch_schema,
+    file_format_of,
     open_extract_file,
     read_batches,
 )
@@ -157,7 +158,7 @@ def _parse_into(
 ) -> dict:
     extract = opened.extract
     con = connect()
-    notes: list[str] = []
+    notes: list[str] = list(opened.notes)
     date_order_pinned = rules.date_order is not None
     file_rules = rules
     try:
@@ -339,8 +340,7 @@ def parse_files(
             # A half-written file can look broken (a Parquet file without its footer yet): blame the
             # file only if it is not changing under us.
             if _changed_since(path, stat):
-                file_format = "parquet" if path.suffix.lower() == ".parquet" else "csv"
-                outcomes.append(_still_being_written(path, stat, file_format, "", warnings))
+                outcomes.append(_still_being_written(path, stat, file_format_of(path), "", warnings))
                 continue
             raise
         if opened.checksum in seen_checksums:

@@ -95,7 +95,7 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
                       f"  to change: name it {extract_file_patterns()} "
                       f"({', '.join(SUPPORTED_SUFFIXES)}), or remove it from the landing directory"]
     if not previews:
-        lines += ["", "No extract found: at least an orders*.csv (or .parquet) is needed."]
+        lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
     return "\n".join(lines), ok
 
@@ -113,6 +113,10 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
         file_preview.layout.append(
             f"dialect: separator {d.delimiter!r}, encoding {d.encoding}, decimal mark {d.decimal!r}"
             + (f", header on line {d.header_line}" if d.header_line != 1 else ""))
+    elif opened.workbook is not None:
+        sheets = ", ".join(f"'{name}'" for name in opened.workbook.sheets)
+        file_preview.layout.append(f"format: Excel workbook, worksheet(s) {sheets}, header on row "
+                                   f"{opened.workbook.header_rows[opened.workbook.sheets[0]] + 1}")
     else:
         file_preview.layout.append("format: Parquet")
     mapped = ", ".join(f"{header} -> {column}" for column, header in
@@ -258,7 +262,7 @@ def _advice_for_reasons(file_name: str, reasons: dict[str, int], statuses: list[
     if RejectReason.UNKNOWN_CUSTOMER.value in reasons:
         advice.append("rows refer to customers no customers* file holds: deliver them (or no customers file at "
                       "all: customers are then derived from the orders)")
-    if RejectReason.INVALID_NUMBER.value in reasons:
+    if RejectReason.INVALID_NUMBER.value in reasons and dialect.get("decimal"):  # a text file's decimal mark
         advice.append(f"if amounts use the other decimal mark than {dialect.get('decimal')!r}, pin it in "
                       f"{CONFIG_FILE_NAME}: files: [{{match: \"{file_name}\", decimal: \",\"}}]")
     return advice

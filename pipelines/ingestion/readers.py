@@ -3,8 +3,8 @@
 CSV goes through pyarrow's multi-threaded reader when the file is well-formed. A file with a malformed
 record (wrong field count, unterminated quote, damaged bytes) is read again by Python's csv module,
 which is slower but knows each record's number and raw text, so the bad record can be quarantined
-rather than lost. Parquet is read as it is typed and turned into text, so that both formats go through
-the same checks.
+rather than lost. Parquet and Excel workbooks (excel.py) are read as they are typed and turned into text,
+so that every format goes through the same checks.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pipelines.ingestion.contracts import Extract, RejectReason
 from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
 from pipelines.ingestion.errors import ExtractFileError
+from pipelines.ingestion.excel import EXCEL_SUFFIXES, Workbook, open_workbook, workbook_batches
 from pipelines.ingestion.source_config import ReadOptions
 
 BATCH_ROWS = 250_000
@@ -62,7 +63,7 @@ class OpenedFile:
 
     path: Path
     extract: Extract
-    file_format: str               # "csv" | "parquet"
+    file_format: str               # "csv" | "parquet" | "xlsx"
     size_bytes: int
     checksum: str
     dialect: CsvDialect | None
@@ -70,6 +71,12 @@ class OpenedFile:
     facts: FileFacts | None = None
     malformed: list[MalformedRecord] = field(default_factory=list)
     rows_read: int = 0
+    workbook: Workbook | None = None   # an Excel file: the worksheets read
+
+    @property
+    def notes(self) -> list[str]:
+        """What the person running it should know about how the file was read (worksheets left out)."""
+        return self.workbook.notes() if self.workbook else []
 
     @property
     def columns(self) -> list[str]:
@@ -77,7 +84,11 @@ class OpenedFile:
         return [c.name for c in self.extract.file_columns(self.mapping.line_level)]
 
     def describe_dialect(self) -> dict:
-        return self.dialect.describe() if self.dialect else {"format": "parquet"}
+        if self.dialect:
+            return self.dialect.describe()
+        if self.workbook:
+            return {"format": self.file_format, "worksheets": self.workbook.sheets}
+        return {"format": self.file_format}
 
 
 def trim_values(values: pa.Array) -> pa.Array:
@@ -133,6 +144,12 @@ def checksum_file(path: Path, size: int) -> str:
     return digest.hexdigest()[:40]
 
 
+def file_format_of(path: Path) -> str:
+    """"parquet", "xlsx" or "csv" (the text formats: .csv, .txt, .tsv), by the file's suffix."""
+    suffix = path.suffix.lower()
+    return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
+
+
 def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int) -> OpenedFile:
     """Fingerprint a file and learn its layout; `size` bounds the read (a file still growing is not chased)."""
     suffix = path.suffix.lower()
@@ -152,6 +169,13 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
                     path, f"has Parquet type {kind}, which cannot hold a {extract.column(column).type.value} "
                           "value; write it as a plain column (text, number, date or timestamp)", column=column)
         return OpenedFile(path, extract, "parquet", size, checksum, None, mapping)
+    if suffix in EXCEL_SUFFIXES:
+        checksum = checksum_file(path, size)
+        book = open_workbook(path)
+        from pipelines.ingestion.dialects import map_header
+
+        mapping = map_header(path, extract, book.header, options.column_mapping)
+        return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book)
     checksum, facts = scan_file(path, size)
     with path.open("rb") as handle:
         head = handle.read(min(size, SAMPLE_BYTES))
@@ -172,6 +196,8 @@ def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.Recor
     """
     if opened.file_format == "parquet":
         return _parquet_batches(opened)
+    if opened.workbook is not None:
+        return _workbook_batches(opened)
     if slow or not _fast_path_allowed(opened):
         return _slow_csv_batches(opened)
     return _fast_csv_batches(opened)
@@ -396,3 +422,13 @@ def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     except (pa.ArrowInvalid, OSError) as exc:
         raise ExtractFileError(opened.path, f"Parquet file cannot be read ({exc})") from None
     opened.rows_read = next_row - 1
+
+
+def _workbook_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
+    rows = 0
+    for batch in workbook_batches(opened.workbook, opened.mapping.positions, opened.columns,
+                                  batch_schema(opened.columns), BATCH_ROWS):
+        rows += batch.num_rows
+        columns = [trim_values(batch.column(i)) for i in range(batch.num_columns - 1)]
+        yield pa.RecordBatch.from_arrays([*columns, batch.column(batch.num_columns - 1)], schema=batch.schema)
+    opened.rows_read = rows
