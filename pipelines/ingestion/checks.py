@@ -14,6 +14,7 @@ from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity,
 
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN, data_glob
+from pipelines.ingestion.row_checks import stated_currency_of_raw_record_sql
 from pipelines.settings import Settings
 from pipelines.shared import RetentioSettings, raw_asset_key
 
@@ -71,7 +72,7 @@ def mostly_rejected_files(extract_dir, max_rejected_pct: float) -> list[dict]:
             ),
             reasons as (
                 select source_file, reason, count(*) as n,
-                       mode(upper(trim(json_extract_string(raw_record, '$.currency')))) as currency_found
+                       mode({stated_currency_of_raw_record_sql()}) as currency_found
                 from read_parquet('{extract_dir}/quarantine.parquet')
                 where source_file in (select source_file from broken)
                 group by all

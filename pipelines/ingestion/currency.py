@@ -2,8 +2,9 @@
 
 RETENTIO_CURRENCY when it is set. Otherwise the currency the extracts state (orders, marketing spend):
 the only one, or, when they state several, the one stated on most rows (with a warning naming them);
-EUR when none is stated, with a warning naming the setting. An empty currency cell states nothing: it
-means "the reporting currency".
+an amount written with £ or € and no currency code states GBP or EUR (row_checks.CURRENCY_SYMBOLS);
+EUR when none is stated, with a warning naming the setting. An empty currency cell beside a plain amount
+states nothing: it means "the reporting currency".
 
 It is resolved where the rows are checked, by the ingestion of each extract with a currency column, and
 recorded in the raw layer (`raw/reporting_currency.json`, with the currencies each file states), so every
@@ -36,6 +37,7 @@ DEFAULT_CURRENCY = "EUR"
 RECORD_FILE = "reporting_currency.json"
 SETTING = "RETENTIO_CURRENCY"
 CENSUS_DIR = "stated_currencies"
+CENSUS_VERSION = 2  # bump when what a file states is counted differently (2: the amounts' symbols count)
 CURRENCY_EXTRACTS = tuple(e for e in EXTRACTS.values() if any(c.type is ColumnType.CURRENCY for c in e.columns))
 
 
@@ -140,8 +142,9 @@ def _census_path(cache_dir: Path, extract: Extract) -> Path:
 
 
 def _stat_key(path: Path) -> list[int]:
+    """What says the index's entry is this file's: its size and modification time, and how it was counted."""
     stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns]
+    return [stat.st_size, stat.st_mtime_ns, CENSUS_VERSION]
 
 
 def remember_parsed(cache_dir: Path, extract: Extract, landing_dir: Path, outcomes: list["FileOutcome"]) -> None:
@@ -211,13 +214,14 @@ def _count_stated(path: Path, extract: Extract, config: "SourceConfig") -> dict[
 
     try:
         opened = open_extract_file(path, extract, config.options_for(extract.name, path.name), path.stat().st_size)
-        if "currency" not in opened.mapping.positions:
-            return {}
+        money = next(c.name for c in opened.extract.file_columns(opened.mapping.line_level)
+                     if c.type in (ColumnType.DECIMAL, ColumnType.UNIT_PRICE))
         for slow in (False, True):
             counts: dict[str, int] = {}
             try:
                 for batch in read_batches(opened, slow=slow):
-                    codes = pc.utf8_upper(batch.column(batch.schema.get_field_index("currency")))
+                    stated = pc.if_else(pc.equal(batch.column("currency"), ""), None, batch.column("currency"))
+                    codes = pc.coalesce(pc.utf8_upper(stated), _symbol_codes(batch.column(money)))
                     for item in pc.value_counts(codes).to_pylist():
                         if item["values"] in ISO_4217_CODES:
                             counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
@@ -227,6 +231,20 @@ def _count_stated(path: Path, extract: Extract, config: "SourceConfig") -> dict[
     except (ExtractFileError, OSError):
         pass
     return None
+
+
+def _symbol_codes(amounts):
+    """The currency each amount's symbol names (row_checks.CURRENCY_SYMBOLS), null for none: what the
+    ingestion's typing does (row_checks._stated_text), in pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipelines.ingestion.row_checks import CURRENCY_SYMBOLS
+
+    codes = pa.nulls(len(amounts), pa.string())
+    for symbol, code in reversed(CURRENCY_SYMBOLS.items()):  # the first symbol listed wins, as in the SQL
+        codes = pc.if_else(pc.fill_null(pc.match_substring(amounts, symbol), False), code, codes)
+    return codes
 
 
 def _add(stated: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:

@@ -42,6 +42,7 @@ from pipelines.ingestion.reconcile import (
     reconcile_by_appending,
     reconcile_in_full,
 )
+from pipelines.ingestion.row_checks import stated_currency_of_raw_record_sql
 from pipelines.ingestion.source_config import SourceConfig, load_source_config
 from pipelines.shared import applied_state, record_state
 
@@ -267,7 +268,7 @@ def currency_mismatch_warnings(version_dir: Path, resolved: reporting.ReportingC
     con = connect()
     try:
         rows = con.execute(f"""
-            select source_file, upper(trim(json_extract_string(raw_record, '$.currency'))) as found, count(*)
+            select source_file, {stated_currency_of_raw_record_sql()} as found, count(*)
             from read_parquet('{version_dir / "quarantine.parquet"}')
             where reason = '{RejectReason.CURRENCY_MISMATCH.value}'
             group by all order by 1, 2""").fetchall()

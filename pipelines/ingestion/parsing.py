@@ -231,9 +231,10 @@ def _write_rows(con: duckdb.DuckDBPyConnection, extract: Extract, lineage: str, 
 
 
 def _stated_currencies(con: duckdb.DuckDBPyConnection, opened: OpenedFile) -> dict[str, int]:
-    """How many rows state each valid currency code (an empty cell states none): the reporting currency is
-    resolved from these when RETENTIO_CURRENCY is unset (pipelines/ingestion/currency.py)."""
-    if "currency" not in opened.mapping.positions:
+    """How many rows state each valid currency code (an empty cell states none, unless the amount's symbol
+    names one): the reporting currency is resolved from these when RETENTIO_CURRENCY is unset
+    (pipelines/ingestion/currency.py)."""
+    if not any(c.type is ColumnType.CURRENCY for c in opened.extract.columns):
         return {}
     rows = con.execute("select _stated_currency, count(*) from typed where _stated_currency is not null "
                        "group by all order by 1").fetchall()

@@ -45,6 +45,9 @@ ISO_4217_CODES = frozenset(
     SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD
     XCG XOF XPF YER ZAR ZMW ZWG""".split()
 )
+# Currency symbols that name one currency: an amount written '£12.50' in a row with no currency code states
+# GBP. '$' (dollars of a dozen countries) and '¥' (yen or yuan) state nothing.
+CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR"}
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "oui", "o", "vrai")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "non", "faux")
 # Dates later than the load day (plus a day for time zones) cannot be real yet.
@@ -261,6 +264,30 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
     return checks
 
 
+def _stated_text(column: Column, columns: tuple[Column, ...]) -> str:
+    """The column's text, NULL when empty; an empty currency is the one the money column's symbol names."""
+    text = f"nullif(r.{column.name}, '')"
+    money = next((c.name for c in columns if c.type in (ColumnType.DECIMAL, ColumnType.UNIT_PRICE)), None)
+    if column.type is not ColumnType.CURRENCY or money is None:
+        return text
+    return f"coalesce({text}, {currency_of_symbol_sql(f'r.{money}')})"
+
+
+def stated_currency_of_raw_record_sql(raw_record: str = "raw_record") -> str:
+    """SQL: the currency a quarantined row stated, from its raw record (the JSON of its text values): its
+    currency code, else the one its amount's symbol names."""
+    money = (f"coalesce(json_extract_string({raw_record}, '$.amount'), "
+             f"json_extract_string({raw_record}, '$.unit_price'))")
+    return (f"coalesce(nullif(upper(trim(json_extract_string({raw_record}, '$.currency'))), ''), "
+            f"{currency_of_symbol_sql(money)})")
+
+
+def currency_of_symbol_sql(amount_text: str) -> str:
+    """SQL: the currency the symbol in `amount_text` names (CURRENCY_SYMBOLS), NULL for none."""
+    return "case " + " ".join(f"when contains({amount_text}, '{symbol}') then '{code}'"
+                              for symbol, code in CURRENCY_SYMBOLS.items()) + " end"
+
+
 def _parsed_value(column: Column, rules: ParseRules) -> str:
     """SQL typing the trimmed text of `column`, NULL when it does not parse or is not an allowed value."""
     text = f"t_{column.name}"
@@ -283,11 +310,11 @@ def typed_rows_sql(extract: Extract, rules: ParseRules, relation: str = "batch")
     """The query that types and checks every row of `relation` (values already trimmed by the reader).
 
     Besides the file's columns, typed, the output has `_stated_currency` for an extract with a currency:
-    the code as the file wrote it, before an empty one became the reporting currency (pipelines/ingestion/
-    currency.py counts them).
+    the code as the file wrote it (or as the amount's symbol names it), before an empty one became the
+    reporting currency (pipelines/ingestion/currency.py counts them).
     """
     columns = extract.file_columns(rules.line_level)
-    trimmed = ",\n    ".join(f"nullif(r.{c.name}, '') as t_{c.name}" for c in columns)
+    trimmed = ",\n    ".join(f"{_stated_text(c, columns)} as t_{c.name}" for c in columns)
     parsed = ",\n    ".join(f"{_parsed_value(c, rules)} as p_{c.name}" for c in columns)
     checks = _column_checks(extract, rules)
     # Each condition is evaluated once, into the number of the first failing check.

@@ -3,6 +3,7 @@ recorded in the raw layer, and named with the setting to change when rows disagr
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -111,6 +112,32 @@ def test_several_currencies_the_most_stated_wins_with_a_warning_naming_the_other
                and "set RETENTIO_CURRENCY=USD" in w for w in result.warnings)
 
 
+def test_amounts_written_with_a_pound_or_euro_sign_state_their_currency(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    # No currency column: a UK till export. '$' names a dozen currencies: it states none.
+    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": (
+        "order_id,customer_id,ordered_at,amount\n"
+        "O1,C1,2024-01-02,£10.00\nO2,C1,2024-01-03,-£2.50\nO3,C1,2024-01-04,$4.00\nO4,C1,2024-01-05,3.00 €\n")})
+    result = ingest(landing, warehouse)["orders"]
+
+    assert result.reporting_currency.code == "GBP" and result.reporting_currency.source == "extracts"
+    assert result.reporting_currency.stated == {"EUR": {"orders_2024.csv": 1}, "GBP": {"orders_2024.csv": 2}}
+    loaded = duckdb.sql(f"select order_id, amount, currency from read_parquet('{data_glob(warehouse / 'raw' / 'orders')}') "
+                        "order by 1").fetchall()
+    assert loaded == [("O1", Decimal("10.00"), "GBP"), ("O2", Decimal("-2.50"), "GBP"), ("O3", Decimal("4.00"), "GBP")]
+    assert any(w.startswith("orders_2024.csv: 1 row(s) in EUR, not the reporting currency GBP") for w in result.warnings)
+    assert not any("no extract states a currency" in w for w in result.warnings)
+
+
+def test_a_symbol_in_the_spend_file_not_yet_ingested_decides_the_orders_currency(tmp_path):
+    """The orders are ingested first: what the spend file states is read from it (currency.py's census)."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("", ""),
+                      "marketing_spend.csv": "spend_date,channel,amount\n2024-01-01,ads,£120.00\n"})
+    results = ingest(landing, warehouse)
+    assert results["orders"].reporting_currency.code == results["marketing_spend"].reporting_currency.code == "GBP"
+
+
 def test_a_file_in_another_currency_stops_the_run_with_the_file_the_currency_and_the_setting(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("USD", "USD", "")})
@@ -122,6 +149,16 @@ def test_a_file_in_another_currency_stops_the_run_with_the_file_the_currency_and
     assert message == ("orders_2024.csv: 2 of 3 rows rejected (66.7 % > 50 %), mostly currency_mismatch (2 rows): "
                        "its amounts are in USD, the reporting currency is EUR; if USD is your reporting currency, "
                        "set RETENTIO_CURRENCY=USD (else convert the file upstream)")
+
+
+def test_a_file_of_pound_amounts_in_a_euro_shop_is_named_with_its_currency(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": (
+        "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-02,£10.00\nO2,C1,2024-01-03,£4.00\n")})
+    ingest(landing, warehouse, currency="EUR")
+
+    (broken,) = mostly_rejected_files(warehouse / "raw" / "orders", 50)
+    assert "its amounts are in GBP, the reporting currency is EUR" in broken_file_message(broken, "orders", 50, "EUR")
 
 
 def test_the_blocking_check_says_it_through_dagster(tmp_path):
