@@ -43,6 +43,9 @@ class Workbook:
     sheets: list[str]                                  # read, the first one's header row first
     header_rows: dict[str, int]                        # sheet -> 0-based index of its header row
     not_read: list[str] = field(default_factory=list)  # visible worksheets with content and another header
+    # The sheets as loaded to find the header (calamine loads a whole sheet, 5 s for 500,000 rows), kept for
+    # the read that usually follows and handed over to it.
+    loaded: dict = field(default_factory=dict, repr=False)
 
     def notes(self) -> list[str]:
         if not self.not_read:
@@ -102,9 +105,10 @@ def open_workbook(path: Path) -> Workbook:
     """The workbook's header and the worksheets holding its rows (reads each sheet's first rows only)."""
     workbook = _open(path)
     try:
-        header, sheets, header_rows, not_read = None, [], {}, []
+        header, sheets, header_rows, not_read, loaded = None, [], {}, [], {}
         for name in _visible_worksheets(workbook):
-            found = _first_row(workbook.get_sheet_by_name(name).iter_rows())
+            sheet = workbook.get_sheet_by_name(name)
+            found = _first_row(sheet.iter_rows())
             if found is None:
                 continue
             index, row = found
@@ -112,6 +116,7 @@ def open_workbook(path: Path) -> Workbook:
                 header = header if header is not None else row
                 sheets.append(name)
                 header_rows[name] = index
+                loaded[name] = sheet
             else:
                 not_read.append(name)
     finally:
@@ -119,22 +124,26 @@ def open_workbook(path: Path) -> Workbook:
     if header is None:
         raise ExtractFileError(path, "is an Excel workbook with no visible worksheet holding a value; the rows "
                                      "go on the first worksheet, below a header row")
-    return Workbook(path, header, sheets, header_rows, not_read)
+    return Workbook(path, header, sheets, header_rows, not_read, loaded)
 
 
 def workbook_batches(book: Workbook, positions: dict[str, int], columns: list[str], schema: pa.Schema,
                      batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Batches of `columns` as text (cells at `positions`; absent columns null) plus `_source_row`. Rows
     with no value at all are skipped."""
-    workbook = _open(book.path)
+    workbook = None  # opened again only for sheets no longer loaded (a second read of the file)
     try:
         row_base = 0  # rows of the sheets before: the next sheet's numbers continue after them
         for name in book.sheets:
+            sheet = book.loaded.pop(name, None)
+            if sheet is None:
+                workbook = workbook or _open(book.path)
+                sheet = workbook.get_sheet_by_name(name)
             header_row = book.header_rows[name]
             cells: dict[str, list[str | None]] = {column: [] for column in positions}
             numbers: list[int] = []
             number = row_base
-            for index, row in enumerate(workbook.get_sheet_by_name(name).iter_rows()):
+            for index, row in enumerate(sheet.iter_rows()):
                 if index <= header_row:
                     continue
                 number = row_base + index - header_row
@@ -149,8 +158,10 @@ def workbook_batches(book: Workbook, positions: dict[str, int], columns: list[st
             if numbers:
                 yield _batch(cells, numbers, columns, schema)
             row_base = number
+            del sheet  # its cells are in the batches: free the sheet before the next one loads
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def _has_value(value: object) -> bool:

@@ -145,7 +145,7 @@ def checksum_file(path: Path, size: int) -> str:
 
 
 def file_format_of(path: Path) -> str:
-    """"parquet", "xlsx" or "csv" (the text formats: .csv, .txt, .tsv), by the file's suffix."""
+    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv)."""
     suffix = path.suffix.lower()
     return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
 
