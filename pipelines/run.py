@@ -49,7 +49,7 @@ def landing_is_empty(landing_dir: Path) -> bool:
 
 def unread_landing_files(landing_dir: Path) -> list[str]:
     """The landing files that match no extract by name and type, which the run does not read (an export called
-    order_lines.csv, sales.csv, orders.xlsx, ...); LandingUnrecognised, saying what to change, when no file
+    order_lines.csv, sales.csv, orders.xls, ...); LandingUnrecognised, saying what to change, when no file
     is an extract."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \

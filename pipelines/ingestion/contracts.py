@@ -135,7 +135,7 @@ class LineLevel:
 
 @dataclass(frozen=True)
 class Extract:
-    """One kind of extract delivered to the landing directory as `<file_prefix>*.csv|parquet`.
+    """One kind of extract delivered to the landing directory as `<file_prefix>*` files (SUPPORTED_SUFFIXES).
 
     `columns` are the columns of the raw layer, and of a file with one row per item; `lines` the columns
     a file may have instead, one row per part of an item (order lines); `derived_when_absent` the required
