@@ -19,7 +19,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.run_console import console_logger, full_stream_to, run_log_path
+from pipelines.run_console import console_logger, full_stream_to, log_file_logger, run_log_path
 from pipelines.run_processes import (
     RUN_ID_VARIABLE,
     RunProcess,
@@ -202,10 +202,11 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
               f"{'full log: ' + str(log_path) if log_path else 'full log below'})...", flush=True)
         with full_stream_to(log_path) as terminal:
             # Step-by-step events are in the Dagster UI (make dev) and the log; the terminal gets progress.
-            job = job.with_logger_defs({"terminal": console_logger(terminal, steps_total)})
+            job = job.with_logger_defs({"terminal": console_logger(terminal, steps_total),
+                                        "full_log": log_file_logger()})
             result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=run_id,
                                             tags=RunProcess.current().as_tags(),
-                                            run_config={"loggers": {"terminal": {}}})
+                                            run_config={"loggers": {"terminal": {}, "full_log": {}}})
         if _interrupted(result):
             # dagster-dbt forwards the interrupt to dbt from its output loop and waits at most 25 s for it:
             # dbt can still be writing the warehouse when the run ends.

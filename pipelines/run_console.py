@@ -118,6 +118,22 @@ class ProgressHandler(logging.Handler):
         self.stream.flush()
 
 
+def log_file_logger():
+    """The Dagster logger that writes Dagster's messages (what the steps log, each failure with its error, the
+    warnings) to stderr, which `full_stream_to` sends to the run's log file (the terminal with --verbose)."""
+    from dagster import logger
+
+    @logger(description="Dagster's messages, one line each, for the run's log file.")
+    def full_log(_init_context) -> logging.Logger:
+        log = logging.Logger("retentio.run.log", logging.INFO)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        return log
+
+    return full_log
+
+
 def console_logger(stream: TextIO, steps_total: int):
     """The Dagster logger that writes `ProgressHandler`'s lines to `stream`."""
     from dagster import logger

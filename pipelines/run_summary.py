@@ -27,7 +27,7 @@ def failed_checks(result, severity: str) -> list[str]:
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]], left_aligned: int = 1) -> list[str]:
     """Lines of a plain-text table whose columns are as wide as their widest value, two spaces apart."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
 
     def line(cells: Sequence[str]) -> str:
         return "  " + "  ".join(c.ljust(w) if i < left_aligned else c.rjust(w)
@@ -50,6 +50,8 @@ def print_ingestion_summary(settings: Settings) -> None:
         select extract, count(*) as files, sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
         from read_parquet({[str(p) for p in ledgers]}) group by all order by extract
     """).fetchall()
+    if not rows:  # no extract had a file (the orders' ingestion failed, say)
+        return
     print("\nIngestion (rows read = loaded + quarantined):")
     for line in format_table(("extract", "files", "read", "loaded", "quarantined"),
                              [(e, _count(f), _count(r), _count(lo), _count(q)) for e, f, r, lo, q in rows]):

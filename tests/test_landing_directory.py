@@ -1,7 +1,11 @@
 """What `make run` makes of the landing directory before anything runs: sample data only into an empty one,
-and the files that match no extract named, never silently joined by sample data."""
+and the files that match no extract named, never silently joined by sample data; and what it says when the
+only extract cannot be read."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +53,20 @@ def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_a
 
     assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.xls"]
     assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.xls"]
+
+
+def test_an_orders_file_that_cannot_be_read_is_named_on_the_terminal_and_in_the_log(tmp_path):
+    """No customers file and an orders file without an order id: the run fails at ingesting the orders, and
+    says so, with the file and the column, instead of a stack trace from the summary that follows."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders_till.csv").write_text("Bon,Date,Customer,Qty,Price\n17,14/03/2025,C1,1,£3.20\n")
+
+    run = PipelineRun(landing, tmp_path / "warehouse", tmp_path / "logs", "run").wait()
+
+    assert run.returncode == 1, run.output
+    assert "Traceback" not in run.output
+    problem = "ingest_orders: file orders_till.csv, column 'order_id': required column missing"
+    assert problem in run.stderr and "Nothing was published" in run.stderr
+    log = Path(re.search(r"this run's full log\s+(\S+)", run.stdout).group(1)).read_text()
+    assert "STEP_FAILURE" in log and "column 'order_id': required column missing" in log
