@@ -281,7 +281,9 @@ ORDERS = Extract(
     aliases=_COMMON_ALIASES | {
         "id_commande": "order_id", "order_number": "order_id", "commande": "order_id",
         "invoiceno": "order_id", "invoice_no": "order_id", "invoice_number": "order_id", "invoice": "order_id",
-        "numero_facture": "order_id",
+        "numero_facture": "order_id", "receipt": "order_id", "receipt_number": "order_id",
+        "receipt_no": "order_id", "ticket": "order_id", "numero_ticket": "order_id",
+        "transaction_id": "order_id",
         "order_date": "ordered_at", "date_commande": "ordered_at", "created_at": "ordered_at",
         "date": "ordered_at", "invoicedate": "ordered_at", "invoice_date": "ordered_at",
         "statut": "status", "order_status": "status", "financial_status": "status",
