@@ -12,8 +12,8 @@ Cells are typed in a workbook, so they are written as text the way the contract 
 
 Rows are numbered as in a CSV file opened in a spreadsheet: record N is the N-th row below the header
 (the header on the sheet's row 1: row N + 1 on screen); empty rows are skipped but keep their numbers. A
-second sheet's rows continue the numbering after the first sheet's last row; the ledger's dialect gives
-each sheet's range.
+second sheet's rows continue the numbering after the first sheet's last row; the ledger's dialect names
+the worksheets read.
 
 python-calamine (Rust, no dependencies) is imported only when a workbook is read. A UCI-sized workbook
 (532,000 lines, 17 MB) ingests in about 11 s: 4.7 s for calamine to load the sheet, 3 s to turn its
