@@ -194,6 +194,10 @@ STATUS_SYNONYMS = {
     # never paid, or called off (Shopify: voided; WooCommerce: cancelled, failed)
     "canceled": "cancelled", "voided": "cancelled", "void": "cancelled", "failed": "cancelled",
     "declined": "cancelled", "wc_cancelled": "cancelled", "wc_failed": "cancelled",
+    # French (compared without accents: payée is payee)
+    "payee": "completed", "paye": "completed", "validee": "completed", "livree": "completed",
+    "expediee": "completed", "terminee": "completed", "remboursee": "refunded", "rembourse": "refunded",
+    "retournee": "refunded", "annulee": "cancelled", "annule": "cancelled", "echouee": "cancelled",
 }
 
 # The status of an order whose file states none: a refund when its amount is below zero.
@@ -207,6 +211,9 @@ _COMMON_ALIASES = {
     "customer": "customer_id",
     "customerid": "customer_id",
     "contact_id": "customer_id",
+    # French exports: N° client, Numéro client, Code client
+    "n_client": "customer_id", "no_client": "customer_id", "num_client": "customer_id",
+    "numero_client": "customer_id", "numero_de_client": "customer_id", "code_client": "customer_id",
     "devise": "currency",
     "currency_code": "currency",
     "montant": "amount",
@@ -237,7 +244,10 @@ CUSTOMERS = Extract(
         "pays": "country", "country_code": "country",
         "channel": "acquisition_channel", "canal": "acquisition_channel", "source": "acquisition_channel",
         "consent": "marketing_consent", "opt_in": "marketing_consent", "optin": "marketing_consent",
-        "consentement": "marketing_consent",
+        "consentement": "marketing_consent", "consentement_marketing": "marketing_consent",
+        "date_d_inscription": "signup_date", "date_de_creation": "signup_date",
+        "date_creation": "signup_date",
+        "canal_d_acquisition": "acquisition_channel", "canal_acquisition": "acquisition_channel",
     },
 )
 
@@ -283,7 +293,9 @@ ORDERS = Extract(
         "invoiceno": "order_id", "invoice_no": "order_id", "invoice_number": "order_id", "invoice": "order_id",
         "numero_facture": "order_id", "receipt": "order_id", "receipt_number": "order_id",
         "receipt_no": "order_id", "ticket": "order_id", "numero_ticket": "order_id",
-        "transaction_id": "order_id",
+        "transaction_id": "order_id", "n_commande": "order_id", "no_commande": "order_id",
+        "num_commande": "order_id", "numero_commande": "order_id", "numero_de_commande": "order_id",
+        "date_de_commande": "ordered_at", "total_ttc": "amount",
         "order_date": "ordered_at", "date_commande": "ordered_at", "created_at": "ordered_at",
         "date": "ordered_at", "invoicedate": "ordered_at", "invoice_date": "ordered_at",
         "statut": "status", "order_status": "status", "financial_status": "status",

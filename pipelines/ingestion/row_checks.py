@@ -195,13 +195,14 @@ def allowed_value_sql(text: str, allowed: OneOf, rules: ParseRules) -> str:
     NULL when it is none of them, nor a shop's word for one.
 
     The values themselves (most rows) are settled by the first branch; only the shop's own words pay for
-    normalising (lower case, spaces and hyphens as underscores) and the look-up.
+    normalising (lower case, accents folded, spaces and hyphens as underscores, as source_config.status_key)
+    and the look-up.
     """
     canonical = _sql_list(allowed.values)[1:-1]
     synonyms = rules.status_synonyms if allowed.synonyms else ()
     if not synonyms:
         return f"case when lower({text}) in ({canonical}) then lower({text}) end"
-    keyed = f"regexp_replace(lower(trim({text})), '[\\s-]+', '_', 'g')"
+    keyed = f"regexp_replace(strip_accents(lower(trim({text}))), '[\\s-]+', '_', 'g')"
     lookup = " ".join(f"when '{word}' then '{meaning}'" for word, meaning in synonyms)
     return f"case when lower({text}) in ({canonical}) then lower({text}) else (case {keyed} {lookup} end) end"
 

@@ -21,6 +21,7 @@ from month. It lives in the landing directory (or at RETENTIO_SOURCES_CONFIG):
 from __future__ import annotations
 
 import fnmatch
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +50,10 @@ class ReadOptions:
 
 
 def status_key(word: str) -> str:
-    """How a status is compared: lower case, spaces and hyphens as underscores ('Partially refunded')."""
-    return "_".join(word.strip().lower().replace("-", " ").split())
+    """How a status is compared: lower case, without accents, spaces and hyphens as underscores ('Partially
+    refunded', 'Remboursée'); row_checks.allowed_value_sql does the same in SQL."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return "_".join(folded.strip().lower().replace("-", " ").split())
 
 
 @dataclass(frozen=True)
