@@ -47,7 +47,7 @@ def landing_is_empty(landing_dir: Path) -> bool:
                                                for p in landing_dir.iterdir())
 
 
-def unread_landing_files(landing_dir: Path) -> list[str]:
+def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) -> list[str]:
     """The landing files that match no extract by name and type, which the run does not read (an export called
     order_lines.csv, sales.csv, orders.xls, ...); LandingUnrecognised, saying what to change, when no file
     is an extract."""
@@ -58,7 +58,8 @@ def unread_landing_files(landing_dir: Path) -> list[str]:
     unread = [p.name for p in files_matching_no_extract(landing_dir)]
     if any(discover_files(landing_dir, extract) for extract in EXTRACTS.values()):
         return unread
-    found = _match_no_extract(unread) if unread else "it holds no extract"
+    found = (_match_no_extract(unread) + _renames_that_fit(landing_dir, unread, sources_config) if unread
+             else "it holds no extract")
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
         f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
@@ -69,6 +70,25 @@ def unread_landing_files(landing_dir: Path) -> list[str]:
 
 def _match_no_extract(names: list[str]) -> str:
     return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract"
+
+
+def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path | None) -> str:
+    """' (rename clients.xlsx to customers_clients.xlsx: its columns are the customers extract's)' for the
+    files whose header maps onto an extract; '' when none does."""
+    from pipelines.ingestion.readers import extract_whose_columns_fit, renamed_for
+    from pipelines.ingestion.source_config import SourceConfigError, load_source_config
+
+    try:
+        config = load_source_config(landing_dir, sources_config)
+    except SourceConfigError:
+        return ""  # the run's ingestion says what is wrong with it
+    renames = []
+    for name in names:
+        fits = extract_whose_columns_fit(landing_dir / name, config)
+        if fits is not None:
+            renames.append(f"rename {name} to {renamed_for(landing_dir / name, fits)}: its columns are the "
+                           f"{fits.name} extract's")
+    return f" ({'; '.join(renames)})" if renames else ""
 
 
 # What a full disk or a read-only directory looks like in an error message, whichever library raised it.
@@ -189,9 +209,10 @@ def _run_in_turn(settings: Settings, args: argparse.Namespace, wait: Wait, run_i
             # A few bad rows of each kind, so the quarantine has something to show.
             generate(settings.landing_dir, customers=args.sample_customers, seed=args.seed, dirty=True,
                      progress=sys.stderr.isatty())
-        unread = unread_landing_files(settings.landing_dir)
+        unread = unread_landing_files(settings.landing_dir, settings.sources_config_file)
         if unread:
-            print(f"warning: {settings.landing_dir}: {_match_no_extract(unread)}, not read "
+            renames = _renames_that_fit(settings.landing_dir, unread, settings.sources_config_file)
+            print(f"warning: {settings.landing_dir}: {_match_no_extract(unread)}{renames}, not read "
                   "(make check-extracts)", file=sys.stderr, flush=True)
         from pipelines.definitions import defs
 

@@ -91,9 +91,13 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
         if path.name in previews:
             lines += _render(previews[path.name])
         elif not is_control_file(path):
+            from pipelines.ingestion.readers import extract_whose_columns_fit, renamed_for
+
+            fits = extract_whose_columns_fit(path, config)
+            change = (f"rename it {renamed_for(path, fits)} (its columns are the {fits.name} extract's)" if fits
+                      else f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})")
             lines += ["", f"{path.name}: matches no extract",
-                      f"  to change: name it {extract_file_patterns()} "
-                      f"({', '.join(SUPPORTED_SUFFIXES)}), or remove it from the landing directory"]
+                      f"  to change: {change}, or remove it from the landing directory"]
     if not previews:
         lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())

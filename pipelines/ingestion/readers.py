@@ -183,6 +183,29 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
     return OpenedFile(path, extract, "csv", size, checksum, dialect, mapping, facts)
 
 
+def extract_whose_columns_fit(path: Path, config) -> Extract | None:
+    """For a file named like no extract: the extract its header maps onto (customers before orders: an
+    orders file lacks a signup date), None when none does. `config` is the landing directory's
+    SourceConfig (its column mappings count)."""
+    from pipelines.ingestion.contracts import EXTRACTS
+    from pipelines.ingestion.landing import SUPPORTED_SUFFIXES
+
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return None
+    for extract in EXTRACTS.values():
+        try:
+            open_extract_file(path, extract, config.options_for(extract.name, path.name), path.stat().st_size)
+        except (ExtractFileError, OSError):
+            continue
+        return extract
+    return None
+
+
+def renamed_for(path: Path, extract: Extract) -> str:
+    """The name that makes the file one of `extract`'s: clients.xlsx -> customers_clients.xlsx."""
+    return f"{extract.file_prefix}_{path.name}"
+
+
 class NeedsSlowPath(Exception):
     """The fast reader met a record it cannot take as it is: read the file again with `slow=True`."""
 

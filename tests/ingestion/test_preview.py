@@ -21,6 +21,7 @@ def landing_with_every_kind_of_file(landing: Path) -> None:
         "X1,12347,2011-01-02,10,USD,pending\nX2,12347,2011-01-03,10,USD,paid\nX3,12347,2011-01-04,10,USD,paid\n")
     (landing / "marketing_spend_2011.csv").write_text("Date;Canal;Total TTC\n01/01/2011;seo;12,50\n")
     (landing / "notes.txt").write_text("remember the export settings")
+    (landing / "clients.csv").write_text("N° client;Date d'inscription\n12347;01/01/2011\n")
 
 
 def test_each_file_its_extract_dialect_columns_rejected_rows_and_what_to_change(tmp_path):
@@ -52,6 +53,9 @@ def test_each_file_its_extract_dialect_columns_rejected_rows_and_what_to_change(
     assert 'to change: map the file\'s column holding amount in retentio_sources.yml: ' \
            'extracts: {marketing_spend: {columns: {"<its header>": amount}}}' in spend
     assert "notes.txt: matches no extract" in report
+    assert "to change: name it customers*, orders*, survey_responses* or marketing_spend*" in sections["notes.txt"]
+    assert ("clients.csv: matches no extract\n  to change: rename it customers_clients.csv (its columns are the "
+            "customers extract's)") in report
     assert "retentio_sources.yml" not in sections
     assert "Reporting currency: GBP, set by RETENTIO_CURRENCY" in report
     assert "note: no customers*.csv: customers are derived from the orders" in report
