@@ -27,8 +27,9 @@ def test_an_export_named_like_no_extract_stops_the_run_with_one_clear_line_and_n
     assert run.returncode == 2, run.output
     errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in run.output, run.output
-    assert errors[0].startswith(f"error: no extract in {landing}: order_lines.csv matches no extract (rename "
-                                "order_lines.csv to orders_order_lines.csv: its columns are the orders extract's). ")
+    assert errors[0].startswith(
+        f"error: no extract in {landing}: order_lines.csv matches no extract (rename order_lines.csv to "
+        "orders_order_lines.csv: its columns are the orders extract's). ")
     assert "customers*, orders*, survey_responses* or marketing_spend*, and types, .csv" in errors[0]
     assert "make check-extracts" in errors[0] and "Nothing was published" in errors[0]
     assert "generating sample data" not in run.output

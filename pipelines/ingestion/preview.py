@@ -94,8 +94,10 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
             from pipelines.ingestion.readers import extract_whose_columns_fit, renamed_for
 
             fits = extract_whose_columns_fit(path, config)
-            change = (f"rename it {renamed_for(path, fits)} (its columns are the {fits.name} extract's)" if fits
-                      else f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})")
+            if fits is not None:
+                change = f"rename it {renamed_for(path, fits)} (its columns are the {fits.name} extract's)"
+            else:
+                change = f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})"
             lines += ["", f"{path.name}: matches no extract",
                       f"  to change: {change}, or remove it from the landing directory"]
     if not previews:

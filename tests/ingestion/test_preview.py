@@ -53,9 +53,10 @@ def test_each_file_its_extract_dialect_columns_rejected_rows_and_what_to_change(
     assert 'to change: map the file\'s column holding amount in retentio_sources.yml: ' \
            'extracts: {marketing_spend: {columns: {"<its header>": amount}}}' in spend
     assert "notes.txt: matches no extract" in report
-    assert "to change: name it customers*, orders*, survey_responses* or marketing_spend*" in sections["notes.txt"]
-    assert ("clients.csv: matches no extract\n  to change: rename it customers_clients.csv (its columns are the "
-            "customers extract's)") in report
+    assert "to change: name it customers*, orders*, survey_responses* or marketing_spend*" \
+        in sections["notes.txt"]
+    assert ("clients.csv: matches no extract\n  to change: rename it customers_clients.csv (its columns are "
+            "the customers extract's)") in report
     assert "retentio_sources.yml" not in sections
     assert "Reporting currency: GBP, set by RETENTIO_CURRENCY" in report
     assert "note: no customers*.csv: customers are derived from the orders" in report
