@@ -188,13 +188,25 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     orders file lacks a signup date), None when none does. `config` is the landing directory's
     SourceConfig (its column mappings count)."""
     from pipelines.ingestion.contracts import EXTRACTS
+    from pipelines.ingestion.dialects import map_header
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES
 
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return None
+    try:
+        # The header is all that is needed: a workbook is loaded once, a text file read only as far as
+        # dialect detection looks (not checksummed whole, as an ingestion does).
+        book = open_workbook(path) if path.suffix.lower() in EXCEL_SUFFIXES else None
+        head_bytes = min(path.stat().st_size, SAMPLE_BYTES)
+    except (ExtractFileError, OSError):
+        return None
     for extract in EXTRACTS.values():
+        options = config.options_for(extract.name, path.name)
         try:
-            open_extract_file(path, extract, config.options_for(extract.name, path.name), path.stat().st_size)
+            if book is not None:
+                map_header(path, extract, book.header, options.column_mapping)
+            else:
+                open_extract_file(path, extract, options, head_bytes)
         except (ExtractFileError, OSError):
             continue
         return extract
