@@ -2,7 +2,7 @@
 
 RETENTIO_CURRENCY when it is set. Otherwise the currency the extracts state (orders, marketing spend):
 the only one, or, when they state several, the one stated on most rows (with a warning naming them);
-an amount written with £ or € and no currency code states GBP or EUR (row_checks.CURRENCY_SYMBOLS);
+an amount written with £ or € and no currency code states GBP or EUR (row_checks.stated_currency_sql);
 EUR when none is stated, with a warning naming the setting. An empty currency cell beside a plain amount
 states nothing: it means "the reporting currency".
 
@@ -206,45 +206,36 @@ def stated_in_files(extract: Extract, landing_dir: Path, cache_dir: Path, config
 
 def _count_stated(path: Path, extract: Extract, config: "SourceConfig") -> dict[str, int] | None:
     """Rows per valid currency code in one file, read the way its ingestion reads it."""
-    import pyarrow.compute as pc
+    import duckdb
+    import pyarrow as pa
 
     from pipelines.ingestion.errors import ExtractFileError
     from pipelines.ingestion.readers import NeedsSlowPath, open_extract_file, read_batches
-    from pipelines.ingestion.row_checks import ISO_4217_CODES
+    from pipelines.ingestion.row_checks import ISO_4217_CODES, stated_currency_sql
 
     try:
         opened = open_extract_file(path, extract, config.options_for(extract.name, path.name), path.stat().st_size)
-        money = next(c.name for c in opened.extract.file_columns(opened.mapping.line_level)
-                     if c.type in (ColumnType.DECIMAL, ColumnType.UNIT_PRICE))
-        for slow in (False, True):
-            counts: dict[str, int] = {}
-            try:
-                for batch in read_batches(opened, slow=slow):
-                    stated = pc.if_else(pc.equal(batch.column("currency"), ""), None, batch.column("currency"))
-                    codes = pc.coalesce(pc.utf8_upper(stated), _symbol_codes(batch.column(money)))
-                    for item in pc.value_counts(codes).to_pylist():
-                        if item["values"] in ISO_4217_CODES:
-                            counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
-                return dict(sorted(counts.items()))
-            except NeedsSlowPath:
-                continue  # a malformed record: read again record by record
-    except (ExtractFileError, OSError):
+        stated = stated_currency_sql("currency", opened.extract.file_columns(opened.mapping.line_level))
+        con = duckdb.connect()
+        try:
+            for slow in (False, True):
+                counts: dict[str, int] = {}
+                try:
+                    for batch in read_batches(opened, slow=slow):
+                        con.register("batch", pa.Table.from_batches([batch]))
+                        for code, rows in con.execute(f"select upper({stated}), count(*) from batch as r "
+                                                      "group by all").fetchall():
+                            if code in ISO_4217_CODES:
+                                counts[code] = counts.get(code, 0) + rows
+                        con.unregister("batch")
+                    return dict(sorted(counts.items()))
+                except NeedsSlowPath:
+                    continue  # a malformed record: read again record by record
+        finally:
+            con.close()
+    except (ExtractFileError, OSError, duckdb.Error):
         pass
     return None
-
-
-def _symbol_codes(amounts):
-    """The currency each amount's symbol names (row_checks.CURRENCY_SYMBOLS), null for none: what the
-    ingestion's typing does (row_checks._stated_text), in pyarrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from pipelines.ingestion.row_checks import CURRENCY_SYMBOLS
-
-    codes = pa.nulls(len(amounts), pa.string())
-    for symbol, code in reversed(CURRENCY_SYMBOLS.items()):  # the first symbol listed wins, as in the SQL
-        codes = pc.if_else(pc.fill_null(pc.match_substring(amounts, symbol), False), code, codes)
-    return codes
 
 
 def _add(stated: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:
