@@ -102,7 +102,8 @@ def _first_row(rows: Iterator[list]) -> tuple[int, list[str]] | None:
 
 
 def open_workbook(path: Path) -> Workbook:
-    """The workbook's header and the worksheets holding its rows (reads each sheet's first rows only)."""
+    """The workbook's header and the worksheets holding its rows. calamine loads each visible sheet whole:
+    the ones holding rows are kept in `loaded` for the read that follows."""
     workbook = _open(path)
     try:
         header, sheets, header_rows, not_read, loaded = None, [], {}, [], {}

@@ -152,8 +152,8 @@ def file_format_of(path: Path) -> str:
 
 def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int) -> OpenedFile:
     """Fingerprint a file and learn its layout; `size` bounds the read (a file still growing is not chased)."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
+    file_format = file_format_of(path)
+    if file_format == "parquet":
         checksum = checksum_file(path, size)
         try:
             schema = pq.read_schema(path)
@@ -169,7 +169,7 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
                     path, f"has Parquet type {kind}, which cannot hold a {extract.column(column).type.value} "
                           "value; write it as a plain column (text, number, date or timestamp)", column=column)
         return OpenedFile(path, extract, "parquet", size, checksum, None, mapping)
-    if suffix in EXCEL_SUFFIXES:
+    if file_format == "xlsx":
         checksum = checksum_file(path, size)
         book = open_workbook(path)
         from pipelines.ingestion.dialects import map_header
@@ -196,7 +196,7 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     try:
         # The header is all that is needed: a workbook is loaded once, a text file read only as far as
         # dialect detection looks (not checksummed whole, as an ingestion does).
-        book = open_workbook(path) if path.suffix.lower() in EXCEL_SUFFIXES else None
+        book = open_workbook(path) if file_format_of(path) == "xlsx" else None
         head_bytes = min(path.stat().st_size, SAMPLE_BYTES)
     except (ExtractFileError, OSError):
         return None
