@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ingestion.compression import read_content
 from pipelines.ingestion.contracts import ColumnType, Extract
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.source_config import ReadOptions
@@ -205,7 +206,7 @@ def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | 
     # few damaged bytes. Latin-1 text rarely holds a valid UTF-8 sequence by accident (an accented capital
     # followed by a symbol such as ©), so a few of them outweigh several stray bytes. Guessing UTF-8
     # wrongly shows (rows quarantined as undecodable); guessing cp1252 wrongly would not (mojibake loaded).
-    data = path.read_bytes() if facts.size_bytes <= 64 * SAMPLE_BYTES else head
+    data = read_content(path) if facts.size_bytes <= 64 * SAMPLE_BYTES else head
     sequences = _UTF8_MULTIBYTE.findall(data)
     high_bytes = len(data) - len(data.translate(None, _HIGH_BYTES))
     invalid = high_bytes - sum(len(s) for s in sequences)

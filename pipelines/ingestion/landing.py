@@ -8,7 +8,19 @@ from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx")
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx", ".csv.gz", ".txt.gz", ".tsv.gz")
+
+
+def type_suffix(path: Path) -> str:
+    """What says how a file is read: .csv for orders.csv, .csv.gz for orders.csv.gz, .gz for orders.gz."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return Path(path.stem).suffix.lower() + suffix
+    return suffix
+
+
+def is_supported(path: Path) -> bool:
+    return type_suffix(path) in SUPPORTED_SUFFIXES
 
 
 def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
@@ -18,7 +30,7 @@ def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
     found = [
         p for p in landing_dir.iterdir()
         if p.is_file() and p.name.lower().startswith(extract.file_prefix)
-        and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+        and is_supported(p) and not p.name.startswith(".")
     ]
     return sorted(found, key=lambda p: p.name)
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from pipelines.ingestion.compression import damaged_gzip_named, is_gzipped, open_content
 from pipelines.ingestion.contracts import Extract, RejectReason
 from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
 from pipelines.ingestion.errors import ExtractFileError
@@ -64,7 +65,7 @@ class OpenedFile:
     path: Path
     extract: Extract
     file_format: str               # "csv" | "parquet" | "xlsx"
-    size_bytes: int
+    size_bytes: int                # the bytes read: of the content, for a gzipped file
     checksum: str
     dialect: CsvDialect | None
     mapping: HeaderMapping
@@ -85,7 +86,7 @@ class OpenedFile:
 
     def describe_dialect(self) -> dict:
         if self.dialect:
-            return self.dialect.describe()
+            return self.dialect.describe() | ({"compression": "gzip"} if is_gzipped(self.path) else {})
         if self.workbook:
             return {"format": self.file_format, "worksheets": self.workbook.sheets}
         return {"format": self.file_format}
@@ -106,16 +107,20 @@ def _digest():
 
 
 def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
-    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance."""
+    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance. A gzipped file is read
+    whole, decompressed; its facts describe the content (FileFacts.size_bytes: the bytes the readers read)."""
     digest = _digest()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    valid_utf8, quotes, remaining = True, 0, size
-    with path.open("rb") as handle:
-        while remaining > 0:
-            chunk = handle.read(min(8 << 20, remaining))
+    valid_utf8, quotes, content_bytes = True, 0, 0
+    remaining = None if is_gzipped(path) else size
+    with damaged_gzip_named(path), open_content(path) as handle:
+        while remaining is None or remaining > 0:
+            chunk = handle.read(8 << 20 if remaining is None else min(8 << 20, remaining))
             if not chunk:
                 break
-            remaining -= len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+            content_bytes += len(chunk)
             digest.update(chunk)
             quotes += chunk.count(b'"')
             if valid_utf8 and not chunk.isascii():
@@ -128,7 +133,8 @@ def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             valid_utf8 = False
-    return digest.hexdigest()[:40], FileFacts(size_bytes=size, is_valid_utf8=valid_utf8, has_odd_quote_count=quotes % 2 == 1)
+    facts = FileFacts(size_bytes=content_bytes, is_valid_utf8=valid_utf8, has_odd_quote_count=quotes % 2 == 1)
+    return digest.hexdigest()[:40], facts
 
 
 def checksum_file(path: Path, size: int) -> str:
@@ -145,7 +151,8 @@ def checksum_file(path: Path, size: int) -> str:
 
 
 def file_format_of(path: Path) -> str:
-    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv)."""
+    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped or
+    not)."""
     suffix = path.suffix.lower()
     return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
 
@@ -177,10 +184,10 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
         mapping = map_header(path, extract, book.header, options.column_mapping)
         return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book)
     checksum, facts = scan_file(path, size)
-    with path.open("rb") as handle:
-        head = handle.read(min(size, SAMPLE_BYTES))
+    with open_content(path) as handle:
+        head = handle.read(min(facts.size_bytes, SAMPLE_BYTES))
     dialect, mapping = detect_dialect(path, extract, facts, head, options)
-    return OpenedFile(path, extract, "csv", size, checksum, dialect, mapping, facts)
+    return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts)
 
 
 def extract_whose_columns_fit(path: Path, config) -> Extract | None:
@@ -189,13 +196,13 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     SourceConfig (its column mappings count)."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.dialects import map_header
-    from pipelines.ingestion.landing import SUPPORTED_SUFFIXES
+    from pipelines.ingestion.landing import is_supported
 
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    if not is_supported(path):
         return None
     try:
         # The header is all that is needed: a workbook is loaded once, a text file read only as far as
-        # dialect detection looks (not checksummed whole, as an ingestion does).
+        # dialect detection looks (not checksummed whole, as an ingestion does; a gzipped one is).
         book = open_workbook(path) if file_format_of(path) == "xlsx" else None
         head_bytes = min(path.stat().st_size, SAMPLE_BYTES)
     except (ExtractFileError, OSError):
@@ -244,10 +251,10 @@ def _fast_path_allowed(opened: OpenedFile) -> bool:
 
 
 class _BoundedReader(io.RawIOBase):
-    """Reads at most `limit` bytes of a file: the size seen when the file was fingerprinted."""
+    """Reads at most `limit` bytes of a file's content: the size seen when the file was fingerprinted."""
 
     def __init__(self, path: Path, limit: int):
-        self._handle = path.open("rb")
+        self._handle = open_content(path)
         self._remaining = limit
 
     def readable(self) -> bool:
