@@ -118,7 +118,8 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
         d = opened.dialect
         file_preview.layout.append(
             f"dialect: separator {d.delimiter!r}, encoding {d.encoding}, decimal mark {d.decimal!r}"
-            + (f", header on line {d.header_line}" if d.header_line != 1 else ""))
+            + (f", header on line {d.header_line}" if d.header_line != 1 else "")
+            + (", gzip-compressed" if "compression" in opened.describe_dialect() else ""))
     elif opened.workbook is not None:
         sheets = ", ".join(f"'{name}'" for name in opened.workbook.sheets)
         file_preview.layout.append(f"format: Excel workbook, worksheet(s) {sheets}, header on row "

@@ -14,6 +14,7 @@ import pytest
 from pipelines.ingestion.contracts import EXTRACTS
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files, files_matching_no_extract
+from pipelines.ingestion.preview import preview
 from pipelines.ingestion.raw_layer import data_glob
 from pipelines.sample_data import generate
 from tests.ingestion.test_loader import ingest_all
@@ -122,3 +123,19 @@ def test_only_gzipped_text_files_are_extracts(tmp_path):
         "orders_a.csv.gz", "orders_b.TSV.GZ", "orders_c.txt.gz", "orders_g.csv"]
     assert [p.name for p in files_matching_no_extract(tmp_path)] == [
         "orders_d.parquet.gz", "orders_e.gz", "orders_f.zip"]
+
+
+def test_check_extracts_says_a_file_is_gzipped_and_names_one_to_rename(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    orders = "order_id;customer_id;ordered_at;amount\nA1;C1;14/03/2025;12,50\nA2;C2;15/03/2025;8,00\n"
+    (landing / "orders_2025.csv.gz").write_bytes(gzip.compress(orders.encode()))
+    (landing / "sales.csv.gz").write_bytes(gzip.compress(orders.encode()))
+
+    report, _ = preview(landing, currency="EUR")
+
+    sections = {block.split(":", 1)[0].strip(): block for block in report.split("\n\n")}
+    orders_2025 = sections["orders_2025.csv.gz"]
+    assert "dialect: separator ';', encoding utf-8, decimal mark ',', gzip-compressed" in orders_2025
+    assert "rows: 2 read, 2 would load" in orders_2025
+    assert "rename it orders_sales.csv.gz (its columns are the orders extract's)" in sections["sales.csv.gz"]
