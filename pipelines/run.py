@@ -141,6 +141,11 @@ def _step_failures(result) -> list[tuple[str, str]]:
             while error is not None and (error.cause or error.context) is not None:
                 error = error.cause or error.context
             message = description or (error.message if error else "") or "unknown error"
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                # Dagster's own words ("1 blocking asset check failed with ERROR severity: ...") say less
+                # than the check's message, printed under "Failed checks".
+                message = "a blocking check failed (its message is under \"Failed checks\" above): nothing " \
+                          "downstream of it ran"
             failures.append((event.step_key, _ANSI_COLOUR.sub("", message).strip()))
     return failures
 

@@ -72,3 +72,22 @@ def test_an_orders_file_that_cannot_be_read_is_named_on_the_terminal_and_in_the_
     assert problem in run.stderr and "Nothing was published" in run.stderr
     log = Path(re.search(r"this run's full log\s+(\S+)", run.stdout).group(1)).read_text()
     assert "STEP_FAILURE" in log and "column 'order_id': required column missing" in log
+
+
+def test_a_file_that_stops_the_run_is_named_once_with_what_to_change_and_no_dagster_error(tmp_path):
+    """CRM ids with leading zeros, orders without: every order waits for its customer and the run stops on
+    the blocking check; its message says what to check, and the failed step does not repeat Dagster's error."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "customers.csv").write_text("customer_id,signup_date\n00001,2024-01-01\n00002,2024-01-01\n")
+    (landing / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\nA1,1,2024-02-01,10\n"
+                                        "A2,2,2024-02-02,12\n")
+
+    run = PipelineRun(landing, tmp_path / "warehouse", tmp_path / "logs", "run").wait()
+
+    assert run.returncode == 1, run.output
+    assert ("orders.csv: 2 of 2 rows rejected (100.0 % > 50 %), mostly unknown_customer (2 rows)" in run.stdout
+            and "check both write the ids the same way (leading zeros, prefixes, letter case)" in run.stdout)
+    assert ("raw__orders_no_file_mostly_rejected: a blocking check failed (its message is under \"Failed "
+            "checks\" above)") in run.stderr
+    assert "DagsterAssetCheckFailedError" not in run.output and "Nothing was published" in run.stderr

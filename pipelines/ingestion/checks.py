@@ -106,7 +106,19 @@ def broken_file_message(broken: dict, extract_name: str, limit: float, currency:
 _ADVICE = {
     RejectReason.UNKNOWN_CUSTOMER.value:
         "their customers are in no customers*.csv; deliver the CRM extract that holds them (or none at all: "
-        "customers are then derived from the orders)",
+        "customers are then derived from the orders); if it is delivered, check both write the ids the same "
+        "way (leading zeros, prefixes, letter case)",
+    RejectReason.INVALID_IDENTIFIER.value:
+        "its customer ids are in scientific notation (1.23457E+11): a spreadsheet rounded them; export the "
+        "file again with the id column formatted as text",
+    RejectReason.DUPLICATE_ROW.value:
+        "its rows repeat earlier rows (of an earlier file by name, or its own): a full export delivered "
+        "again, such as a monthly snapshot? Keep only the latest full export in the landing directory, or "
+        "deliver only new rows",
+    RejectReason.DUPLICATE_KEY.value:
+        "its keys are those of earlier rows (of an earlier file by name, or its own), with other values: a "
+        "full export delivered again, such as a monthly snapshot? The first row of a key is kept: keep only "
+        "the latest full export in the landing directory, or deliver only new rows",
     RejectReason.INVALID_DATE.value:
         "check the dates' layout; for month-first dates set date_order: mdy in retentio_sources.yml",
     RejectReason.INVALID_NUMBER.value:

@@ -48,6 +48,7 @@ class RejectReason(StrEnum):
     FUTURE_DATE = "future_date"                  # after the day the file was loaded
     INVALID_NUMBER = "invalid_number"            # amount or score that is not a number
     INVALID_BOOLEAN = "invalid_boolean"          # consent that is neither yes nor no
+    INVALID_IDENTIFIER = "invalid_identifier"    # a customer id a spreadsheet wrote in scientific notation
     NEGATIVE_AMOUNT = "negative_amount"          # a completed order or a spend below zero (a Range)
     OUT_OF_RANGE = "out_of_range"                # a number outside its Range (NPS outside 0..10)
     UNKNOWN_STATUS = "unknown_status"            # order status outside its OneOf, even mapped

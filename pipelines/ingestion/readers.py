@@ -454,7 +454,7 @@ def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
                     continue
                 values = batch.column(wanted[column])
                 try:
-                    columns.append(trim_values(values.cast(pa.string())))
+                    columns.append(trim_values(_parquet_text(values)))
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                     raise ExtractFileError(opened.path, f"Parquet type {values.type} cannot be read as text: {exc}",
                                            column=column) from None
@@ -464,6 +464,21 @@ def _parquet_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     except (pa.ArrowInvalid, OSError) as exc:
         raise ExtractFileError(opened.path, f"Parquet file cannot be read ({exc})") from None
     opened.rows_read = next_row - 1
+
+
+WHOLE_FLOAT_LIMIT = 1e15   # below it a double holds every whole number exactly, as excel.cell_text assumes
+
+
+def _parquet_text(values: pa.Array) -> pa.Array:
+    """A Parquet column as text. A float column of whole numbers is written as integers, as Excel's cells are
+    (excel.cell_text): pandas stores an id column with a missing value as float64, and Arrow writes a double
+    of 13 digits or more in scientific notation (5123456789012.0 -> '5.123456789012e+12'), which no id
+    in another extract would match."""
+    if not pa.types.is_floating(values.type):
+        return values.cast(pa.string())
+    whole = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), WHOLE_FLOAT_LIMIT))
+    integers = pc.if_else(whole, values, pa.scalar(None, values.type)).cast(pa.int64())
+    return pc.if_else(whole, integers.cast(pa.string()), values.cast(pa.string()))
 
 
 def _workbook_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:

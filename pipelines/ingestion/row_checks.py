@@ -119,8 +119,13 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         return value
     if kind is ColumnType.IDENTIFIER:
         # Spreadsheets and pandas write a numeric id column holding blanks as floats (17850.0); the same
-        # customer elsewhere is 17850. Only values with a point pay for the regular expression.
-        return f"case when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') else {value} end"
+        # customer elsewhere is 17850. Only values with a point pay for the regular expression. An id a
+        # spreadsheet showed in scientific notation (1.23457E+11) has lost its last digits: read as such,
+        # different customers would become one, so it does not parse (invalid_identifier).
+        return (f"case when contains({value}, '+') and regexp_matches({value}, '{SCIENTIFIC_NOTATION}') "
+                f"then null "
+                f"when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') "
+                f"else {value} end")
     if kind is ColumnType.CURRENCY:
         return f"coalesce(upper({value}), '{rules.currency}')"
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
@@ -169,7 +174,11 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
     raise ValueError(f"no parser for {kind}")
 
 
+SCIENTIFIC_NOTATION = r"^[0-9](\.[0-9]+)?[eE]\+[0-9]+$"
+
 _INVALID_REASON = {
+    ColumnType.IDENTIFIER: (RejectReason.INVALID_IDENTIFIER, "is a number in scientific notation: a "
+                            "spreadsheet rounded the id; export the column as text"),
     ColumnType.DATE: (RejectReason.INVALID_DATE, "is not a valid date"),
     ColumnType.TIMESTAMP: (RejectReason.INVALID_DATE, "is not a valid date and time"),
     ColumnType.DECIMAL: (RejectReason.INVALID_NUMBER, "is not a number"),
