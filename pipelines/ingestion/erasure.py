@@ -17,6 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ingestion.row_checks import identifier_sql
+
 ERASED_PREFIX = "erased-"
 REQUEST_FILE_PREFIX = "erasure_requests"
 
@@ -56,8 +58,10 @@ def read_erasure_requests(landing_dir: Path) -> ErasureRequests:
             if "customer_id" not in relation.columns:
                 raise ErasureRequestError(f"file {path.name}: column 'customer_id' missing (found {relation.columns})")
             requested = "requested_at" if "requested_at" in relation.columns else "null"
+            # The id as the extracts' rows are typed (an e-mail address in lower case), so that they match.
+            named = identifier_sql("trim(customer_id)")
             rows += con.execute(
-                f"select trim(customer_id), {requested} from relation where nullif(trim(customer_id), '') is not null"
+                f"select {named}, {requested} from relation where nullif({named}, '') is not null"
             ).fetchall()
     finally:
         con.close()
@@ -79,8 +83,10 @@ def anonymised_rows_sql(extract_name: str, typed: str, erased: str) -> str:
                      "marketing_consent": "case when e.token is null then t.marketing_consent else false end"}
     if extract_name == "survey_responses":
         replaced["comment"] = "case when e.token is null then t.comment end"
+    # An e-mail address is compared in lower case (row_checks.identifier_sql): so is the raw text it is in.
+    raw_text = "case when contains(m.customer_id, '@') then lower(t._raw_record) else t._raw_record end"
     mentioned = (f"exists (select 1 from {erased} as m "
-                 f"where t._raw_record is not null and contains(t._raw_record, m.customer_id))")
+                 f"where t._raw_record is not null and contains({raw_text}, m.customer_id))")
     replaced |= {
         "_raw_record": f"case when {mentioned} then '{{\"erased\": true}}' else t._raw_record end",
         "_reject_detail": f"case when {mentioned} then 'details removed (erasure request)' else t._reject_detail end",

@@ -113,19 +113,29 @@ def detect_date_format_sql(value: str, date_order: str) -> str:
     return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}"
 
 
+def identifier_sql(value: str) -> str:
+    """SQL: the customer id the trimmed text `value` names, NULL when it cannot name one exactly.
+
+    Spreadsheets and pandas write a numeric id column holding blanks as floats (17850.0); the same customer
+    elsewhere is 17850. Only values with a point pay for the regular expression. An id a spreadsheet showed
+    in scientific notation (1.23457E+11) has lost its last digits: read as such, different customers would
+    become one, so it does not parse (invalid_identifier). An e-mail address used as the id (a shop without
+    customer numbers) is compared in lower case: Jean.Dupont@Gmail.com and jean.dupont@gmail.com are one
+    customer. Erasure requests name customers the same way (erasure.py).
+    """
+    return (f"case when contains({value}, '+') and regexp_matches({value}, '{SCIENTIFIC_NOTATION}') "
+            f"then null "
+            f"when contains({value}, '@') then lower({value}) "
+            f"when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') "
+            f"else {value} end")
+
+
 def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: str = "") -> str:
     """SQL turning the trimmed text `value` into the column's type, NULL when it does not parse."""
     if kind in (ColumnType.TEXT,):
         return value
     if kind is ColumnType.IDENTIFIER:
-        # Spreadsheets and pandas write a numeric id column holding blanks as floats (17850.0); the same
-        # customer elsewhere is 17850. Only values with a point pay for the regular expression. An id a
-        # spreadsheet showed in scientific notation (1.23457E+11) has lost its last digits: read as such,
-        # different customers would become one, so it does not parse (invalid_identifier).
-        return (f"case when contains({value}, '+') and regexp_matches({value}, '{SCIENTIFIC_NOTATION}') "
-                f"then null "
-                f"when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') "
-                f"else {value} end")
+        return identifier_sql(value)
     if kind is ColumnType.CURRENCY:
         return f"coalesce(upper({value}), '{rules.currency}')"
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):

@@ -1,0 +1,40 @@
+"""Customers identified by their e-mail address (a shop without customer numbers, the README's Shopify and
+WooCommerce recipes): the address is compared in lower case, in every extract and in erasure requests."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingestion.raw_layer import data_glob
+from tests.ingestion.test_loader import ingest_all
+
+
+def test_one_address_written_in_two_cases_is_one_customer_and_an_erasure_request_finds_it(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "customers.csv").write_text(
+        "customer_id,signup_date,email\nJean.Dupont@Gmail.com,2024-01-01,Jean.Dupont@Gmail.com\n"
+        "marie@example.fr,2024-01-02,marie@example.fr\nMARIE@example.fr,2024-01-02,marie@example.fr\n")
+    (landing / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\nA1,jean.dupont@gmail.com,2024-02-01,10\n"
+        "A2,JEAN.DUPONT@GMAIL.COM,2024-03-01,12\nA3,Marie@Example.fr,2024-03-02,8\nA4,Marie@Example.fr,2024-03-03,x\n")
+
+    results = ingest_all(landing, warehouse)
+
+    assert (results["customers"].rows_loaded, results["customers"].quarantined_by_reason) == (2, {"duplicate_row": 1})
+    assert (results["orders"].rows_loaded, results["orders"].quarantined_by_reason) == (3, {"invalid_number": 1})
+    assert duckdb.sql(f"select customer_id, count(*) from read_parquet('{data_glob(warehouse / 'raw' / 'orders')}') "
+                      "group by all order by all").fetchall() == [("jean.dupont@gmail.com", 2), ("marie@example.fr", 1)]
+
+    # Erased under the address as the shop's support desk typed it: every row of hers goes, the quarantined
+    # one's raw text too.
+    (landing / "erasure_requests.csv").write_text("customer_id,requested_at\nMarie@EXAMPLE.fr,2024-06-01\n")
+    ingest_all(landing, warehouse)
+
+    raw = warehouse / "raw"
+    everything = duckdb.sql(f"""
+        select customer_id::varchar from read_parquet('{data_glob(raw / 'customers')}')
+        union all select customer_id from read_parquet('{data_glob(raw / 'orders')}')
+        union all select raw_record from read_parquet('{raw / 'orders' / 'quarantine.parquet'}')
+        union all select raw_record from read_parquet('{raw / 'customers' / 'quarantine.parquet'}')""").fetchall()
+    assert not [value for (value,) in everything if value and "marie" in value.lower()], everything
