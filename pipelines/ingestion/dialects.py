@@ -278,16 +278,12 @@ def detect_dialect(
                                + (" and a separator line" if excel_separator else ""))
     candidates = (options.delimiter or excel_separator,) if options.delimiter or excel_separator \
         else CANDIDATE_DELIMITERS
-    best: tuple[int, int, str, list[str]] | None = None
-    for delimiter in candidates:
-        records = first_records(text, delimiter, 1)
-        if not records:
-            continue
-        headers = records[0]
-        recognised = _recognised_columns(extract, headers, options.column_mapping)
-        score = (recognised, len(headers))
-        if best is None or score > best[:2]:
-            best = (recognised, len(headers), delimiter, headers)
+    best = _likeliest_header(text, extract, options, candidates)
+    if best is None or best[0] == 0:
+        below_titles = _header_below_title_lines(text, extract, options, candidates)
+        if below_titles is not None:
+            title_lines, text, best = below_titles
+            lines_skipped += title_lines
     if best is None or best[0] == 0:
         raise ExtractFileError(
             path,
@@ -299,6 +295,42 @@ def detect_dialect(
     mapping = map_header(path, extract, headers, options.column_mapping)
     decimal = options.decimal or _detect_decimal(text, delimiter, extract, mapping)
     return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged, lines_skipped + 1), mapping
+
+
+def _likeliest_header(text: str, extract: Extract, options: ReadOptions, candidates
+                      ) -> tuple[int, int, str, list[str]] | None:
+    """(columns recognised, fields, separator, headers) of the first record of `text` under the separator
+    recognising the most columns; None when `text` holds no record."""
+    best = None
+    for delimiter in candidates:
+        records = first_records(text, delimiter, 1)
+        if not records:
+            continue
+        headers = records[0]
+        recognised = _recognised_columns(extract, headers, options.column_mapping)
+        score = (recognised, len(headers))
+        if best is None or score > best[:2]:
+            best = (recognised, len(headers), delimiter, headers)
+    return best
+
+
+MAX_TITLE_LINES = 10
+
+
+def _header_below_title_lines(text: str, extract: Extract, options: ReadOptions, candidates):
+    """A report's title lines above the header ('Sales report;;;', a date, blank lines), as spreadsheets and
+    ad platforms export them: (lines skipped, the text from the header on, its header), for the first of the
+    next MAX_TITLE_LINES lines recognised as a header with at least two columns (one could be a title's
+    word); None when there is none."""
+    lines = text.splitlines(keepends=True)
+    for skipped in range(1, min(MAX_TITLE_LINES, len(lines) - 1) + 1):
+        if not lines[skipped].strip():
+            continue
+        rest = "".join(lines[skipped:])
+        best = _likeliest_header(rest, extract, options, candidates)
+        if best is not None and best[0] >= 2:
+            return skipped, rest, best
+    return None
 
 
 def _recognised_columns(extract: Extract, headers: list[str], explicit: dict[str, str]) -> int:

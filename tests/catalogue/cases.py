@@ -151,6 +151,12 @@ CATALOGUE: list[Case] = [
     Case("blank lines between rows", "orders",
          {"orders_case.csv": orders("", GOOD_ORDER, "", "", "O2,C2,2024-01-02 10:00:00,5.00,EUR,completed", "")},
          Loaded(2), values=("select order_id, _source_row from data order by 2", [("O1", 1), ("O2", 2)])),
+    Case("a report's title lines above the header", "orders",
+         {"orders_case.csv": b"Rapport des ventes;;;;;\n;;;;;\nExport du 01/04/2024;;;;;\n\n"
+                             + orders("O1;C1;2024-01-02 10:00:00;10,00;EUR;completed", "O2;C2;2024-01-03;5,00;EUR;completed",
+                                      header=ORDERS_HEADER.replace(",", ";"))},
+         Loaded(2), values=("select order_id, amount, _source_row from data order by 1",
+                            [("O1", Decimal("10.00"), 1), ("O2", Decimal("5.00"), 2)])),
     Case("blank lines before the header", "orders", {"orders_case.csv": b"\n\r\n" + orders(GOOD_ORDER)}, Loaded(1)),
     Case("Excel 'sep=;' line before the header", "orders",
          {"orders_case.csv": b"sep=;\n" + orders(GOOD_ORDER.replace(",", ";"), header=ORDERS_HEADER.replace(",", ";"))},
