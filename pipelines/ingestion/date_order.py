@@ -3,8 +3,10 @@
 `13/01/2024` can only be day-first and `01/13/2024` only month-first; `01/02/2024` can be either. US
 exports (the UCI Online Retail data: `12/1/2010 8:26`) are month-first, and their first thousands of
 rows can all be ambiguous, so the first rows decide only when they hold a date that can be read one way
-only; otherwise every date of the column is looked at. A file whose dates never tell is read day-first,
-with a warning; `date_order` in retentio_sources.yml settles it for good.
+only; otherwise every date of the column is looked at. The files of one extract come from one system, so
+a file whose dates never tell is read in the order the extract's other files prove (a US shop's weekly
+drop of 1-7 March, next to the week holding 03/13); when no other file proves one, or they disagree, it is
+read day-first, with a warning. `date_order` in retentio_sources.yml settles it for good.
 """
 
 from __future__ import annotations
@@ -39,18 +41,70 @@ class DateOrderEvidence:
             return None
         return "dmy" if self.day_first_only > self.month_first_only else "mdy"
 
-    def basis(self, order: str) -> str:
-        """In words, why the file is read in `order`."""
+    @property
+    def undecided(self) -> bool:
+        """Dates that read both ways, to different days, and none that tells which way is right."""
+        return self.order is None and self.ambiguous > 0
+
+    def example_of(self, order: str) -> str | None:
+        """A date that can only be read in `order`."""
+        return self.day_first_example if order == "dmy" else self.month_first_example
+
+    def basis(self, order: str, since: str | None = None) -> str:
+        """In words, why the file is read in `order` (`since`: why not in another file's, when its dates
+        do not tell)."""
         if self.order is None:
             if self.ambiguous:
                 return (f"no date tells day from month (e.g. {self.ambiguous_example!r}): read "
-                        f"{_ORDER_WORDS[order]}; if that is wrong, set date_order in retentio_sources.yml")
+                        f"{_ORDER_WORDS[order]}" + (f", since {since}" if since else "")
+                        + "; if that is wrong, set date_order in retentio_sources.yml")
             return "no date with a day and a month that could be swapped"
         count, example, other = ((self.day_first_only, self.day_first_example, self.month_first_only)
                                  if order == "dmy" else (self.month_first_only, self.month_first_example,
                                                          self.day_first_only))
         said = f"{count} date(s) such as {example!r} can only be read {_ORDER_WORDS[order]}"
         return said + (f"; {other} date(s) read the other way only are rejected" if other else "")
+
+
+@dataclass(frozen=True)
+class OrderOfOtherFiles:
+    """What the files of an extract whose own dates tell say about the files whose dates do not: the files
+    of one extract come from one system, which writes its dates one way."""
+
+    proofs: tuple[tuple[str, DateOrderEvidence], ...]   # (file name, its dates' evidence), by file name
+
+    @classmethod
+    def of(cls, evidence_by_file: dict[str, DateOrderEvidence | None]) -> OrderOfOtherFiles:
+        return cls(tuple(sorted((name, evidence) for name, evidence in evidence_by_file.items()
+                                if evidence is not None and evidence.order is not None)))
+
+    @property
+    def order(self) -> str | None:
+        """The order every proving file agrees on; None when none proves one or they disagree."""
+        orders = {evidence.order for _, evidence in self.proofs}
+        return orders.pop() if len(orders) == 1 else None
+
+    def _first_proof(self, order: str) -> tuple[str, str]:
+        """(file name, date) of the first file, by name, whose dates prove `order`."""
+        name, evidence = next((name, e) for name, e in self.proofs if e.order == order)
+        return name, evidence.example_of(order)
+
+    def decide(self, undecided: DateOrderEvidence) -> tuple[str, str]:
+        """(order, why in words) for a file whose own dates, as `undecided` says, do not tell."""
+        order = self.order
+        if order is not None:
+            name, example = self._first_proof(order)
+            others = len(self.proofs) - 1
+            words, ambiguous = _ORDER_WORDS[order], undecided.ambiguous_example
+            return order, (f"no date of this file tells day from month (e.g. {ambiguous!r}); "
+                           f"read {words} like {name}, whose date {example!r} can only be read {words}"
+                           + (f" ({others} other file(s) agree)" if others else ""))
+        if not self.proofs:
+            return DEFAULT_DATE_ORDER, undecided.basis(DEFAULT_DATE_ORDER)
+        day_first, month_first = self._first_proof("dmy"), self._first_proof("mdy")
+        conflict = (f"the extract's other files disagree: {day_first[0]} can only be read day first "
+                    f"({day_first[1]!r}), {month_first[0]} only month first ({month_first[1]!r})")
+        return DEFAULT_DATE_ORDER, undecided.basis(DEFAULT_DATE_ORDER, since=conflict)
 
 
 def _order_specific_formats(order: str) -> list[str]:

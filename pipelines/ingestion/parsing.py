@@ -9,10 +9,15 @@ Each distinct file content is parsed once (cached by checksum, name and parsing 
     malformed.parquet  records the reader could not split into fields (same columns), when there are any
     lines.parquet      a file of order lines only: each line counted into an order, with its own values
                        (order_lines.py)
-    meta.json          rows read, dialect (with the date order the dates told), unknown columns, load
-                       time, the currencies the file states, notes for the person running it
+    meta.json          rows read, dialect (with the date order it was read in), what the file's own dates
+                       say of that order, unknown columns, load time, the currencies the file states, notes
+                       for the person running it
 The directory is built under a dot-named `.tmp` name and renamed into place, so a parse killed half-way is
 never mistaken for a finished one.
+
+A file whose own dates do not tell day from month is read in the order the extract's other files prove
+(date_order.py), which is settled once every file is parsed: such a file is then parsed again in that order,
+under its own cache key, and a later run finds that parse without reading the file by default first.
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ import pyarrow as pa
 from pipelines.ingestion import order_lines
 from pipelines.ingestion.contracts import DERIVED_STATUS, ColumnType, Extract
 from pipelines.ingestion.date_order import (
+    DATE_ORDER_NAMES,
     DEFAULT_DATE_ORDER,
     SAMPLE_ROWS,
     DateOrderEvidence,
+    OrderOfOtherFiles,
     date_order_evidence,
     needs_whole_column,
 )
@@ -62,7 +69,7 @@ from pipelines.ingestion.row_checks import (
 from pipelines.ingestion.source_config import SourceConfig
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 ACCEPTED_FILE = "accepted.parquet"
 REJECT_FILES = ("rejected.parquet", "malformed.parquet")
 REJECT_COLUMNS = "_source_row, _reject_reason, _reject_column, _reject_detail, _raw_record"
@@ -118,24 +125,28 @@ def null_columns_sql(extract: Extract) -> str:
     return ", ".join(f"cast(null as {SQL_TYPES[c.type]}) as {c.name}" for c in extract.columns)
 
 
-def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests) -> str:
-    # The file name is part of it: accepted rows carry it as _source_file.
+def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests,
+                     order_of_other_files: bool = False) -> str:
+    # The file name is part of it: accepted rows carry it as _source_file. A date order taken from the
+    # extract's other files is told apart from one set in retentio_sources.yml: their meta differ.
     payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.path.name,
                           "dialect": opened.describe_dialect(), "mapping": opened.mapping.positions,
-                          "rules": rules.describe(),
+                          "rules": rules.describe(), "order_of_other_files": order_of_other_files,
                           "erasures": erasures.fingerprint if "customer_id" in extract.column_names else ""},
                          sort_keys=True)
     return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
 
 
 def _parse_file(
-    opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: datetime, erasures: ErasureRequests
+    opened: OpenedFile, rules: ParseRules, target: Path, loaded_at: datetime, erasures: ErasureRequests,
+    own_evidence: DateOrderEvidence | None = None,
 ) -> dict:
-    """Stage 1 for one file into the directory `target`; returns the file's metadata."""
+    """Stage 1 for one file into the directory `target`; returns the file's metadata. `own_evidence` is
+    what the file's dates said on a first parse, when `rules` now carry the order of the other files."""
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     building.mkdir(parents=True)
     try:
-        meta = _parse_into(opened, rules, building, loaded_at, erasures)
+        meta = _parse_into(opened, rules, building, loaded_at, erasures, own_evidence)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -154,12 +165,13 @@ def _erasing(con: duckdb.DuckDBPyConnection, extract: Extract, erasures: Erasure
 
 
 def _parse_into(
-    opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime, erasures: ErasureRequests
+    opened: OpenedFile, rules: ParseRules, building: Path, loaded_at: datetime, erasures: ErasureRequests,
+    own_evidence: DateOrderEvidence | None,
 ) -> dict:
     extract = opened.extract
     con = connect()
     notes: list[str] = list(opened.notes)
-    date_order_pinned = rules.date_order is not None
+    date_order_pinned = rules.date_order is not None and own_evidence is None
     file_rules = rules
     try:
         for slow in (False, True):
@@ -171,6 +183,7 @@ def _parse_into(
                     batch_schema(opened.columns), itertools.chain([first] if first is not None else [], batches))
                 con.register("batch", stream)
                 relation, rules, evidence = _with_date_order(con, first, opened, file_rules)
+                evidence = evidence or own_evidence
                 if first is not None:
                     rules = _with_likely_date_formats(con, first, opened, rules)
                 typed = _erasing(con, extract, erasures, typed_rows_sql(extract, rules, relation))
@@ -197,10 +210,10 @@ def _parse_into(
             _write_malformed(con, extract, opened.malformed, building / REJECT_FILES[1], erasures)
     finally:
         con.close()
+    # A file whose dates do not tell is named among the warnings by parse_files, once the other files
+    # have told (or not) the order it is read in.
     basis = (evidence.basis(rules.date_order) if evidence is not None
              else "set in retentio_sources.yml" if date_order_pinned else None)
-    if evidence is not None and evidence.order is None and evidence.ambiguous:
-        notes.append(f"{opened.path.name}: {basis}")
     for column in rules.derived:
         if column == "status":
             notes.append(f"{opened.path.name}: no status column: each order is {DERIVED_STATUS}")
@@ -209,6 +222,7 @@ def _parse_into(
             "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat(),
             "rows_accepted": accepted, "rows_rejected": rejected + len(opened.malformed),
             "line_level": opened.mapping.line_level, "date_order_basis": basis,
+            "date_order_evidence": dataclasses.asdict(evidence) if evidence is not None else None,
             "stated_currencies": stated_currencies, "notes": notes}
     (building / "meta.json").write_text(json.dumps(meta))
     return meta
@@ -316,79 +330,196 @@ def _with_likely_date_formats(
     return dataclasses.replace(rules, date_formats=tuple(formats))
 
 
+@dataclass
+class _ParsedFile:
+    """A file parsed on this run or found parsed in the cache, before its date order is settled."""
+
+    path: Path
+    stat: os.stat_result
+    opened: OpenedFile
+    rules: ParseRules                # as its dialect and retentio_sources.yml set them
+    target: Path
+    meta: dict
+
+    @property
+    def evidence(self) -> DateOrderEvidence | None:
+        """What the file's own dates say of their order (None: pinned, no dates, or no rows)."""
+        recorded = self.meta["date_order_evidence"]
+        return DateOrderEvidence(**recorded) if recorded is not None else None
+
+    def outcome(self) -> FileOutcome:
+        meta = self.meta
+        return FileOutcome(
+            self.path.name, self.opened.checksum, self.stat.st_size, self.opened.file_format, meta["dialect"],
+            "loaded", self.target, rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
+            loaded_at=datetime.fromisoformat(meta["loaded_at"]),
+            rows_accepted=meta["rows_accepted"], rows_rejected=meta["rows_rejected"],
+            line_level=meta["line_level"], stated_currencies=meta["stated_currencies"],
+        )
+
+    def warnings(self) -> list[str]:
+        meta = self.meta
+        said = []
+        if meta["unknown_columns"]:
+            said.append(f"{self.path.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
+        if meta["rows_read"] == 0:
+            said.append(f"{self.path.name}: no data rows, only a header")
+        if self.evidence is not None and self.evidence.undecided:
+            said.append(f"{self.path.name}: {meta['date_order_basis']}")
+        return said + meta["notes"]
+
+
 def parse_files(
     extract: Extract, landing_dir: Path, cache_dir: Path, config: SourceConfig, currency: str,
     now: datetime | None = None, erasures: ErasureRequests | None = None,
 ) -> tuple[list[FileOutcome], list[str]]:
-    """Stage 1 for every file of the extract; a file whose content was parsed before is not read again."""
+    """Stage 1 for every file of the extract; a file whose content was parsed before is not read again.
+
+    A file whose own dates do not tell day from month follows the order the extract's other files prove,
+    whichever sorts first and whichever was parsed on an earlier run: it is settled once all are parsed.
+    """
     now = now or datetime.now(timezone.utc).replace(tzinfo=None)
     erasures = erasures or ErasureRequests()
-    outcomes: list[FileOutcome] = []
-    warnings: list[str] = []
+    # In landing order, each with the warnings said of it: an outcome, or a parse whose order may change.
+    files: list[tuple[FileOutcome | _ParsedFile, list[str]]] = []
     seen_checksums: dict[str, str] = {}
     cache = cache_dir / extract.name
     cache.mkdir(parents=True, exist_ok=True)
     for path in discover_files(landing_dir, extract):
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            warnings.append(f"{path.name} disappeared before it could be read: skipped")
-            continue
-        options = config.options_for(extract.name, path.name)
-        try:
-            opened = open_extract_file(path, extract, options, stat.st_size)
-        except (ExtractFileError, OSError):
-            # A half-written file can look broken (a Parquet file without its footer yet): blame the
-            # file only if it is not changing under us.
-            if _changed_since(path, stat):
-                outcomes.append(_still_being_written(path, stat, file_format_of(path), "", warnings))
-                continue
-            raise
-        if opened.checksum in seen_checksums:
-            outcomes.append(FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
-                                        opened.describe_dialect(), "duplicate_file", None,
-                                        duplicate_of=seen_checksums[opened.checksum]))
-            warnings.append(f"{path.name} has the same content as {seen_checksums[opened.checksum]}: not loaded twice")
-            continue
-        decimal = opened.dialect.decimal if opened.dialect else "."
-        date_order = opened.dialect.date_order if opened.dialect else options.date_order
-        has_statuses = "status" in opened.mapping.positions
-        rules = ParseRules(decimal=decimal, date_order=date_order, load_date=now.date(), currency=currency,
-                           line_level=opened.mapping.line_level, derived=tuple(opened.mapping.absent_derived(extract)),
-                           status_synonyms=tuple(sorted(config.order_statuses().items())) if has_statuses else ())
-        target = cache / f"{opened.checksum[:24]}-{_parse_signature(extract, opened, rules, erasures)}"
-        meta_path = target / "meta.json"
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
+        said: list[str] = []
+        parsed = _parse_or_skip(path, extract, cache, config, currency, now, erasures, seen_checksums, said)
+        files.append((parsed, said))
+    files = [(item, said) for item, said in files if item is not None]
+    _follow_the_order_of_other_files(extract, cache, files, now, erasures)
+    outcomes: list[FileOutcome] = []
+    warnings: list[str] = []
+    for item, said in files:
+        if isinstance(item, _ParsedFile):
+            outcomes.append(item.outcome())
+            warnings.extend(said + item.warnings())
         else:
-            try:
-                meta = _parse_file(opened, rules, target, now, erasures)
-            except (ExtractFileError, OSError):
-                if _changed_since(path, stat):
-                    outcomes.append(
-                        _still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
-                    continue
-                raise
-            # The checksum and the parse cover the size seen at the start: a file still growing would
-            # be loaded cut short, so it waits for the next run.
-            if _changed_since(path, stat):
-                shutil.rmtree(target, ignore_errors=True)
-                outcomes.append(_still_being_written(path, stat, opened.file_format, opened.checksum, warnings))
-                continue
-        seen_checksums[opened.checksum] = path.name
-        if meta["unknown_columns"]:
-            warnings.append(f"{path.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
-        if meta["rows_read"] == 0:
-            warnings.append(f"{path.name}: no data rows, only a header")
-        warnings.extend(meta["notes"])
-        outcomes.append(FileOutcome(
-            path.name, opened.checksum, stat.st_size, opened.file_format, meta["dialect"], "loaded", target,
-            rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
-            loaded_at=datetime.fromisoformat(meta["loaded_at"]),
-            rows_accepted=meta["rows_accepted"], rows_rejected=meta["rows_rejected"],
-            line_level=meta["line_level"], stated_currencies=meta["stated_currencies"],
-        ))
+            outcomes.append(item)
+            warnings.extend(said)
     return outcomes, warnings
+
+
+def _parse_or_skip(
+    path: Path, extract: Extract, cache: Path, config: SourceConfig, currency: str, now: datetime,
+    erasures: ErasureRequests, seen_checksums: dict[str, str], warnings: list[str],
+) -> FileOutcome | _ParsedFile | None:
+    """One file parsed (or found in the cache), or the outcome of a file that cannot be; None when it is
+    gone."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        warnings.append(f"{path.name} disappeared before it could be read: skipped")
+        return None
+    options = config.options_for(extract.name, path.name)
+    try:
+        opened = open_extract_file(path, extract, options, stat.st_size)
+    except (ExtractFileError, OSError):
+        # A half-written file can look broken (a Parquet file without its footer yet): blame the
+        # file only if it is not changing under us.
+        if _changed_since(path, stat):
+            return _still_being_written(path, stat, file_format_of(path), "", warnings)
+        raise
+    if opened.checksum in seen_checksums:
+        original = seen_checksums[opened.checksum]
+        warnings.append(f"{path.name} has the same content as {original}: not loaded twice")
+        return FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
+                           opened.describe_dialect(), "duplicate_file", None, duplicate_of=original)
+    decimal = opened.dialect.decimal if opened.dialect else "."
+    date_order = opened.dialect.date_order if opened.dialect else options.date_order
+    has_statuses = "status" in opened.mapping.positions
+    rules = ParseRules(decimal=decimal, date_order=date_order, load_date=now.date(), currency=currency,
+                       line_level=opened.mapping.line_level,
+                       derived=tuple(opened.mapping.absent_derived(extract)),
+                       status_synonyms=tuple(sorted(config.order_statuses().items())) if has_statuses else ())
+    target = _parse_target(cache, opened, rules, erasures)
+    if rules.date_order is None and not (target / "meta.json").exists():
+        # A file whose dates do not tell may have been read in the order of the extract's other files on
+        # an earlier run (only that parse is kept): found here, the file is not read by default first.
+        for order in DATE_ORDER_NAMES.keys() - {DEFAULT_DATE_ORDER}:
+            followed_rules = dataclasses.replace(rules, date_order=order)
+            followed = _parse_target(cache, opened, followed_rules, erasures, order_of_other_files=True)
+            if (followed / "meta.json").exists():
+                target = followed
+                break
+    meta = _parsed_or_cached(path, stat, opened, rules, target, now, erasures)
+    if meta is None:
+        return _still_being_written(path, stat, opened.file_format, opened.checksum, warnings)
+    seen_checksums[opened.checksum] = path.name
+    return _ParsedFile(path, stat, opened, rules, target, meta)
+
+
+def _parse_target(cache: Path, opened: OpenedFile, rules: ParseRules, erasures: ErasureRequests,
+                  order_of_other_files: bool = False) -> Path:
+    signature = _parse_signature(opened.extract, opened, rules, erasures, order_of_other_files)
+    return cache / f"{opened.checksum[:24]}-{signature}"
+
+
+def _parsed_or_cached(
+    path: Path, stat: os.stat_result, opened: OpenedFile, rules: ParseRules, target: Path, now: datetime,
+    erasures: ErasureRequests, own_evidence: DateOrderEvidence | None = None,
+) -> dict | None:
+    """The meta of the parse in `target`, parsing the file first when it is not cached; None when the
+    file changed while it was read."""
+    meta_path = target / "meta.json"
+    if meta_path.exists():
+        return json.loads(meta_path.read_text())
+    try:
+        meta = _parse_file(opened, rules, target, now, erasures, own_evidence)
+    except (ExtractFileError, OSError):
+        if _changed_since(path, stat):
+            return None
+        raise
+    # The checksum and the parse cover the size seen at the start: a file still growing would
+    # be loaded cut short, so it waits for the next run.
+    if _changed_since(path, stat):
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+    return meta
+
+
+def _follow_the_order_of_other_files(
+    extract: Extract, cache: Path, files: list[tuple[FileOutcome | _ParsedFile, list[str]]], now: datetime,
+    erasures: ErasureRequests,
+) -> None:
+    """Read each file whose own dates do not tell in the order the extract's other files prove (day first,
+    as before, when none does or they disagree), parsing it again when it was read the other way; its
+    meta's date_order_basis says why, in terms of the files delivered now."""
+    parsed = [(i, item) for i, (item, _) in enumerate(files) if isinstance(item, _ParsedFile)]
+    other_files = OrderOfOtherFiles.of({item.path.name: item.evidence for _, item in parsed})
+    for i, item in parsed:
+        evidence = item.evidence
+        if evidence is None or not evidence.undecided:
+            continue
+        order, basis = other_files.decide(evidence)
+        if item.meta["dialect"]["date_order"] != order:
+            # Day first is how such a file is read on its own: that parse is the one it had alone.
+            followed = order != DEFAULT_DATE_ORDER
+            rules = dataclasses.replace(item.rules, date_order=order) if followed else item.rules
+            target = _parse_target(cache, item.opened, rules, erasures, order_of_other_files=followed)
+            meta = _parsed_or_cached(item.path, item.stat, item.opened, rules, target, now, erasures,
+                                     evidence if followed else None)
+            if meta is None:
+                files[i] = (_still_being_written(item.path, item.stat, item.opened.file_format,
+                                                 item.opened.checksum, files[i][1]), files[i][1])
+                continue
+            item = dataclasses.replace(item, target=target, meta=meta)
+            files[i] = (item, files[i][1])
+        if item.meta["date_order_basis"] != basis:
+            _rewrite_basis(item, basis)
+
+
+def _rewrite_basis(item: _ParsedFile, basis: str) -> None:
+    """Say in the cached meta why the file is read in its order: the other files that told may have changed
+    since it was parsed (preview.py shows it)."""
+    item.meta["date_order_basis"] = basis
+    meta_path = item.target / "meta.json"
+    writing = meta_path.with_name(f".meta.json.{uuid.uuid4().hex[:8]}.tmp")
+    writing.write_text(json.dumps(item.meta))
+    os.replace(writing, meta_path)
 
 
 def _still_being_written(
