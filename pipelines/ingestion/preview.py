@@ -33,6 +33,7 @@ from pipelines.ingestion.landing import (
     extract_file_patterns,
     is_control_file,
 )
+from pipelines.ingestion.rejection_advice import ADVICE_BY_REASON
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME, SourceConfigError, load_source_config
 from pipelines.settings import Settings
 
@@ -269,6 +270,9 @@ def _advice_for_reasons(file_name: str, reasons: dict[str, int], statuses: list[
     if RejectReason.UNKNOWN_CUSTOMER.value in reasons:
         advice.append("rows refer to customers no customers* file holds: deliver them (or no customers file at "
                       "all: customers are then derived from the orders)")
+    for reason in (RejectReason.INVALID_IDENTIFIER, RejectReason.DUPLICATE_ROW, RejectReason.DUPLICATE_KEY):
+        if reason.value in reasons and reasons[reason.value] * 2 > sum(reasons.values()):
+            advice.append(ADVICE_BY_REASON[reason.value])  # the run's words, when it is what stops it
     if RejectReason.INVALID_NUMBER.value in reasons and dialect.get("decimal"):  # a text file's decimal mark
         advice.append(f"if amounts use the other decimal mark than {dialect.get('decimal')!r}, pin it in "
                       f"{CONFIG_FILE_NAME}: files: [{{match: \"{file_name}\", decimal: \",\"}}]")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingestion.checks import broken_file_message, mostly_rejected_files
+from pipelines.ingestion.preview import preview
 from tests.ingestion.test_loader import ingest_all
 
 
@@ -38,7 +39,9 @@ def test_ids_a_spreadsheet_rounded_are_told_to_be_exported_as_text(tmp_path):
     (landing / "customers.csv").write_text(
         "customer_id,signup_date\n1.23457E+11,2024-01-01\n1.23457E+11,2024-01-02\n123456789012,2024-01-03\n")
 
+    report, _ = preview(landing, currency="EUR")
     message = message_for(landing, tmp_path / "warehouse", "customers")
 
     assert "mostly invalid_identifier (2 rows): its customer ids are in scientific notation" in message
     assert "export the file again with the id column formatted as text" in message
+    assert "to change: its customer ids are in scientific notation" in report, "make check-extracts says it too"
