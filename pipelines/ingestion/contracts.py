@@ -339,9 +339,11 @@ SURVEY_RESPONSES = Extract(
 MARKETING_SPEND = Extract(
     name="marketing_spend",
     file_prefix="marketing_spend",
-    key=("spend_date", "channel"),
-    description="Marketing spend per day (or per month, dated its first day) and channel.",
-    row_is="one row per day (or month) and channel",
+    # An ad platform's export has a row per campaign and day: they add up, and only the same campaign's
+    # day delivered twice is a duplicate.
+    key=("spend_date", "channel", "campaign"),
+    description="Marketing spend per day (or per month, dated its first day), channel and campaign.",
+    row_is="one row per day (or month), channel and campaign",
     columns=(
         Column("spend_date", ColumnType.DATE, True, "Day (or first day of the month) the spend is booked on."),
         Column("channel", ColumnType.TEXT, False, "Marketing channel; matches customers.acquisition_channel."),
@@ -349,10 +351,16 @@ MARKETING_SPEND = Extract(
                range=Range(0, None, RejectReason.NEGATIVE_AMOUNT, "is a negative spend")),
         Column("currency", ColumnType.CURRENCY, False,
                "ISO 4217 code; empty means the reporting currency (RETENTIO_CURRENCY)."),
+        Column("campaign", ColumnType.TEXT, False,
+               "Campaign (or ad set) of an ad platform's export; the campaigns of a day and channel add up."),
     ),
     aliases=_COMMON_ALIASES | {
         "date": "spend_date", "jour": "spend_date", "month": "spend_date", "mois": "spend_date",
+        "day": "spend_date", "reporting_starts": "spend_date",
         "canal": "channel", "source": "channel", "spend": "amount", "cost": "amount", "depense": "amount",
+        "amount_spent": "amount", "amount_spent_eur": "amount", "amount_spent_usd": "amount",
+        "amount_spent_gbp": "amount",
+        "campaign_name": "campaign", "campagne": "campaign", "nom_de_la_campagne": "campaign",
     },
 )
 

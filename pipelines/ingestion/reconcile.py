@@ -413,7 +413,9 @@ def reconcile_by_appending(con: duckdb.DuckDBPyConnection, extract: Extract, out
               union all
               select {columns} from read_parquet({previous_pending}))
         where ({key}) in (select ({key}) from accepted)""")
-    join_on = " and ".join(f"t.{k} = v.{k}" for k in extract.key)
+    # An optional key column (a spend's channel or campaign) may be empty: empty equals empty, as in the
+    # partition by of _rank_repeated_keys.
+    join_on = " and ".join(f"t.{k} is not distinct from v.{k}" for k in extract.key)
     earlier = con.execute(f"select count(*) from accepted as v join taken as t on {join_on} "
                           f"where v._file_order < {last_old}").fetchall()[0][0]
     if earlier:

@@ -63,7 +63,7 @@ _EMPTIED_COLUMNS = {
     "marketing_spend": ("amount", "spend_date"),
 }
 _FRESH_KEY_PREFIX = {"customers": "C-DIRTY-", "orders": "O-DIRTY-", "survey_responses": "R-DIRTY-"}
-# Spend is keyed by (spend_date, channel): fresh keys use channels no valid row has.
+# Spend is keyed by (spend_date, channel, campaign): fresh keys use channels no valid row has.
 _UNUSED_CHANNELS = ("display", "tv", "podcast", "radio", "print", "influencer")
 
 _IMPOSSIBLE_DAYS = ((2, 31), (2, 30), (4, 31), (6, 31), (9, 31))

@@ -137,3 +137,22 @@ def test_a_clean_file_is_not_copied_into_the_raw_layer(tmp_path):
     (part,) = Path(orders.version_dir).glob("data/_batch=1/*.parquet")
     (parse,) = (warehouse / "cache" / "orders").glob("*/accepted.parquet")
     assert part.stat().st_ino == parse.stat().st_ino
+
+
+def test_an_appended_spend_file_repeating_keys_with_empty_columns_is_rejected_as_a_full_rebuild_would(tmp_path):
+    """An ad platform's export has no channel, and a plain spend file no campaign: a key with an empty
+    column, repeated by a later file, is taken all the same (empty equals empty)."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    raw, cache = warehouse / "raw", warehouse / "cache"
+    steps = [{"marketing_spend_2024_01.csv": "Campaign name,Day,Cost\nRetargeting,2024-01-01,10.00\n"
+                                             "Prospecting,2024-01-01,12.00\n"},
+             {"marketing_spend_2024_02.csv": "Campaign name,Day,Cost\nRetargeting,2024-01-01,11.00\n"
+                                             "Retargeting,2024-02-01,13.00\n"}]
+    for step, files in enumerate(steps, 1):
+        deliver(landing, files)
+        result = ingest_extract("marketing_spend", landing, raw, cache)
+        assert result.appended == (step > 1)
+    fresh = ingest_extract("marketing_spend", landing, tmp_path / "fresh" / "raw", tmp_path / "fresh" / "cache")
+
+    assert result.quarantined_by_reason == fresh.quarantined_by_reason == {"duplicate_key": 1}
+    assert contents(warehouse, "marketing_spend") == contents(tmp_path / "fresh", "marketing_spend")

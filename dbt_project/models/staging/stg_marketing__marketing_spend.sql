@@ -11,6 +11,7 @@ renamed as (
         {{ normalized_channel('channel') }} as channel,
         amount,
         currency,
+        campaign,
         _source_file as source_file,
         _source_row as source_row,
         _loaded_at as loaded_at
