@@ -65,7 +65,11 @@ class SourceConfig:
     def order_statuses(self) -> dict[str, str]:
         """Every status word accepted besides the three, with its meaning: the built-in synonyms, then the
         mapping in retentio_sources.yml, which wins."""
-        return STATUS_SYNONYMS | self.status_mapping
+        # WooCommerce writes a status as 'wc-on-hold' in some exports and 'on-hold' in others: a word mapped
+        # without the prefix maps it with the prefix too, as the built-in synonyms do.
+        prefixed = {f"wc_{word}": meaning for word, meaning in self.status_mapping.items()
+                    if not word.startswith("wc_")}
+        return STATUS_SYNONYMS | prefixed | self.status_mapping
 
     def options_for(self, extract_name: str, file_name: str) -> ReadOptions:
         mapping = dict(self.extract_columns.get(extract_name, {}))

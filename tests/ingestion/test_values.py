@@ -147,10 +147,11 @@ def test_two_columns_mapped_to_the_same_name_are_refused():
 def test_shop_status_words_are_read_as_the_three_and_a_mapping_adds_its_own():
     synonyms = tuple(sorted((SourceConfig(status_mapping={"on_hold": "cancelled"}).order_statuses()).items()))
     words = ["paid", "Fulfilled", "partially-refunded", "Partially refunded", "voided", "canceled", "wc-completed",
-             "processing", "On hold", "REFUNDED"]
+             "processing", "On hold", "REFUNDED", "wc-on-hold"]
     rows = check_rows(ORDERS, [order(status=w) for w in words], status_synonyms=synonyms)
     assert [r["status"] for r in rows] == ["completed", "completed", "completed", "completed", "cancelled",
-                                           "cancelled", "completed", "completed", "cancelled", "refunded"]
+                                           "cancelled", "completed", "completed", "cancelled", "refunded",
+                                           "cancelled"], "a mapped word maps WooCommerce's wc- form too"
     assert all(r["_reject_reason"] is None for r in rows)
 
 
