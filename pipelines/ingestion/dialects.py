@@ -214,9 +214,22 @@ def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | 
         return "utf-8", True
     try:
         data.decode("cp1252")
-        return "cp1252", False
+        windows = "cp1252"
     except UnicodeDecodeError:
-        return "latin-1", False
+        windows = "latin-1"
+    # Excel for Mac's "CSV (Macintosh)" is Mac Roman, where é is 0x8E (Ž in cp1252): the encoding that puts
+    # accented lower-case letters inside words is the one the text was written in.
+    if _accented_letters_in_words(data.decode("mac_roman")) > _accented_letters_in_words(data.decode(windows)):
+        return "mac_roman", False
+    return windows, False
+
+
+_ACCENTED_IN_WORD = re.compile(r"(?<=[a-z])[à-öø-ÿ]|[à-öø-ÿ](?=[a-z])")
+
+
+def _accented_letters_in_words(text: str) -> int:
+    """Accented lower-case letters beside a lower-case letter (the é of 'référence')."""
+    return len(_ACCENTED_IN_WORD.findall(text))
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

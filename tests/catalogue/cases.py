@@ -134,6 +134,12 @@ CATALOGUE: list[Case] = [
                                  "C2;François Müller;15/03/2024;FR", encoding="cp1252")},
          Loaded(2), values=("select full_name from data order by customer_id",
                             [("Zoé Lefèvre",), ("François Müller",)])),
+    Case("Mac Roman, CR line ends (Excel for Mac's 'CSV (Macintosh)')", "customers",
+         {"customers.csv": lines("customer_id;full_name;signup_date;acquisition_channel",
+                                 "C1;Hélène Côté;14/03/2024;Réseaux sociaux", "C2;François Müller;15/03/2024;Référencement",
+                                 end="\r", encoding="mac_roman")},
+         Loaded(2), values=("select full_name, acquisition_channel from data order by customer_id",
+                            [("Hélène Côté", "Réseaux sociaux"), ("François Müller", "Référencement")])),
     # A UTF-8 file with two Latin-1 bytes pasted in: those rows are quarantined, the rest loaded.
     Case("undecodable bytes in a UTF-8 file", "customers",
          {"customers.csv": b"customer_id,full_name,signup_date\nC1,Zo\xc3\xa9 Lef\xc3\xa8vre,2024-03-14\n"
