@@ -1,8 +1,9 @@
 """Excel workbooks (.xlsx) read as an extract file: the same text batches as a CSV file, cell by cell.
 
 A workbook is what a small shop's till or a spreadsheet kept by hand gives, and what the UCI Online Retail
-data comes as. Its first visible worksheet with content holds the header on its first non-empty row; every
-later visible worksheet whose first row is the same header continues it (Online Retail II: one sheet per
+data comes as. Its first visible worksheet with content holds the header on its first row with two values
+or more (a report's title rows above it are skipped); every later visible worksheet whose header is the
+same continues it (Online Retail II: one sheet per
 year); other worksheets (notes, a pivot table) are not read, and a note names them.
 
 Cells are typed in a workbook, so they are written as text the way the contract reads it: dates as ISO
@@ -90,15 +91,34 @@ def _visible_worksheets(workbook) -> list[str]:
             if sheet.typ == SheetTypeEnum.WorkSheet and sheet.visible == SheetVisibleEnum.Visible]
 
 
-def _first_row(rows: Iterator[list]) -> tuple[int, list[str]] | None:
-    """The index and text of the first row with a value, None for an empty sheet."""
+MAX_TITLE_ROWS = 10
+
+
+def _header_row(rows: Iterator[list]) -> tuple[int, list[str]] | None:
+    """The index and text of the header: the first row with values in two cells or more, below up to
+    MAX_TITLE_ROWS rows of one value each (a report's title, its date: no extract has a single column);
+    else the first row with a value. None for an empty sheet."""
+    first = None
+    titles = 0
     for index, row in enumerate(rows):
-        if any(_has_value(value) for value in row):
-            texts = [cell_text(value) for value in row]
-            while texts and (texts[-1] is None or not texts[-1].strip()):
-                texts.pop()  # a formatted but empty cell widens the sheet: not a column
-            return index, [(text or "").strip() for text in texts]
-    return None
+        valued = sum(1 for value in row if _has_value(value))
+        if not valued:
+            continue
+        if first is None:
+            first = (index, row)
+        if valued >= 2:
+            return index, _header_texts(row)
+        titles += 1
+        if titles > MAX_TITLE_ROWS:
+            break
+    return (first[0], _header_texts(first[1])) if first is not None else None
+
+
+def _header_texts(row: list) -> list[str]:
+    texts = [cell_text(value) for value in row]
+    while texts and (texts[-1] is None or not texts[-1].strip()):
+        texts.pop()  # a formatted but empty cell widens the sheet: not a column
+    return [(text or "").strip() for text in texts]
 
 
 def open_workbook(path: Path) -> Workbook:
@@ -109,7 +129,7 @@ def open_workbook(path: Path) -> Workbook:
         header, sheets, header_rows, not_read, loaded = None, [], {}, [], {}
         for name in _visible_worksheets(workbook):
             sheet = workbook.get_sheet_by_name(name)
-            found = _first_row(sheet.iter_rows())
+            found = _header_row(sheet.iter_rows())
             if found is None:
                 continue
             index, row = found

@@ -81,9 +81,10 @@ def test_worksheets_with_the_same_header_continue_one_another_and_others_are_nam
     half = len(rows) // 2
     landing = tmp_path / "landing"
     landing.mkdir()
-    # Online Retail II: one sheet per year. Blank rows before the header and between rows keep their numbers.
+    # Online Retail II: one sheet per year. A report's title and blank rows before the header are skipped;
+    # blank rows between rows keep their numbers.
     write_workbook(landing / "orders_online_retail.xlsx", {
-        "Year 1": [[], header, *rows[:half]],
+        "Year 1": [["Online Retail, exported 2011-12-09"], [], header, *rows[:half]],
         "Notes": [["exported by the till"]],
         "Lookup": [header, rows[0]],
         "Empty": [],
@@ -97,7 +98,7 @@ def test_worksheets_with_the_same_header_continue_one_another_and_others_are_nam
     assert [w for w in result.warnings if "worksheet" in w] == [
         "orders_online_retail.xlsx: worksheet(s) 'Notes' not read: their first row is not the header of "
         "'Year 1' (save a sheet of other rows as its own file)"]
-    # Year 1's rows are 1..half (its header on the sheet's row 2); Year 2's follow, the blank row after its
+    # Year 1's rows are 1..half (its header on the sheet's row 3); Year 2's follow, the blank row after its
     # first one keeping its number.
     def number(i: int) -> int:
         return i + 1 if i <= half else i + 2
