@@ -176,10 +176,17 @@ def two_loyal() -> Shop:
     for customer, offset, basket in (("L1", 0, Decimal("60.00")), ("L2", 11, Decimal("41.30"))):
         for k in range(24):
             month_start = date(2024 + (k // 12), k % 12 + 1, 1)
+            # Countries written as names, as the UCI data does, and two ways for the same country
+            country = ("United Kingdom" if k % 2 else "UK") if customer == "L1" else "EIRE"
             orders.append(ShopOrder(f"{customer}-{k}", customer, month_start + timedelta(days=offset), basket,
-                                    country="GB" if customer == "L1" else "IE"))
+                                    country=country))
     return Shop("two_loyal", 365, tuple(orders),
-                notes="two loyal customers buying monthly over two years, no customer extract, countries on orders")
+                notes="two loyal customers buying monthly over two years, no customer extract, countries on orders "
+                      "as names")
+
+
+# The ISO 3166-1 codes of the country names the shops write: what customers.country_code holds.
+COUNTRY_CODES = {"United Kingdom": "GB", "UK": "GB", "EIRE": "IE"}
 
 
 ALL_SHOPS = (one_order, never_came_back, same_day_twice, short_history, refunded_but_one, steady_buyers, two_loyal)

@@ -82,3 +82,17 @@
 {% macro spark__ordering_key(columns) -%}
     struct({{ columns | join(', ') }})
 {%- endmacro %}
+
+{#- Every match of the regular expression `pattern` in `text` replaced by `replacement` (DuckDB replaces only
+    the first match without the 'g' option; Spark replaces all). -#}
+{% macro replace_all(text, pattern, replacement) -%}
+    {{ return(adapter.dispatch('replace_all')(text, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}

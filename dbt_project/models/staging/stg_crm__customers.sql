@@ -11,7 +11,7 @@ renamed as (
         email,
         full_name,
         signup_date,
-        upper(country) as country_code,
+        {{ country_code('country') }} as country_code,
         {{ normalized_channel('acquisition_channel') }} as acquisition_channel,
         coalesce(marketing_consent, false) as has_marketing_consent,
         {{ is_erased_customer('customer_id') }} as is_erased,

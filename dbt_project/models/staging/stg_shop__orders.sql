@@ -14,7 +14,7 @@ renamed as (
         amount,
         currency,
         status as order_status,
-        upper(country) as country_code,
+        {{ country_code('country') }} as country_code,
         _source_file as source_file,
         _source_row as source_row,
         _loaded_at as loaded_at,
