@@ -211,6 +211,7 @@ def _number_sql(value: str, sql_type: str, rules: ParseRules) -> str:
     return (f"coalesce(case when {plain_guard} then {plain} end, "
             f"case when regexp_matches({cleaned}, '{pattern}') then try_cast({normalised} as {sql_type}) end)")
 
+
 _INVALID_REASON = {
     ColumnType.IDENTIFIER: (RejectReason.INVALID_IDENTIFIER, "is a number in scientific notation: a "
                             "spreadsheet rounded the id; export the column as text"),
