@@ -274,8 +274,9 @@ def _advice_for_reasons(file_name: str, reasons: dict[str, int], statuses: list[
         if reason.value in reasons and reasons[reason.value] * 2 > sum(reasons.values()):
             advice.append(ADVICE_BY_REASON[reason.value])  # the run's words, when it is what stops it
     if RejectReason.INVALID_NUMBER.value in reasons and dialect.get("decimal"):  # a text file's decimal mark
-        advice.append(f"if amounts use the other decimal mark than {dialect.get('decimal')!r}, pin it in "
-                      f"{CONFIG_FILE_NAME}: files: [{{match: \"{file_name}\", decimal: \",\"}}]")
+        other = "." if dialect["decimal"] == "," else ","
+        advice.append(f"if amounts use the other decimal mark than {dialect['decimal']!r}, pin it in "
+                      f"{CONFIG_FILE_NAME}: files: [{{match: \"{file_name}\", decimal: \"{other}\"}}]")
     return advice
 
 

@@ -101,11 +101,18 @@ def _sql_list(values) -> str:
 def _date_formats(date_order: str | None) -> list[str]:
     slash = "%d/%m/%Y" if date_order == "dmy" else "%m/%d/%Y"
     dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
-    formats = ["%Y-%m-%d", slash, dotted, "%Y/%m/%d"]
+    dashed = "%d-%m-%Y" if date_order == "dmy" else "%m-%d-%Y"
+    # Two-digit years ('01/23/24') before four: '%Y' reads '24' as the year 24. The first format of those
+    # that read a column equally well is the one kept (parsing._with_likely_date_formats).
+    short_year = [f.replace("%Y", "%y") for f in (slash, dotted, dashed)]
+    # English month names ('Mar 1, 2024', '01-Mar-2024'), compact dates ('20240301'), and a month alone
+    # ('2024-01', a monthly spend sheet), read as its first day.
+    named_month = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y"]
+    formats = ["%Y-%m-%d", *short_year, slash, dotted, dashed, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
     # US exports write 12-hour times: '3/1/2024 2:15:00 PM'.
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M",
              " %I:%M:%S %p", " %I:%M %p"]
-    return formats + [f + t for f in ("%Y-%m-%d", slash, dotted) for t in times]
+    return formats + [f + t for f in ("%Y-%m-%d", *short_year, slash, dotted, dashed) for t in times]
 
 
 def candidate_date_formats(date_order: str) -> list[str]:
@@ -127,10 +134,12 @@ def identifier_sql(value: str) -> str:
     in scientific notation (1.23457E+11) has lost its last digits: read as such, different customers would
     become one, so it does not parse (invalid_identifier). An e-mail address used as the id (a shop without
     customer numbers) is compared in lower case: Jean.Dupont@Gmail.com and jean.dupont@gmail.com are one
-    customer. Erasure requests name customers the same way (erasure.py).
+    customer. Shopify's customer export writes '7000000001 (the quote stops Excel from rounding it): the
+    quote goes. Erasure requests name customers the same way (erasure.py).
     """
     return (f"case when contains({value}, '+') and regexp_matches({value}, '{SCIENTIFIC_NOTATION}') "
             f"then null "
+            f"when starts_with({value}, chr(39)) then ltrim({value}, chr(39)) "  # chr(39): a quote
             f"when contains({value}, '@') then lower({value}) "
             f"when contains({value}, '.') then regexp_replace({value}, '^([0-9]+)\\.0+$', '\\1') "
             f"else {value} end")
@@ -172,9 +181,13 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
                       f"then -({_number_sql(unsigned, sql_type, rules)}) end")
         return f"coalesce({_number_sql(value, sql_type, rules)}, {accounting})"
     if kind is ColumnType.INTEGER:
-        # A score must be a whole number: casting '7.5' straight to integer would round it to 8.
+        # A score must be a whole number: casting '7.5' straight to integer would round it to 8. Survey tools
+        # label the ends of the scale ('10 - Extremely likely'): the number before the label is the score.
         as_double = _number_sql(value, "double", rules)
-        return f"case when {as_double} = floor({as_double}) then cast({as_double} as integer) end"
+        labelled = (f"case when regexp_matches({value}, '{_LABELLED_NUMBER}') "
+                    f"then cast(regexp_extract({value}, '^[0-9]+') as integer) end")
+        whole = f"case when {as_double} = floor({as_double}) then cast({as_double} as integer) end"
+        return f"coalesce({whole}, {labelled})"
     if kind is ColumnType.BOOLEAN:
         return (f"case when lower({value}) in {tuple(TRUE_WORDS)} then true "
                 f"when lower({value}) in {tuple(FALSE_WORDS)} then false end")
@@ -183,6 +196,7 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
 
 SCIENTIFIC_NOTATION = r"^[0-9](\.[0-9]+)?[eE]\+[0-9]+$"
 _ACCOUNTING_NEGATIVE = r"^\((.+)\)$|^([^-].*)-$"
+_LABELLED_NUMBER = r"^[0-9]+\s*[-–—:]\s*[^0-9\s]"
 
 
 def _number_sql(value: str, sql_type: str, rules: ParseRules) -> str:

@@ -45,3 +45,15 @@ def test_ids_a_spreadsheet_rounded_are_told_to_be_exported_as_text(tmp_path):
     assert "mostly invalid_identifier (2 rows): its customer ids are in scientific notation" in message
     assert "export the file again with the id column formatted as text" in message
     assert "to change: its customer ids are in scientific notation" in report, "make check-extracts says it too"
+
+
+def test_the_decimal_mark_advice_names_the_other_mark(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders.csv").write_text("order_id;customer_id;ordered_at;amount\nA1;C1;14/03/2025;12,50\n"
+                                        "A2;C1;15/03/2025;8,00\nA3;C1;16/03/2025;7.5x\n")
+
+    report, _ = preview(landing, currency="EUR")
+
+    assert 'if amounts use the other decimal mark than \',\', pin it in retentio_sources.yml: files: ' \
+           '[{match: "orders.csv", decimal: "."}]' in report
