@@ -321,6 +321,12 @@ def _with_likely_date_formats(
         if column.type not in (ColumnType.DATE, ColumnType.TIMESTAMP):
             continue
         value = f"nullif(trim({column.name}), '')"
+        # Most files write dates DuckDB's cast reads: then no other layout needs trying.
+        cast, present = con.execute(f"select count(try_cast({value} as timestamp)), count({value}) "
+                                    "from sample_batch").fetchall()[0]
+        if present and cast == present:
+            formats.append((column.name, "cast"))
+            continue
         result = con.execute(f"select {detect_date_format_sql(value, rules.date_order)} from sample_batch")
         counts = dict(zip([d[0] for d in result.description], result.fetchall()[0]))
         best = max(counts, key=lambda f: counts[f])  # the first of equals wins: 'cast' is listed first

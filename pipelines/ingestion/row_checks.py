@@ -54,9 +54,7 @@ FALSE_WORDS = ("false", "f", "no", "n", "0", "non", "faux")
 FUTURE_TOLERANCE_DAYS = 1
 
 _TZ_SUFFIX = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$"
-# A time followed by a zone's name: '10:15:00 CET', '10:15 America/New_York'. DuckDB's cast to timestamp
-# would drop the name silently (as it drops any trailing word), so such values are read as timestamptz,
-# which knows the IANA names and the common abbreviations, and those it does not know are rejected.
+# A time followed by a zone's name: '10:15:00 CET', '10:15 America/New_York'.
 _NAMED_ZONE_SUFFIX = r"\d:\d\d(:\d\d(\.\d+)?)?\s+[A-Za-z][A-Za-z_/+-]*$"
 _TZ_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z",
                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%z"]
@@ -162,15 +160,17 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
         offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
         zoned = f"(try_strptime({offset_joined}, {_sql_list(_TZ_FORMATS)}) at time zone 'UTC')"
-        named_zone = (f"lower(right({value}, 1)) between 'a' and 'z' "  # spares the regular expression
-                      f"and regexp_matches({value}, '{_NAMED_ZONE_SUFFIX}')")
-        in_named_zone = f"(try_cast({value} as timestamptz) at time zone 'UTC')"
-        # DuckDB's cast would drop an AM/PM as it drops a zone's name ('2024-03-01 02:15 PM' at 02:15): such
-        # values are read by the formats alone.
+        # DuckDB's cast drops a trailing word: a zone's name ('10:15 CET') or an AM/PM ('02:15 PM' at 02:15).
+        # Values ending in a letter (one cheap test: most values end in a digit) are read without it: AM/PM
+        # by the formats alone, a zone's name as a timestamptz, which knows the IANA names and the common
+        # abbreviations; any other word leaves the value unread (invalid_date) rather than ignored.
+        ends_in_letter = f"ord(substring({value}, length({value}), 1)) > 64"
         twelve_hour = f"try_strptime({value}, {_sql_list(_date_formats(rules.date_order))})"
+        in_named_zone = (f"case when regexp_matches({value}, '{_NAMED_ZONE_SUFFIX}') "
+                         f"then (try_cast({value} as timestamptz) at time zone 'UTC') end")
         parsed = (f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} "
-                  f"when upper(right({value}, 2)) in ('AM', 'PM') then {twelve_hour} "
-                  f"when {named_zone} then {in_named_zone} else {naive} end")
+                  f"when {ends_in_letter} then (case when upper(right({value}, 2)) in ('AM', 'PM') "
+                  f"then {twelve_hour} else {in_named_zone} end) else {naive} end")
         return f"cast({parsed} as date)" if kind is ColumnType.DATE else f"cast({parsed} as timestamp)"
     if kind in (ColumnType.DECIMAL, ColumnType.QUANTITY, ColumnType.UNIT_PRICE):
         sql_type = SQL_TYPES[kind]
