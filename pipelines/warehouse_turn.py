@@ -185,6 +185,12 @@ def _run_lock_busy(lock, instance) -> Busy | None:
         pass
     holder = _holder_of(Path(lock.name))
     if holder is None:
+        ended = _named_in(Path(lock.name))
+        if ended is not None:
+            # The run named in the lock has ended, but a process it started still has the lock open (a run
+            # just killed): that run is what is waited for, for the moment it takes its leftovers to go.
+            return Busy(run_name(ended["run_id"], datetime.fromtimestamp(ended["since"])),
+                        "ended, its last processes still holding the warehouse")
         return Busy("another Retentio run")  # it has not written its name within the patience above
     run_id, pid, since = holder["run_id"], holder["pid"], holder["since"]
     if instance.get_run_record_by_id(run_id) is None:  # it has not created its Dagster run yet
@@ -209,6 +215,15 @@ def _holder_of(lock_path: Path, patience_seconds: float = HOLDER_NAMES_ITSELF_SE
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.05)
+
+
+def _named_in(lock_path: Path) -> dict | None:
+    """The run the lock file names, whether its process runs or not; None when it names none."""
+    try:
+        holder = json.loads(lock_path.read_text())
+        return holder if holder["run_id"] and isinstance(holder["since"], (int, float)) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _describe(instance, run_id: str) -> Busy:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.waiting import Busy, Wait, WaitTimedOut
-from pipelines.warehouse_turn import RUN_LOCK_NAME, _holder_of
+from pipelines.warehouse_turn import RUN_LOCK_NAME, _holder_of, _run_lock_busy
 from tests.conftest import PROJECT_ROOT
 from tests.holding_runs import HOLDING_STEP, HoldingRun
 from tests.pipeline_runs import (
@@ -100,6 +100,28 @@ def held(tmp_path_factory, published_workspace) -> tuple[Path, HoldingRun]:
 
 def waiting_lines(run: PipelineRun) -> list[str]:
     return [line for line in run.stdout_path.read_text().splitlines() if line.startswith(WAITING)]
+
+
+def test_a_lock_still_held_by_what_a_killed_run_started_names_that_run(tmp_path):
+    """A run killed with SIGKILL leaves the lock to its children for a moment: the wait names the run that
+    ended, not "another Retentio run" (a flaky line of test_faults' waiting run, before)."""
+    lock_path = tmp_path / RUN_LOCK_NAME
+    lock_path.write_text(json.dumps({"run_id": "0123456789abcdef-killed", "pid": 2**22 + 1, "since": 0}))
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, time\n"
+        f"lock = open({str(lock_path)!r}, 'a+')\n"
+        "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "locked\n"
+        with lock_path.open("a+") as lock:
+            busy = _run_lock_busy(lock, instance=None)
+    finally:
+        child.kill()
+        child.wait()
+    assert str(busy).startswith("the run of ") and "(01234567)" in str(busy), busy
+    assert busy.doing == "ended, its last processes still holding the warehouse"
 
 
 # Waits for the second line, 30 s: with `make test-slow`; `make test` sees the first line and the sleep
