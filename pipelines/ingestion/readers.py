@@ -183,11 +183,18 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
 
         mapping = map_header(path, extract, book.header, options.column_mapping)
         return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book)
+    checksum, facts, head = _scan_with_head(path, size)
+    dialect, mapping = detect_dialect(path, extract, facts, head, options)
+    return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts)
+
+
+def _scan_with_head(path: Path, size: int) -> tuple[str, FileFacts, bytes]:
+    """A text file's checksum and facts (scan_file), and the first bytes of its content dialect detection
+    reads."""
     checksum, facts = scan_file(path, size)
     with open_content(path) as handle:
         head = handle.read(min(facts.size_bytes, SAMPLE_BYTES))
-    dialect, mapping = detect_dialect(path, extract, facts, head, options)
-    return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts)
+    return checksum, facts, head
 
 
 def extract_whose_columns_fit(path: Path, config) -> Extract | None:
@@ -200,20 +207,26 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
 
     if not is_supported(path):
         return None
+    file_format = file_format_of(path)
     try:
-        # The header is all that is needed: a workbook is loaded once, a text file read only as far as
-        # dialect detection looks (not checksummed whole, as an ingestion does; a gzipped one is).
-        book = open_workbook(path) if file_format_of(path) == "xlsx" else None
-        head_bytes = min(path.stat().st_size, SAMPLE_BYTES)
-    except (ExtractFileError, OSError):
+        # The header is all that is needed, read once for every extract tried: a Parquet file's schema, a
+        # workbook loaded, a text file read only as far as dialect detection looks (a gzipped one is
+        # decompressed whole, once).
+        if file_format == "parquet":
+            header = list(pq.read_schema(path).names)
+        elif file_format == "xlsx":
+            header = open_workbook(path).header
+        else:
+            _, facts, head = _scan_with_head(path, min(path.stat().st_size, SAMPLE_BYTES))
+    except (ExtractFileError, OSError, pa.ArrowInvalid):
         return None
     for extract in EXTRACTS.values():
         options = config.options_for(extract.name, path.name)
         try:
-            if book is not None:
-                map_header(path, extract, book.header, options.column_mapping)
+            if file_format == "csv":
+                detect_dialect(path, extract, facts, head, options)
             else:
-                open_extract_file(path, extract, options, head_bytes)
+                map_header(path, extract, header, options.column_mapping)
         except (ExtractFileError, OSError):
             continue
         return extract
