@@ -204,26 +204,33 @@ def _holder_of(lock_path: Path, patience_seconds: float = HOLDER_NAMES_ITSELF_SE
     half-written, or still naming the previous holder (whose process has ended), so look again shortly."""
     deadline = time.monotonic() + patience_seconds
     while True:
-        try:
-            holder = json.loads(lock_path.read_text())
-            process = RunProcess(holder.get("host", socket.gethostname()), holder["pid"], holder.get("start"),
-                                 running_at=holder["since"])
-            if holder["run_id"] and process.state() != ProcessState.GONE:
-                return holder
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        holder = _named_in(lock_path)
+        if holder is not None and _still_running(holder):
+            return holder
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.05)
 
 
 def _named_in(lock_path: Path) -> dict | None:
-    """The run the lock file names, whether its process runs or not; None when it names none."""
+    """The run the lock file names (run_id, pid, since, ...), whether its process runs or not; None when it
+    names none (empty, half-written)."""
     try:
         holder = json.loads(lock_path.read_text())
-        return holder if holder["run_id"] and isinstance(holder["since"], (int, float)) else None
+        names_a_run = (holder["run_id"] and isinstance(holder["pid"], int)
+                       and isinstance(holder["since"], (int, float)))
+        return holder if names_a_run else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _still_running(holder: dict) -> bool:
+    try:
+        process = RunProcess(holder.get("host", socket.gethostname()), holder["pid"], holder.get("start"),
+                             running_at=holder["since"])
+        return process.state() != ProcessState.GONE
+    except (ValueError, TypeError):
+        return False  # not what a run writes: no one to name
 
 
 def _describe(instance, run_id: str) -> Busy:
