@@ -108,7 +108,7 @@ class OrderOfOtherFiles:
 
 
 def _order_specific_formats(order: str) -> list[str]:
-    """The layouts that read differently day-first and month-first (slashes, dots)."""
+    """The layouts that read differently day-first and month-first (slashes, dots, dashes)."""
     other = candidate_date_formats("mdy" if order == "dmy" else "dmy")
     return [f for f in candidate_date_formats(order) if f not in other]
 

@@ -3,8 +3,8 @@
 A workbook is what a small shop's till or a spreadsheet kept by hand gives, and what the UCI Online Retail
 data comes as. Its first visible worksheet with content holds the header on its first row with two values
 or more (a report's title rows above it are skipped); every later visible worksheet whose header is the
-same continues it (Online Retail II: one sheet per
-year); other worksheets (notes, a pivot table) are not read, and a note names them.
+same continues it (Online Retail II: one sheet per year); other worksheets (notes, a pivot table) are not
+read, and a note names them.
 
 Cells are typed in a workbook, so they are written as text the way the contract reads it: dates as ISO
 (2010-12-01 08:26:00, whatever the cell's display format), whole numbers without '.0' (a customer id

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.ingestion.compression import is_gzipped
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
 from pipelines.ingestion.errors import ExtractFileError
@@ -120,7 +121,7 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
         file_preview.layout.append(
             f"dialect: separator {d.delimiter!r}, encoding {d.encoding}, decimal mark {d.decimal!r}"
             + (f", header on line {d.header_line}" if d.header_line != 1 else "")
-            + (", gzip-compressed" if "compression" in opened.describe_dialect() else ""))
+            + (", gzip-compressed" if is_gzipped(path) else ""))
     elif opened.workbook is not None:
         sheets = ", ".join(f"'{name}'" for name in opened.workbook.sheets)
         file_preview.layout.append(f"format: Excel workbook, worksheet(s) {sheets}, header on row "

@@ -156,7 +156,8 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         first_try = (f"try_cast({value} as timestamp)" if likely in (None, "cast")
                      else f"try_strptime({value}, '{likely}')")
         # coalesce evaluates its later arguments only for the values the first one left null
-        naive = f"coalesce({first_try}, try_strptime({value}, {_sql_list(_date_formats(rules.date_order))}))"
+        every_format = _sql_list(_date_formats(rules.date_order))
+        naive = f"coalesce({first_try}, try_strptime({value}, {every_format}))"
         # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
         offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
         zoned = f"(try_strptime({offset_joined}, {_sql_list(_TZ_FORMATS)}) at time zone 'UTC')"
@@ -165,7 +166,7 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # by the formats alone, a zone's name as a timestamptz, which knows the IANA names and the common
         # abbreviations; any other word leaves the value unread (invalid_date) rather than ignored.
         ends_in_letter = f"ord(substring({value}, length({value}), 1)) > 64"
-        twelve_hour = f"try_strptime({value}, {_sql_list(_date_formats(rules.date_order))})"
+        twelve_hour = f"try_strptime({value}, {every_format})"
         in_named_zone = (f"case when regexp_matches({value}, '{_NAMED_ZONE_SUFFIX}') "
                          f"then (try_cast({value} as timestamptz) at time zone 'UTC') end")
         parsed = (f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} "
