@@ -136,9 +136,9 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
     if missing:
         raise ExtractFileError(
             path,
-            f"required column missing (found columns: {', '.join(repr(h) for h in headers)}); "
-            f"{_what_the_extract_needs(extract)}",
-            column=missing[0],
+            f"required column{'s' if len(missing) > 1 else ''} missing "
+            f"(found columns: {', '.join(repr(h) for h in headers)}); {_what_the_extract_needs(extract)}",
+            columns=tuple(missing),
         )
     named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
     return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,

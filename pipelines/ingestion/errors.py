@@ -12,14 +12,25 @@ class ExtractFileError(Exception):
     reading it is usually not the one who wrote the code: they need to know which delivery to fix.
     """
 
-    def __init__(self, path: Path | str, problem: str, *, column: str | None = None, line: int | None = None):
+    def __init__(self, path: Path | str, problem: str, *, column: str | None = None, line: int | None = None,
+                 columns: tuple[str, ...] = ()):
         self.path = Path(path)
         self.problem = problem
-        self.column = column
+        # Every column to blame (all the required ones a file lacks, so that one delivery fixes them all);
+        # `column` is the first of them.
+        self.columns = columns or ((column,) if column is not None else ())
+        self.column = self.columns[0] if self.columns else None
         self.line = line
         where = [f"file {self.path.name}"]
         if line is not None:
             where.append(f"line {line}")
-        if column is not None:
-            where.append(f"column {column!r}")
+        if self.columns:
+            where.append(self.columns_named)
         super().__init__(f"{', '.join(where)}: {problem} (full path: {self.path})")
+
+    @property
+    def columns_named(self) -> str:
+        """`column 'order_id'`, or `columns 'order_id', 'ordered_at'`; empty when no column is to blame."""
+        if len(self.columns) > 1:
+            return f"columns {', '.join(repr(c) for c in self.columns)}"
+        return f"column {self.column!r}" if self.column else ""

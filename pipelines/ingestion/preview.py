@@ -82,7 +82,7 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
                 readable[name].append(path)
             except ExtractFileError as exc:
                 file_preview.problem = exc.problem + (f" (line {exc.line})" if exc.line else "") + \
-                    (f" (column {exc.column!r})" if exc.column else "")
+                    (f" ({exc.columns_named})" if exc.columns else "")
                 file_preview.advice += _advice_for_unreadable(exc, extract.name, path.name)
     with tempfile.TemporaryDirectory(prefix="retentio-preview-") as scratch:
         reporting, warnings = _ingest_readable(landing_dir, Path(scratch), readable, currency, previews, rejected_rows,
@@ -249,13 +249,20 @@ def _outcomes(result, previews: dict[str, FilePreview], rejected_rows: int, pars
 
 
 def _advice_for_unreadable(exc: ExtractFileError, extract: str, file_name: str) -> list[str]:
-    if "required column missing" in exc.problem and exc.column:
-        return [f"map the file's column holding {exc.column} in {CONFIG_FILE_NAME}: "
-                f"extracts: {{{extract}: {{columns: {{\"<its header>\": {exc.column}}}}}}}"]
+    if exc.problem.startswith("required column") and exc.columns:
+        mapping = (f'"<its header>": {exc.column}' if len(exc.columns) == 1 else
+                   ", ".join(f'"<its header for {column}>": {column}' for column in exc.columns))
+        return [f"map the file's column{'s' if len(exc.columns) > 1 else ''} holding "
+                f"{_and_list(exc.columns)} in {CONFIG_FILE_NAME}: "
+                f"extracts: {{{extract}: {{columns: {{{mapping}}}}}}}"]
     if "header not recognised" in exc.problem:
         return [f"check the separator (files: - match: \"{file_name}\", delimiter: \";\") or map the headers in "
                 f"{CONFIG_FILE_NAME} (extracts: {extract}: columns:)"]
     return []
+
+
+def _and_list(words: tuple[str, ...]) -> str:
+    return " and ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _advice_for_reasons(file_name: str, reasons: dict[str, int], statuses: list[tuple[str, int]],

@@ -115,10 +115,11 @@ def parts_bytes(version_dir: Path) -> dict[str, bytes]:
         (b"", "file is empty", None),
         (b"order_id,customer_id,amount,currency,status\nO1,C1,1,EUR,completed\n", "required column missing",
          "ordered_at"),
+        (b"customer_id,amount\nC1,1\n", "columns 'order_id', 'ordered_at': required columns missing", "order_id"),
         (b"order_id,customer_id,ordered_at,amount,amount,status\n", "column appears twice", "amount"),
         (b"foo;bar\n1;2\n", "header not recognised", None),
     ],
-    ids=["empty", "missing-column", "duplicated-column", "unrecognised-header"],
+    ids=["empty", "missing-column", "missing-columns", "duplicated-column", "unrecognised-header"],
 )
 def test_file_level_problems_fail_with_a_message_naming_file_and_column(tmp_path, content, message, column):
     landing = tmp_path / "landing"

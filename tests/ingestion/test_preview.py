@@ -78,6 +78,22 @@ def test_statuses_and_dates_that_need_a_mapping_are_named(tmp_path):
     assert "Reporting currency: EUR: no extract states a currency and RETENTIO_CURRENCY is not set" in report
 
 
+def test_every_missing_required_column_is_named_with_a_mapping_for_each(tmp_path):
+    """A till export lacking three of the orders' columns: one preview says all three, not one per delivery."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders_till.csv").write_text("client,total\nC1,1\n")
+
+    report, ok = preview(landing)
+
+    assert not ok
+    assert "required columns missing (found columns: 'client', 'total')" in report
+    assert "(columns 'order_id', 'customer_id', 'ordered_at')" in report
+    assert "to change: map the file's columns holding order_id, customer_id and ordered_at in retentio_sources.yml: " \
+           'extracts: {orders: {columns: {"<its header for order_id>": order_id, ' \
+           '"<its header for customer_id>": customer_id, "<its header for ordered_at>": ordered_at}}}' in report
+
+
 def test_nothing_is_written_to_the_warehouse_and_make_check_extracts_runs_it(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     landing_with_every_kind_of_file(landing)
