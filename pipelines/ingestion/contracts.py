@@ -249,6 +249,14 @@ CUSTOMERS = Extract(
         "date_d_inscription": "signup_date", "date_de_creation": "signup_date",
         "date_creation": "signup_date",
         "canal_d_acquisition": "acquisition_channel", "canal_acquisition": "acquisition_channel",
+        # HubSpot, Salesforce and Shopify contact exports
+        "record_id": "customer_id",
+        "create_date": "signup_date", "created_date": "signup_date", "date_created": "signup_date",
+        "original_source": "acquisition_channel", "lead_source": "acquisition_channel",
+        "country_region": "country", "mailing_country": "country", "default_address_country_code": "country",
+        "accepts_email_marketing": "marketing_consent", "accepts_marketing": "marketing_consent",
+        # Not aliased on purpose: Salesforce's `Email Opt Out` (true means no consent) and HubSpot's
+        # `Marketing contact status` (a billing tier, not an opt-in).
     },
 )
 
