@@ -7,6 +7,7 @@ rolled up by hand) and the naive reference (tests/reference_metrics.py), never f
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -104,3 +105,35 @@ def test_orders_only_in_pounds_derive_the_customers_and_the_currency(tmp_path):
     quarantined = published(workspace, "select count(*) from quarantine_summary where reason = 'unknown_customer'")
     assert quarantined[0][0] == 0
 
+
+
+def test_a_shop_customer_export_without_signup_dates_takes_each_customer_s_first_order_day(tmp_path):
+    """Shopify's customer export has no signup date: its customers load (their orders with them), signed up on
+    the day of their first order, of any status; one without orders has none. Its other columns are aliases."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "customers_shopify.csv").write_text(
+        "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Country Code,Total Spent\n"
+        "'7000000001,Ada,L,ada@example.com,yes,FR,40.00\n"
+        "'7000000002,Bob,M,bob@example.com,no,GB,10.00\n"
+        "'7000000003,Cy,N,cy@example.com,no,DE,0.00\n")
+    (landing / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,currency,status\n"
+        "1,7000000001,2024-02-10 09:00,25.00,EUR,completed\n"
+        "2,7000000001,2024-01-15 10:00,15.00,EUR,cancelled\n"
+        "3,7000000002,2024-03-01 11:00,10.00,EUR,completed\n"
+        "4,7000000001,2024-04-02 12:00,15.00,EUR,completed\n")
+    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=90)
+
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    customers = published(workspace, """
+        select signup_date, country_code, has_marketing_consent, purchases, revenue
+        from customers order by country_code""")
+    assert customers == [
+        (None, "DE", False, 0, 0),
+        (date(2024, 1, 15), "FR", True, 2, Decimal("40.00")),
+        (date(2024, 3, 1), "GB", False, 1, Decimal("10.00")),
+    ]
+    assert published(workspace, "select count(*) from quarantine_summary")[0][0] == 0

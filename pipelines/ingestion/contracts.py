@@ -232,7 +232,10 @@ CUSTOMERS = Extract(
         Column("customer_id", ColumnType.IDENTIFIER, True, "Business key of the customer in the CRM."),
         Column("email", ColumnType.TEXT, False, "E-mail address (personal data; never published)."),
         Column("full_name", ColumnType.TEXT, False, "Name (personal data; never published)."),
-        Column("signup_date", ColumnType.DATE, True, "Day the customer record was created."),
+        # Optional: a shop's customer export (Shopify's) has no such column, and a CRM record with the cell
+        # empty is still a customer whose orders must load. The first order's day stands in (dbt).
+        Column("signup_date", ColumnType.DATE, False,
+               "Day the customer record was created; empty means the day of the customer's first order."),
         Column("country", ColumnType.TEXT, False, "Country, ISO 3166 alpha-2 where the CRM has it."),
         Column("acquisition_channel", ColumnType.TEXT, False, "Marketing channel that acquired the customer."),
         Column("marketing_consent", ColumnType.BOOLEAN, False,

@@ -57,7 +57,7 @@ _DATE_COLUMN = {"customers": "signup_date", "orders": "ordered_at", "survey_resp
                 "marketing_spend": "spend_date"}
 _NUMBER_COLUMN = {"orders": "amount", "survey_responses": "nps_score", "marketing_spend": "amount"}
 _EMPTIED_COLUMNS = {
-    "customers": ("signup_date",),
+    "customers": ("customer_id",),
     "orders": ("ordered_at", "amount", "status", "customer_id"),
     "survey_responses": ("responded_at", "nps_score", "customer_id"),
     "marketing_spend": ("amount", "spend_date"),

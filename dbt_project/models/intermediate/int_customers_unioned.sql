@@ -6,7 +6,8 @@
 
   A customer derived from the orders signed up on the day of their first order (any status), lives in the
   country most of their orders name (ties: alphabetical; null when the orders carry none), came through
-  an unknown channel and gave no marketing consent.
+  an unknown channel and gave no marketing consent. A CRM customer without a signup date (a shop's customer
+  export has none) signed up on the day of their first order too; null while they have no order.
 -#}
 
 with crm_customers as (
@@ -28,6 +29,17 @@ orders_without_crm_customer as (
     where not exists (
         select 1 from crm_customers where crm_customers.customer_id = orders.customer_id
     )
+
+),
+
+first_orders_of_crm_customers_without_signup as (
+
+    select orders.customer_id, min(orders.order_date) as first_order_date
+    from orders
+    inner join crm_customers
+        on crm_customers.customer_id = orders.customer_id
+        and crm_customers.signup_date is null
+    group by orders.customer_id
 
 ),
 
@@ -78,14 +90,18 @@ derived_customers as (
 final as (
 
     select
-        customer_id,
-        signup_date,
-        country_code,
-        acquisition_channel,
-        has_marketing_consent,
-        is_erased,
+        crm_customers.customer_id,
+        coalesce(
+            crm_customers.signup_date, first_orders_of_crm_customers_without_signup.first_order_date
+        ) as signup_date,
+        crm_customers.country_code,
+        crm_customers.acquisition_channel,
+        crm_customers.has_marketing_consent,
+        crm_customers.is_erased,
         false as is_derived_from_orders
     from crm_customers
+    left join first_orders_of_crm_customers_without_signup
+        on first_orders_of_crm_customers_without_signup.customer_id = crm_customers.customer_id
     union all
     select * from derived_customers
 
