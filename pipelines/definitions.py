@@ -6,6 +6,7 @@ from dagster import Definitions, in_process_executor
 from pipelines.checks.alert_checks import retention_alerts
 from pipelines.checks.contract_checks import raw_contract_checks
 from pipelines.checks.metrics_checks import retention_metrics_expectations
+from pipelines.checks.survey_checks import survey_answers_reach_customers
 from pipelines.feedback.assets import feedback_themes_asset
 from pipelines.ingestion.assets import raw_extract_assets
 from pipelines.ingestion.checks import rejection_share_checks, row_accounting_checks
@@ -24,7 +25,7 @@ defs = Definitions(
     assets=[*raw_extract_assets, customer_pseudonyms, order_day_rebuilds, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
     asset_checks=[
         *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
-        retention_alerts,
+        retention_alerts, survey_answers_reach_customers,
     ],
     jobs=[retentio_job],
     schedules=[daily_schedule],

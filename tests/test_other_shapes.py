@@ -137,3 +137,40 @@ def test_a_shop_customer_export_without_signup_dates_takes_each_customer_s_first
         (date(2024, 3, 1), "GB", False, 1, Decimal("10.00")),
     ]
     assert published(workspace, "select count(*) from quarantine_summary")[0][0] == 0
+
+
+def _survey_check(result):
+    [evaluation] = [e for e in result.get_asset_check_evaluations()
+                    if e.check_name == "survey_answers_reach_customers"]
+    return evaluation
+
+
+def test_without_a_customers_file_survey_answers_naming_no_ordering_customer_are_a_warning(tmp_path):
+    """No CRM: the survey tool writes e-mail addresses, the shop numbers. Every answer loads and NPS counts
+    them, but none reaches a customer: the run warns (and still publishes). Ids written alike: no warning."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,currency,status\n"
+        "1,101,2024-02-10 09:00,25.00,EUR,completed\n"
+        "2,102,2024-03-01 11:00,10.00,EUR,completed\n")
+    answers = landing / "survey_responses.csv"
+    answers.write_text("response_id,customer_id,responded_at,nps_score\n"
+                       "R1,ada@example.com,2024-02-11,10\nR2,bob@example.com,2024-02-12,3\n")
+    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=90)
+
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    check = _survey_check(result)
+    assert not check.passed and check.severity.value == "WARN"
+    assert check.description.startswith("2 of 2 survey answers name a customer no order names")
+    assert published(workspace, "select sum(responses) from nps_by_period where period_grain = 'month'")[0][0] == 2
+    assert published(workspace, "select count(latest_nps_score) from customers")[0][0] == 0
+
+    answers.write_text("response_id,customer_id,responded_at,nps_score\nR1,101,2024-02-11,10\nR2,102,2024-02-12,3\n")
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    assert _survey_check(result).passed
+    assert published(workspace, "select count(latest_nps_score) from customers")[0][0] == 2
