@@ -4,6 +4,7 @@
 from dagster import Definitions, in_process_executor
 
 from pipelines.checks.alert_checks import retention_alerts
+from pipelines.checks.as_of_checks import as_of_date_not_before_the_first_order
 from pipelines.checks.contract_checks import raw_contract_checks
 from pipelines.checks.metrics_checks import retention_metrics_expectations
 from pipelines.checks.survey_checks import survey_answers_reach_customers
@@ -25,7 +26,7 @@ defs = Definitions(
     assets=[*raw_extract_assets, customer_pseudonyms, order_day_rebuilds, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
     asset_checks=[
         *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
-        retention_alerts, survey_answers_reach_customers,
+        retention_alerts, survey_answers_reach_customers, as_of_date_not_before_the_first_order,
     ],
     jobs=[retentio_job],
     schedules=[daily_schedule],

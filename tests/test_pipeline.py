@@ -73,6 +73,25 @@ def test_a_broken_extract_stops_publish_and_leaves_the_bi_file_byte_identical(pu
     assert {p.name: digest(p) for p in published} == before
 
 
+def test_an_as_of_date_before_the_first_order_stops_publish_and_says_so(published_workspace, tmp_path):
+    """Every mart would be empty: the last publication stays, and the failed check names both dates."""
+    workspace = copy_workspace(published_workspace[0], tmp_path)
+    published = [workspace.bi_db, *sorted((workspace.warehouse_dir / "exports").glob("*.parquet"))]
+    before = {p.name: digest(p) for p in published}
+
+    result = run_pipeline(workspace, RETENTIO_AS_OF_DATE="2001-01-31")
+
+    assert not result.success
+    [check] = [e for e in result.get_asset_check_evaluations()
+               if e.check_name == "as_of_date_not_before_the_first_order"]
+    assert not check.passed
+    assert check.description.startswith("the as-of date 2001-01-31 (RETENTIO_AS_OF_DATE) is before the first "
+                                        "order, of 20")
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "bi/published_marts" not in materialized
+    assert {p.name: digest(p) for p in published} == before
+
+
 def test_the_publication_records_the_as_of_date_the_marts_were_computed_as_of(published_workspace):
     workspace, _ = published_workspace  # RETENTIO_AS_OF_DATE unset: the latest order date, resolved by dbt
     con = duckdb.connect(str(workspace.warehouse_db), read_only=True)
