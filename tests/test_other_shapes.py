@@ -174,3 +174,38 @@ def test_without_a_customers_file_survey_answers_naming_no_ordering_customer_are
     assert result.success, failed_checks(result)
     assert _survey_check(result).passed
     assert published(workspace, "select count(latest_nps_score) from customers")[0][0] == 2
+
+
+def test_anonymous_survey_answers_count_in_nps_and_reach_no_customer(tmp_path):
+    """A survey tool's export without customer ids (and a second file with one id left empty): every answer
+    loads, nothing waits as unknown_customer though a customers file exists, NPS counts all five (3
+    promoters, 1 detractor: 40), and only the named answer reaches its customer."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "customers.csv").write_text("customer_id,signup_date\n101,2024-01-01\n102,2024-01-01\n")
+    (landing / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,amount,currency,status\n"
+        "1,101,2024-02-10 09:00,25.00,EUR,completed\n"
+        "2,102,2024-03-01 11:00,10.00,EUR,completed\n")
+    (landing / "survey_responses_typeform.csv").write_text(
+        "response_id,submitted_at,score,comment\nT1,2024-02-11,10,great coffee\nT2,2024-02-12,9,\n"
+        "T3,2024-02-13,3,cold coffee\n")
+    (landing / "survey_responses_mail.csv").write_text(
+        "response_id,customer_id,responded_at,nps_score\nM1,101,2024-02-14,10\nM2,,2024-02-15,7\n")
+    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=90)
+
+    result = run_pipeline(workspace)
+
+    assert result.success, failed_checks(result)
+    assert _survey_check(result).passed
+    assert published(workspace, "select count(*) from quarantine_summary")[0][0] == 0
+    assert published(workspace, """
+        select responses, promoters, detractors, nps from nps_by_period
+        where period_grain = 'month' and period_start = '2024-02-01'""") == [(5, 3, 1, Decimal("40.0"))]
+    assert published(workspace, "select latest_nps_score from customers order by 1") == [(10,), (None,)]
+    con = duckdb.connect(str(workspace.warehouse_db), read_only=True)
+    try:
+        comments = con.execute("select response_id, customer_key from private.survey_comments order by 1").fetchall()
+    finally:
+        con.close()
+    assert comments == [("T1", None), ("T3", None)]

@@ -17,7 +17,7 @@ MAX_UNMATCHED_SHARE = 0.05
 
 
 def count_unmatched_answers(warehouse_db) -> tuple[int, int]:
-    """(answers, answers whose customer is in no customer extract nor any order)."""
+    """(answers naming a customer, those whose customer is in no customer extract nor any order)."""
     import duckdb  # loads when a step runs, not with the code location
 
     con = duckdb.connect(str(warehouse_db), read_only=True)
@@ -27,6 +27,7 @@ def count_unmatched_answers(warehouse_db) -> tuple[int, int]:
             from staging.stg_survey__survey_responses as answers
             left join intermediate.int_customers_unioned as customers
                 on customers.customer_id = answers.customer_id
+            where answers.customer_id is not null  -- an anonymous answer is meant to reach nobody
         """).fetchone()
     finally:
         con.close()

@@ -103,7 +103,8 @@ def _first_examples(members: pd.DataFrame, wanted: set[str], per_term: int = 2) 
     missing = set(wanted)
     for customer_key, comment, terms in zip(members["customer_key"], members["comment"], members["terms"]):
         for term in missing & terms:
-            examples[term].append(f"{customer_key}: {masked_example(comment)}")
+            examples[term].append(f"{customer_key if isinstance(customer_key, str) else 'anonymous'}: "
+                                  f"{masked_example(comment)}")
             if len(examples[term]) == per_term:
                 missing.discard(term)
         if not missing:
@@ -143,7 +144,8 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     frame["side"] = np.select([frame["nps_score"] <= 6, frame["nps_score"] >= 9], ["detractor", "promoter"], "passive")
     # Many customers write the same few words: tokenise each distinct comment once.
     frame["terms"] = frame["comment"].map({comment: terms_of(comment) for comment in frame["comment"].unique()})
-    frame["tenure_band"] = frame["tenure_days"].map(tenure_band)
+    # An anonymous answer has no customer, hence no tenure: not to be mistaken for one who never purchased.
+    frame["tenure_band"] = frame["tenure_days"].map(tenure_band).where(frame["customer_key"].notna(), "anonymous")
     quarter = pd.to_datetime(frame["response_date"]).dt.to_period("Q").astype(str)
     frame["quarter"] = quarter
     # Loyal customers first: their examples are chosen before anyone else's.

@@ -216,7 +216,8 @@ def _reject_unknown_customers(con: duckdb.DuckDBPyConnection, extract: Extract, 
         select _file_order, _source_row, '{RejectReason.UNKNOWN_CUSTOMER.value}', 'customer_id',
                'customer ' || customer_id || ' is in no customer extract (yet)', {_line_count_sql(extract)}
         from {rows} as v
-        where not exists (select 1 from read_parquet({sql_string(data_glob(upstream.extract_dir))}) as c
+        where v.customer_id is not null  -- an anonymous survey answer names no customer to wait for
+          and not exists (select 1 from read_parquet({sql_string(data_glob(upstream.extract_dir))}) as c
                           where c.customer_id = v.customer_id)
           and not exists (select 1 from cross_row_rejects as d
                           where d._file_order = v._file_order and d._source_row = v._source_row)

@@ -59,7 +59,7 @@ _NUMBER_COLUMN = {"orders": "amount", "survey_responses": "nps_score", "marketin
 _EMPTIED_COLUMNS = {
     "customers": ("customer_id",),
     "orders": ("ordered_at", "amount", "status", "customer_id"),
-    "survey_responses": ("responded_at", "nps_score", "customer_id"),
+    "survey_responses": ("responded_at", "nps_score"),
     "marketing_spend": ("amount", "spend_date"),
 }
 _FRESH_KEY_PREFIX = {"customers": "C-DIRTY-", "orders": "O-DIRTY-", "survey_responses": "R-DIRTY-"}

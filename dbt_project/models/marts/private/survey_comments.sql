@@ -1,7 +1,8 @@
 {#-
   The survey comments the feedback themes are found in (pipelines/feedback): every non-empty comment
   answered on or before the as-of date, by a customer who has not asked to be erased, under the customer's
-  pseudonymous key, with the customer's RFM segment, tenure and purchases to group them by.
+  pseudonymous key, with the customer's RFM segment, tenure and purchases to group them by. An anonymous
+  answer's comment counts too, with no key and nothing to group it by.
 -#}
 
 with responses as (
@@ -20,7 +21,6 @@ settings as (
 customers as (
 
     select * from {{ ref('int_customers_aggregated') }}
-    where not is_erased
 
 ),
 
@@ -49,10 +49,14 @@ final as (
         customers.purchases
     from responses
     cross join settings
-    inner join customers on customers.customer_id = responses.customer_id
-    inner join pseudonyms on pseudonyms.customer_id = responses.customer_id
+    left join customers on customers.customer_id = responses.customer_id
+    left join pseudonyms on pseudonyms.customer_id = responses.customer_id
     left join rfm on rfm.customer_id = responses.customer_id
     where responses.response_date <= settings.as_of_date
+        and (
+            responses.customer_id is null
+            or (customers.customer_id is not null and pseudonyms.customer_id is not null and not customers.is_erased)
+        )
 
 )
 
