@@ -141,7 +141,8 @@ class Extract:
     `columns` are the columns of the raw layer, and of a file with one row per item; `lines` the columns
     a file may have instead, one row per part of an item (order lines); `derived_when_absent` the required
     columns a file may leave out because they can be worked out (an order's status from its amount);
-    `row_is` what one row stands for, as `make check-extracts` says it.
+    `question_words` the words that make a header the column they name when the header is a whole
+    question, as survey tools write it; `row_is` what one row stands for, as `make check-extracts` says it.
     """
 
     name: str
@@ -153,6 +154,7 @@ class Extract:
     aliases: dict[str, str] = field(default_factory=dict)
     lines: LineLevel | None = None
     derived_when_absent: dict[str, Derived] = field(default_factory=dict)
+    question_words: dict[str, str] = field(default_factory=dict)
     row_is: str = ""
 
     @property
@@ -346,7 +348,22 @@ SURVEY_RESPONSES = Extract(
         "date_reponse": "responded_at", "answered_at": "responded_at", "submitted_at": "responded_at",
         "date": "responded_at", "score": "nps_score", "nps": "nps_score", "note": "nps_score",
         "commentaire": "comment", "feedback": "comment",
+        # Survey tools: SurveyMonkey's Respondent ID and End Date, Google Forms' Timestamp (Horodateur in
+        # French), Typeform's Submit Date (UTC)
+        "respondent_id": "response_id", "end_date": "responded_at", "timestamp": "responded_at",
+        "horodateur": "responded_at", "submit_date_utc": "responded_at", "submit_date": "responded_at",
     },
+    # Google Forms numbers no answer: the answer itself is its key, so the same answer in the next
+    # (cumulative) export is a duplicate, not a second answer.
+    derived_when_absent={"response_id": Derived(
+        "a hash of the answer's time, customer, score and comment, so that one answer in two exports is one",
+        "md5(concat_ws('|', cast({responded_at} as varchar), coalesce({customer_id}, ''), "
+        "cast({nps_score} as varchar), coalesce({comment}, '')))")},
+    # The header of a score is the question itself: "How likely are you to recommend us to a friend?",
+    # "Quelle est la probabilité que vous recommandiez notre boutique ?"; the comment's is NPS's follow-up
+    # question, "What is the main reason for your score?", "Pourquoi cette note ?"
+    question_words={"recommend": "nps_score", "recommand": "nps_score",
+                    "reason": "comment", "raison": "comment", "why": "comment", "pourquoi": "comment"},
 )
 
 MARKETING_SPEND = Extract(

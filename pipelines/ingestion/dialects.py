@@ -122,7 +122,7 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
             assign(key, index)
     unknown = []
     for index in sorted(unresolved):
-        target = extract.aliases.get(normalise_header(headers[index]))
+        target = extract.aliases.get(normalise_header(headers[index])) or _asked_for(extract, headers[index])
         if target is not None and target not in assigned:
             assign(target, index)
         else:
@@ -144,6 +144,12 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
     return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,
                          named_field_count=named if named < len(headers) else None, line_level=line_level,
                          headers={column: headers[index] for column, index in assigned.items()})
+
+
+def _asked_for(extract: Extract, header: str) -> str | None:
+    """The column a header written as a question asks for (a survey tool's score column), if any."""
+    words = normalise_header(header)
+    return next((column for word, column in extract.question_words.items() if word in words), None)
 
 
 def _is_line_level(extract: Extract, assigned: dict[str, int]) -> bool:

@@ -1,0 +1,55 @@
+"""Survey answers as survey tools export them: the question as a header, no answer id, no customer id."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.ingestion.raw_layer import data_glob
+from tests.ingestion.test_loader import ingest_all
+
+ORDERS = "order_id,customer_id,ordered_at,amount\nA1,101,2024-02-01,10\n"
+
+GOOGLE_FORMS = ("Timestamp,Email address,How likely are you to recommend us to a friend?,"
+                "What is the main reason for your score?\n")
+
+
+def answers(warehouse) -> list[tuple]:
+    return duckdb.sql(f"select customer_id, responded_at::varchar, nps_score, comment from "
+                      f"read_parquet('{data_glob(warehouse / 'raw' / 'survey_responses')}') order by all").fetchall()
+
+
+def test_a_google_forms_export_loads_its_answers_keyed_by_their_content(tmp_path):
+    """Questions as headers, no answer id: each answer is keyed by a hash of itself, so the next cumulative
+    export's repeat of an answer is a duplicate (quarantined), not a second answer. The respondents' e-mail
+    column is not taken for customer ids (a shop numbers its customers): the answers are anonymous."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "orders.csv").write_text(ORDERS)
+    (landing / "survey_responses_2024_02.csv").write_text(
+        GOOGLE_FORMS + "2024/02/11 10:01:02,a@x.com,10,Great coffee\n2024/02/12 11:00:00,b@x.com,3,\n")
+    (landing / "survey_responses_2024_03.csv").write_text(
+        GOOGLE_FORMS + "2024/02/11 10:01:02,a@x.com,10,Great coffee\n2024/02/12 11:00:00,b@x.com,3,\n"
+        "2024/03/01 09:00:00,c@x.com,3,Cold\n")
+
+    results = ingest_all(landing, warehouse)
+
+    survey = results["survey_responses"]
+    assert (survey.rows_loaded, survey.quarantined_by_reason) == (3, {"duplicate_row": 2})
+    assert answers(warehouse) == [(None, "2024-02-11 10:01:02", 10, "Great coffee"),
+                                  (None, "2024-02-12 11:00:00", 3, None),
+                                  (None, "2024-03-01 09:00:00", 3, "Cold")]
+
+
+def test_french_question_headers_and_a_surveymonkey_respondent_id(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "customers.csv").write_text("customer_id,signup_date\n101,2024-01-01\n")
+    (landing / "orders.csv").write_text(ORDERS)
+    (landing / "survey_responses.csv").write_text(
+        "Respondent ID;N° client;End Date;Quelle est la probabilité que vous recommandiez notre boutique ?;"
+        "Pourquoi cette note ?\n114;101;2024-02-11 10:00;9;Très bon accueil\n")
+
+    results = ingest_all(landing, warehouse)
+
+    assert (results["survey_responses"].rows_loaded, results["survey_responses"].rows_quarantined) == (1, 0)
+    assert answers(warehouse) == [("101", "2024-02-11 10:00:00", 9, "Très bon accueil")]
