@@ -198,9 +198,10 @@ def _scan_with_head(path: Path, size: int) -> tuple[str, FileFacts, bytes]:
 
 
 def extract_whose_columns_fit(path: Path, config) -> Extract | None:
-    """For a file named like no extract: the extract its header maps onto (customers before orders: an
-    orders file lacks a signup date), None when none does. `config` is the landing directory's
-    SourceConfig (its column mappings count)."""
+    """For a file named like no extract: the extract its header maps onto, None when none does. When several
+    do (a customer id is all the customers extract needs), the one taking most of its columns; on a tie,
+    the first in contract order. `config` is the landing directory's SourceConfig (its column mappings
+    count)."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.dialects import map_header
     from pipelines.ingestion.landing import is_supported
@@ -220,17 +221,19 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
             _, facts, head = _scan_with_head(path, min(path.stat().st_size, SAMPLE_BYTES))
     except (ExtractFileError, OSError, pa.ArrowInvalid):
         return None
+    best, most_columns = None, 0
     for extract in EXTRACTS.values():
         options = config.options_for(extract.name, path.name)
         try:
             if file_format == "csv":
-                detect_dialect(path, extract, facts, head, options)
+                _, mapping = detect_dialect(path, extract, facts, head, options)
             else:
-                map_header(path, extract, header, options.column_mapping)
+                mapping = map_header(path, extract, header, options.column_mapping)
         except (ExtractFileError, OSError):
             continue
-        return extract
-    return None
+        if len(mapping.positions) > most_columns:
+            best, most_columns = extract, len(mapping.positions)
+    return best
 
 
 def renamed_for(path: Path, extract: Extract) -> str:
