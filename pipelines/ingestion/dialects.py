@@ -22,8 +22,6 @@ from pipelines.ingestion.source_config import ReadOptions
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 20
 
-_HIGH_BYTES = bytes(range(0x80, 0x100))
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _COMMA_DECIMAL = re.compile(r"^\s*[-+]?\d{1,3}(?:[ .\u00a0\u202f]\d{3})*,\d+\s*$")
 _POINT_DECIMAL = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})*\.\d+\s*$|^\s*[-+]?\d+\.\d+\s*$")
 
@@ -212,11 +210,12 @@ def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | 
     # few damaged bytes. Latin-1 text rarely holds a valid UTF-8 sequence by accident (an accented capital
     # followed by a symbol such as ©), so a few of them outweigh several stray bytes. Guessing UTF-8
     # wrongly shows (rows quarantined as undecodable); guessing cp1252 wrongly would not (mojibake loaded).
+    # Counted with the codecs and numpy, in C: a regular expression over a 50 MB export took 10 s.
     data = read_content(path) if facts.size_bytes <= 64 * SAMPLE_BYTES else head
-    sequences = _UTF8_MULTIBYTE.findall(data)
-    high_bytes = len(data) - len(data.translate(None, _HIGH_BYTES))
-    invalid = high_bytes - sum(len(s) for s in sequences)
-    if len(sequences) * 4 >= invalid:
+    as_utf8 = data.decode("utf-8", errors="replace")
+    invalid = as_utf8.count("\ufffd")  # about one per byte that is not part of a UTF-8 sequence
+    sequences = len(as_utf8) - len(as_utf8.encode("ascii", errors="ignore")) - invalid
+    if sequences * 4 >= invalid:
         return "utf-8", True
     try:
         data.decode("cp1252")
@@ -225,17 +224,31 @@ def detect_encoding(path: Path, facts: FileFacts, head: bytes, requested: str | 
         windows = "latin-1"
     # Excel for Mac's "CSV (Macintosh)" is Mac Roman, where é is 0x8E (Ž in cp1252): the encoding that puts
     # accented lower-case letters inside words is the one the text was written in.
-    if _accented_letters_in_words(data.decode("mac_roman")) > _accented_letters_in_words(data.decode(windows)):
+    beside_letters = _high_bytes_beside_lower_case_letters(data)
+    if _accented_letters(beside_letters, "mac_roman") > _accented_letters(beside_letters, windows):
         return "mac_roman", False
     return windows, False
 
 
-_ACCENTED_IN_WORD = re.compile(r"(?<=[a-z])[à-öø-ÿ]|[à-öø-ÿ](?=[a-z])")
+def _high_bytes_beside_lower_case_letters(data: bytes):
+    """How often each byte value (0x80-0xFF) stands right before or after an ASCII lower-case letter."""
+    import numpy as np  # loads when a legacy-encoded file is met, not with the code location
+
+    values = np.frombuffer(data, dtype=np.uint8)
+    lower = (values >= ord("a")) & (values <= ord("z"))
+    beside = np.zeros(len(values), dtype=bool)
+    beside[1:] |= lower[:-1]
+    beside[:-1] |= lower[1:]
+    return np.bincount(values[(values >= 0x80) & beside], minlength=256)
 
 
-def _accented_letters_in_words(text: str) -> int:
-    """Accented lower-case letters beside a lower-case letter (the é of 'référence')."""
-    return len(_ACCENTED_IN_WORD.findall(text))
+_ACCENTED_LOWER_CASE = re.compile(r"[à-öø-ÿ]")
+
+
+def _accented_letters(counts, encoding: str) -> int:
+    """Of the bytes counted, those that are accented lower-case letters in `encoding` (the é of 'référence')."""
+    return int(sum(counts[byte] for byte in range(0x80, 0x100)
+                   if _ACCENTED_LOWER_CASE.fullmatch(bytes([byte]).decode(encoding, errors="replace"))))
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
