@@ -330,10 +330,12 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
 
 
 class _LineTap:
-    """Feeds lines to csv.reader and remembers those of the current record, for its raw text."""
+    """Feeds lines to csv.reader and remembers those of the current record, for its raw text; lines put
+    back are fed again."""
 
     def __init__(self, stream):
         self._stream = stream
+        self._put_back: list[str] = []  # last first
         self.pending: list[str] = []
         self.lines_consumed = 0
 
@@ -341,7 +343,7 @@ class _LineTap:
         return self
 
     def __next__(self) -> str:
-        line = self._stream.readline()
+        line = self._put_back.pop() if self._put_back else self._stream.readline()
         if not line:
             raise StopIteration
         self.pending.append(line)
@@ -352,6 +354,14 @@ class _LineTap:
         text = "".join(self.pending)
         self.pending = []
         return text
+
+    def take_first_line_of_record(self) -> str:
+        """The record's first line; its other lines are put back, to be read as records of their own."""
+        first, rest = self.pending[0], self.pending[1:]
+        self._put_back.extend(reversed(rest))
+        self.lines_consumed -= len(rest)
+        self.pending = []
+        return first
 
 
 def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
@@ -396,22 +406,32 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
             except StopIteration:
                 break
             except csv.Error as exc:
+                # A stray quote opens a field the parser carries on through the lines below, to the end of
+                # the file: only the line it is on is quarantined, and the lines after are read again, or
+                # one bad character would take every order below it out of the metrics unseen.
                 record_no += 1
-                raw_text = tap.take()
+                raw_text = tap.take_first_line_of_record()
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.MALFORMED_ROW, None,
                     f"record starting on line {start_line} cannot be parsed: {exc}"
                     + (" (a quote is never closed)" if "end of data" in str(exc) or "EOF" in str(exc) else ""),
                     _printable(raw_text)))
                 continue
+            lines = list(tap.pending)
             raw_text = tap.take()
             if not record or record == [""] and mapping.field_count > 1:
                 continue  # blank line
             record_no += 1
             if len(record) != mapping.field_count and not _only_empty_fields_beyond(record, fields_needed):
+                detail = f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})"
+                if len(lines) > 1:  # as above: a stray quote's record stops at its first line
+                    tap.pending = lines
+                    raw_text = tap.take_first_line_of_record()
+                    detail = (f"expected {mapping.field_count} fields, found {len(record)} in a record running "
+                              f"over lines {start_line}-{start_line + len(lines) - 1} (a stray quote?); the "
+                              "lines after its first are read again")
                 opened.malformed.append(MalformedRecord(
-                    record_no, start_line, RejectReason.MALFORMED_ROW, None,
-                    f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})",
+                    record_no, start_line, RejectReason.MALFORMED_ROW, None, detail,
                     _printable(raw_text), _key_value(record, key_position)))
                 continue
             damaged = next((c for c, p in positions if p is not None and _has_surrogates(record[p])), None)

@@ -102,12 +102,23 @@ CATALOGUE: list[Case] = [
          {"orders_case.csv": orders(GOOD_ORDER) + b'O2,C1,2024-01-02 10:00:00,10.00,EUR,"compl'},
          Rejected(1, [(2, R.MALFORMED_ROW, None,
                        "line 3 cannot be parsed: unexpected end of data (a quote is never closed)")])),
-    # The open quote swallows the rest of the file into one record: quarantined whole, raw text kept.
+    # The open quote would swallow the rest of the file into one record: only its line is quarantined, and
+    # the lines below are read again.
     Case("unterminated quote mid-file", "orders",
          {"orders_case.csv": orders(GOOD_ORDER, 'O2,"C1,2024-01-02 10:00:00,10.00,EUR,completed',
-                                    "O3,C1,2024-01-02 10:00:00,10.00,EUR,completed")},
-         Rejected(1, [(2, R.MALFORMED_ROW, None, "a quote is never closed")]),
-         values=("select raw_record like '%O3,C1%' from quarantine", [(True,)])),
+                                    "O3,C1,2024-01-02 10:00:00,10.00,EUR,completed",
+                                    "O4,C1,2024-01-03 10:00:00,10.00,EUR,completed")},
+         Rejected(3, [(2, R.MALFORMED_ROW, None, "a quote is never closed")]),
+         values=("select (select list(order_id order by order_id) from data), raw_record ->> '_raw_text' "
+                 "from quarantine", [(["O1", "O3", "O4"], 'O2,"C1,2024-01-02 10:00:00,10.00,EUR,completed\n')])),
+    # A stray quote closed by another a line below makes one record of both lines, with a field too many:
+    # the first line is quarantined, the second read again (its quote, mid-field, is text).
+    Case("two stray quotes a line apart", "orders",
+         {"orders_case.csv": orders(GOOD_ORDER, 'O2,"C1,2024-01-02 10:00:00,10.00,EUR,completed',
+                                    'O3",C1,2024-01-02 10:00:00,10.00,EUR,completed',
+                                    "O4,C1,2024-01-03 10:00:00,10.00,EUR,completed")},
+         Rejected(3, [(2, R.MALFORMED_ROW, None, "found 7 in a record running over lines 3-4 (a stray quote?)")]),
+         values=("select list(order_id order by order_id) from data", [(["O1", 'O3"', "O4"],)])),
     Case("wrong separator (colon)", "orders",
          {"orders_case.csv": orders(GOOD_ORDER.replace(",", ":"), header=ORDERS_HEADER.replace(",", ":"))},
          FileFails("header not recognised", line=1)),
