@@ -42,9 +42,9 @@ class LandingUnrecognised(Exception):
 
 
 def landing_is_empty(landing_dir: Path) -> bool:
-    """No file but hidden ones (or no directory yet): where `make run` generates sample data."""
-    return not landing_dir.is_dir() or not any(p.is_file() and not p.name.startswith(".")
-                                               for p in landing_dir.iterdir())
+    """Nothing but hidden files (or no directory yet): where `make run` generates sample data. A folder
+    counts: a sync of `orders/2024-01.csv` must not get sample data published beside it."""
+    return not landing_dir.is_dir() or not any(not p.name.startswith(".") for p in landing_dir.iterdir())
 
 
 def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) -> list[str]:
@@ -53,9 +53,9 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
     is an extract."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
-        files_matching_no_extract
+        files_matching_no_extract, folders_in
 
-    unread = [p.name for p in files_matching_no_extract(landing_dir)]
+    unread = [p.name for p in files_matching_no_extract(landing_dir)] + [f"{p.name}/" for p in folders_in(landing_dir)]
     if any(discover_files(landing_dir, extract) for extract in EXTRACTS.values()):
         return unread
     found = (_match_no_extract(unread) + _renames_that_fit(landing_dir, unread, sources_config) if unread
@@ -69,7 +69,13 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
 
 
 def _match_no_extract(names: list[str]) -> str:
-    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract"
+    """'order_lines.csv matches no extract', and for a folder (its name ends with /) that it is not read."""
+    files, folders = [n for n in names if not n.endswith("/")], [n for n in names if n.endswith("/")]
+    said = [f"{', '.join(files)} {'matches' if len(files) == 1 else 'match'} no extract"] if files else []
+    if folders:
+        said.append(f"{', '.join(folders)}: {'a folder' if len(folders) == 1 else 'folders'}, whose files are "
+                    "not read (only the landing directory's own files are: move the extracts up into it)")
+    return "; ".join(said)
 
 
 def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path | None) -> str:

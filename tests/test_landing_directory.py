@@ -48,6 +48,21 @@ def test_only_an_empty_landing_directory_gets_sample_data(tmp_path):
         unread_landing_files(tmp_path)
 
 
+def test_a_landing_directory_of_folders_gets_no_sample_data_and_is_told_they_are_not_read(tmp_path):
+    """A sync that lays files out by extract (orders/2024-01.csv): sample data published beside them would
+    pass for the shop's own numbers."""
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "2024-01.csv").write_text(ORDER_LINES)
+    (tmp_path / ".git").mkdir()
+
+    assert not landing_is_empty(tmp_path)
+    with pytest.raises(LandingUnrecognised, match=r"no extract in .*: orders/: a folder, whose files are not read "
+                                                  r"\(only the landing directory's own files are: move the extracts up"):
+        unread_landing_files(tmp_path)
+    (tmp_path / "orders_2024_02.csv").write_text(ORDER_LINES)
+    assert unread_landing_files(tmp_path) == ["orders/"]
+
+
 def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):
     for name in ("orders_2026.csv", "Customers.parquet", "retentio_sources.yml", "erasure_requests_june.csv",
                  ".hidden.csv", "order_lines.csv", "orders_2027.xls"):

@@ -47,6 +47,14 @@ def is_control_file(path: Path) -> bool:
             or path.name.lower().startswith(REQUEST_FILE_PREFIX))
 
 
+def folders_in(landing_dir: Path) -> list[Path]:
+    """The landing directory's folders but hidden ones: never read (an extract is a file in the directory
+    itself), so they are named to whoever put files there."""
+    if not landing_dir.is_dir():
+        return []
+    return sorted(p for p in landing_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def files_matching_no_extract(landing_dir: Path) -> list[Path]:
     """The landing directory's files that are neither an extract nor a control file, by name."""
     if not landing_dir.is_dir():

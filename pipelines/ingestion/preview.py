@@ -32,6 +32,7 @@ from pipelines.ingestion.landing import (
     SUPPORTED_SUFFIXES,
     discover_files,
     extract_file_patterns,
+    folders_in,
     is_control_file,
 )
 from pipelines.ingestion.rejection_advice import ADVICE_BY_REASON
@@ -102,6 +103,9 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
                 change = f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})"
             lines += ["", f"{path.name}: matches no extract",
                       f"  to change: {change}, or remove it from the landing directory"]
+    for folder in folders_in(landing_dir):
+        lines += ["", f"{folder.name}/: a folder, whose files are not read",
+                  "  to change: move the extracts it holds up into the landing directory"]
     if not previews:
         lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
