@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.ingestion.compression import is_gzipped
-from pipelines.ingestion.contracts import EXTRACTS, RejectReason
+from pipelines.ingestion.contracts import EXTRACTS, ColumnType, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import (
@@ -56,6 +56,7 @@ class FilePreview:
     notes: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
     stops_the_run: bool = False
+    has_dates: bool = True                  # a column read as a date (without one, the date order is moot)
 
 
 def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int = FIRST_REJECTED_ROWS,
@@ -135,6 +136,8 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     mapped = ", ".join(f"{header} -> {column}" for column, header in
                        sorted(mapping.headers.items(), key=lambda item: mapping.positions[item[0]]))
     file_preview.layout.append(f"columns: {mapped}")
+    file_preview.has_dates = any(c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in mapping.positions
+                                 for c in extract.file_columns(mapping.line_level))
     if mapping.unknown_columns:
         file_preview.layout.append(f"ignored: {', '.join(mapping.unknown_columns)}")
     for column in mapping.absent_derived(extract):
@@ -226,7 +229,7 @@ def _outcomes(result, previews: dict[str, FilePreview], rejected_rows: int, pars
         basis = metas.get(ledger["source_file"], {}).get("date_order_basis")
         if basis and basis.startswith("no date with"):
             file_preview.layout.append(f"dates: {basis}: the order of day and month does not matter")
-        elif dialect.get("date_order"):
+        elif dialect.get("date_order") and file_preview.has_dates:
             file_preview.layout.append(f"dates: {DATE_ORDER_NAMES[dialect['date_order']]}"
                                        + (f"; {basis}" if basis else ""))
         if ledger["status"] != "loaded":
