@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.ingestion.compression import damaged_gzip_named, is_gzipped, open_content
+from pipelines.ingestion.compression import compression_of, damaged_archive_named, is_compressed, open_content
 from pipelines.ingestion.contracts import Extract, RejectReason
 from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
 from pipelines.ingestion.errors import ExtractFileError
@@ -65,7 +65,7 @@ class OpenedFile:
     path: Path
     extract: Extract
     file_format: str               # "csv" | "parquet" | "xlsx"
-    size_bytes: int                # the bytes read: of the content, for a gzipped file
+    size_bytes: int                # the bytes read: of the content, for a compressed file
     checksum: str
     dialect: CsvDialect | None
     mapping: HeaderMapping
@@ -86,7 +86,7 @@ class OpenedFile:
 
     def describe_dialect(self) -> dict:
         if self.dialect:
-            return self.dialect.describe() | ({"compression": "gzip"} if is_gzipped(self.path) else {})
+            return self.dialect.describe() | compression_of(self.path)
         if self.workbook:
             return {"format": self.file_format, "worksheets": self.workbook.sheets}
         return {"format": self.file_format}
@@ -107,13 +107,14 @@ def _digest():
 
 
 def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
-    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance. A gzipped file is read
-    whole, decompressed; its facts describe the content (FileFacts.size_bytes: the bytes the readers read)."""
+    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance. A compressed file (gzip,
+    zip) is read whole, decompressed; its facts describe the content (FileFacts.size_bytes: the bytes the
+    readers read)."""
     digest = _digest()
     decoder = codecs.getincrementaldecoder("utf-8")()
     valid_utf8, quotes, content_bytes = True, 0, 0
-    remaining = None if is_gzipped(path) else size
-    with damaged_gzip_named(path), open_content(path) as handle:
+    remaining = None if is_compressed(path) else size
+    with damaged_archive_named(path), open_content(path) as handle:
         while remaining is None or remaining > 0:
             chunk = handle.read(8 << 20 if remaining is None else min(8 << 20, remaining))
             if not chunk:
@@ -151,8 +152,8 @@ def checksum_file(path: Path, size: int) -> str:
 
 
 def file_format_of(path: Path) -> str:
-    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped or
-    not)."""
+    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped,
+    zipped or not)."""
     suffix = path.suffix.lower()
     return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
 
@@ -210,7 +211,7 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     file_format = file_format_of(path)
     try:
         # The header is all that is needed, read once for every extract tried: a Parquet file's schema, a
-        # workbook loaded, a text file read only as far as dialect detection looks (a gzipped one is
+        # workbook loaded, a text file read only as far as dialect detection looks (a compressed one is
         # decompressed whole, once).
         if file_format == "parquet":
             header = list(pq.read_schema(path).names)
