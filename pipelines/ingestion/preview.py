@@ -27,6 +27,7 @@ from pathlib import Path
 from pipelines.ingestion.compression import archived_file, is_gzipped, is_zip_archive
 from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
+from pipelines.ingestion.dialects import SECOND_HEADER_ROW
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import (
     SUPPORTED_SUFFIXES,
@@ -42,7 +43,7 @@ FIRST_REJECTED_ROWS = 5
 # The contract lists the extracts in the order their assets run: customers before what refers to them.
 INGESTION_ORDER = tuple(EXTRACTS)
 # Warnings the layout lines already say ("ignored:", "worked out:").
-SAID_IN_THE_LAYOUT = ("unknown columns ignored:", "no status column:")
+SAID_IN_THE_LAYOUT = ("unknown columns ignored:", "no status column:", SECOND_HEADER_ROW)
 
 
 @dataclass
@@ -133,6 +134,8 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
         file_preview.layout.append(
             f"dialect: separator {d.delimiter!r}, encoding {d.encoding}, decimal mark {d.decimal!r}"
             + (f", header on line {d.header_line}" if d.header_line != 1 else "")
+            + (f", second header row on line {d.header_line + 1} skipped (sub-headers: not data)"
+               if d.header_rows == 2 else "")
             + (", gzip-compressed" if is_gzipped(path) else "")
             + (f", zip archive of {archived_file(path).filename}" if is_zip_archive(path) else ""))
     elif opened.workbook is not None:

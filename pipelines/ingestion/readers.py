@@ -244,7 +244,8 @@ class NeedsSlowPath(Exception):
 
 
 def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.RecordBatch]:
-    """Batches of the canonical columns as text, plus `_source_row` (1 = first record after the header).
+    """Batches of the canonical columns as text, plus `_source_row` (1 = first record after the header; a
+    second header row, skipped, is record 1).
 
     Malformed records are collected on `opened.malformed`; `opened.rows_read` counts every record. The
     fast CSV path raises NeedsSlowPath part-way through a file it cannot read: the caller discards what
@@ -298,13 +299,14 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         return "error"
 
     schema = batch_schema(opened.columns)
-    next_row = 1
+    first_row = next_row = dialect.header_rows  # after a second header row, 2: numbered as in the file
     stream = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
     try:
         reader = pa_csv.open_csv(
             stream,
             # skip_rows counts blank lines too, so it skips a preamble and the header alike
-            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=dialect.header_line,
+            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names,
+                                            skip_rows=dialect.header_line + dialect.header_rows - 1,
                                             block_size=PYARROW_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, newlines_in_values=True,
@@ -324,7 +326,7 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         raise NeedsSlowPath from None
     finally:
         stream.close()
-    opened.rows_read = next_row - 1
+    opened.rows_read = next_row - first_row
 
 
 class _LineTap:
@@ -384,6 +386,9 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
             next(tap, None)  # blank lines or `sep=;` before the header
         try:
             next(reader)  # header, already mapped
+            for _ in range(dialect.header_rows - 1):
+                next(reader)  # a second header row: it keeps its number, as the fast reader numbers rows
+                record_no += 1
         except (StopIteration, csv.Error):
             return
         tap.take()
@@ -428,7 +433,7 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         text.close()
     if rows:
         yield flush()
-    opened.rows_read = record_no
+    opened.rows_read = record_no - (dialect.header_rows - 1)
 
 
 def _key_value(record: list[str], position: int | None) -> str | None:
