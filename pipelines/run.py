@@ -63,9 +63,9 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
         f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
-        "it as .xlsx or CSV; a .zip archive: extract its files); an export of order lines is an orders* file "
-        "too. Rename the files (`make check-extracts` then shows what the ingestion makes of each); sample "
-        "data is only generated into an empty landing directory")
+        "it as .xlsx or CSV; a .zip archive: by its name or its one text file's); an export of order lines "
+        "is an orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes "
+        "of each); sample data is only generated into an empty landing directory")
 
 
 def _match_no_extract(names: list[str]) -> str:

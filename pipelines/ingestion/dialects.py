@@ -35,6 +35,10 @@ class FileFacts:
     has_odd_quote_count: bool
 
 
+# How the warnings and `make check-extracts` say that a file's second header row was not read as data.
+SECOND_HEADER_ROW = "second header row skipped"
+
+
 @dataclass(frozen=True)
 class CsvDialect:
     delimiter: str
@@ -43,12 +47,17 @@ class CsvDialect:
     date_order: str | None             # None: detected from the dates themselves when the file is parsed
     encoding_is_damaged: bool = False  # UTF-8 with a few undecodable bytes: those rows are quarantined
     header_line: int = 1               # after blank lines or Excel's `sep=;` line, when a file starts with them
+    # 2: a second header row under the header (SurveyMonkey's sub-headers), skipped; it keeps its number, 1,
+    # so that the answers are numbered as in the file
+    header_rows: int = 1
 
     def describe(self) -> dict:
         described = {"delimiter": self.delimiter, "encoding": self.encoding, "decimal": self.decimal,
                      "date_order": self.date_order or "detect"}
         if self.header_line != 1:
             described["header_line"] = self.header_line
+        if self.header_rows != 1:
+            described["header_rows"] = self.header_rows
         return described
 
 
@@ -326,7 +335,9 @@ def detect_dialect(
     _, _, delimiter, headers = best
     mapping = map_header(path, extract, headers, options.column_mapping)
     decimal = options.decimal or _detect_decimal(text, delimiter, extract, mapping)
-    return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged, lines_skipped + 1), mapping
+    header_rows = 2 if _sub_header_below(text, delimiter, extract, mapping) else 1
+    return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged, lines_skipped + 1,
+                      header_rows), mapping
 
 
 def _likeliest_header(text: str, extract: Extract, options: ReadOptions, candidates
@@ -363,6 +374,45 @@ def _header_below_title_lines(text: str, extract: Extract, options: ReadOptions,
         if best is not None and best[0] >= 2:
             return skipped, rest, best
     return None
+
+
+# Types a word cannot be a value of: a sub-header's 'Response' under a score or a date is no data.
+_TYPES_NO_WORD_IS = (ColumnType.DATE, ColumnType.TIMESTAMP, ColumnType.DECIMAL, ColumnType.INTEGER,
+                     ColumnType.QUANTITY, ColumnType.UNIT_PRICE)
+_DIGIT = re.compile(r"\d")
+
+
+def _is_label(value: str) -> bool:
+    """Words, not data: 'Response', 'Open-Ended Response', 'Very likely'; no digit (a score, a date, an
+    id)."""
+    return any(ch.isalpha() for ch in value) and not _DIGIT.search(value)
+
+
+def _sub_header_below(text: str, delimiter: str, extract: Extract, mapping: HeaderMapping) -> bool:
+    """Whether the record right under the header is a second header row, as SurveyMonkey's export has: the
+    question texts on the first row, `Response`, `Open-Ended Response` or an answer's label under them on the
+    second, nothing under `Respondent ID`, `Start Date`, `End Date`.
+
+    Narrowly, so that a genuine first row is never skipped: every value of the record is a label or empty;
+    every required column fails typing, empty or a label where a number or a date belongs, with at least one
+    such label; and no column holds a value it could take (a word under an id, a currency code, a yes/no).
+    Only an optional text column may hold a label (the comment's 'Open-Ended Response')."""
+    records = first_records(text, delimiter, 2)
+    if len(records) < 2 or len(records[1]) != mapping.field_count:
+        return False
+    record = [value.strip() for value in records[1]]
+    if not all(_is_label(value) for value in record if value):
+        return False
+    labelled_where_no_word_is = False
+    for column in extract.file_columns(mapping.line_level):
+        value = record[mapping.positions[column.name]] if column.name in mapping.positions else ""
+        if not value:
+            continue
+        if column.type in _TYPES_NO_WORD_IS:
+            labelled_where_no_word_is = labelled_where_no_word_is or column.required
+        elif column.required or column.type is not ColumnType.TEXT:
+            return False  # a word it can hold: a row of data
+    return labelled_where_no_word_is
 
 
 def _recognised_columns(extract: Extract, headers: list[str], explicit: dict[str, str]) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.ingestion.compression import is_zip_archive, only_file_name
 from pipelines.ingestion.contracts import EXTRACTS, Extract
 from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx", ".csv.gz", ".txt.gz", ".tsv.gz")
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx", ".csv.gz", ".txt.gz", ".tsv.gz", ".zip")
 
 
 def type_suffix(path: Path) -> str:
@@ -23,14 +24,23 @@ def is_supported(path: Path) -> bool:
     return type_suffix(path) in SUPPORTED_SUFFIXES
 
 
+def name_telling_the_extract(path: Path) -> str:
+    """The file's name; for a zip archive named like no extract (export.zip, as a shop's admin names its
+    downloads), the name of the one file it holds, when it holds one."""
+    named_like_one = any(path.name.lower().startswith(e.file_prefix) for e in EXTRACTS.values())
+    if is_zip_archive(path) and not named_like_one:
+        return only_file_name(path) or path.name
+    return path.name
+
+
 def discover_files(landing_dir: Path, extract: Extract) -> list[Path]:
-    """Files of one extract, in the order that decides which duplicate wins: by name."""
+    """Files of one extract, in the order that decides which duplicate wins: by name (a zip archive's own)."""
     if not landing_dir.is_dir():
         return []
     found = [
         p for p in landing_dir.iterdir()
-        if p.is_file() and p.name.lower().startswith(extract.file_prefix)
-        and is_supported(p) and not p.name.startswith(".")
+        if p.is_file() and is_supported(p) and not p.name.startswith(".")
+        and name_telling_the_extract(p).lower().startswith(extract.file_prefix)
     ]
     return sorted(found, key=lambda p: p.name)
 

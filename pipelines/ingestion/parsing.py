@@ -47,6 +47,7 @@ from pipelines.ingestion.date_order import (
     date_order_evidence,
     needs_whole_column,
 )
+from pipelines.ingestion.dialects import SECOND_HEADER_ROW
 from pipelines.ingestion.erasure import ErasureRequests, anonymised_rows_sql
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files
@@ -217,6 +218,10 @@ def _parse_into(
     for column in rules.derived:
         if column == "status":
             notes.append(f"{opened.path.name}: no status column: each order is {DERIVED_STATUS}")
+    if opened.dialect is not None and opened.dialect.header_rows == 2:
+        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} (line {opened.dialect.header_line + 1}, "
+                     "sub-headers such as SurveyMonkey's 'Response'): neither loaded nor quarantined; the "
+                     "rows below keep the file's numbers, the first is row 2")
     dialect = opened.describe_dialect() | {"date_order": rules.date_order}
     meta = {"rows_read": opened.rows_read, "dialect": dialect,
             "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat(),

@@ -24,9 +24,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.ingestion.compression import is_gzipped
+from pipelines.ingestion.compression import archived_file, is_gzipped, is_zip_archive
 from pipelines.ingestion.contracts import EXTRACTS, ColumnType, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
+from pipelines.ingestion.dialects import SECOND_HEADER_ROW
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import (
     SUPPORTED_SUFFIXES,
@@ -43,7 +44,7 @@ FIRST_REJECTED_ROWS = 5
 # The contract lists the extracts in the order their assets run: customers before what refers to them.
 INGESTION_ORDER = tuple(EXTRACTS)
 # Warnings the layout lines already say ("ignored:", "worked out:").
-SAID_IN_THE_LAYOUT = ("unknown columns ignored:", "no status column:")
+SAID_IN_THE_LAYOUT = ("unknown columns ignored:", "no status column:", SECOND_HEADER_ROW)
 
 
 @dataclass
@@ -100,6 +101,9 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
             fits = extract_whose_columns_fit(path, config)
             if fits is not None:
                 change = f"rename it {renamed_for(path, fits)} (its columns are the {fits.name} extract's)"
+            elif is_zip_archive(path) and (problem := _archive_problem(path)):
+                change = (f"{problem} (an archive is recognised by its own name or by its one file's, "
+                          f"{extract_file_patterns()})")
             else:
                 change = f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})"
             lines += ["", f"{path.name}: matches no extract",
@@ -111,6 +115,15 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
         lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
     return "\n".join(lines), ok
+
+
+def _archive_problem(path: Path) -> str | None:
+    """Why a zip archive named like no extract was not told by its file's name: it holds several, or none."""
+    try:
+        archived_file(path)
+    except ExtractFileError as exc:
+        return exc.problem
+    return None
 
 
 def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> None:
@@ -126,7 +139,10 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
         file_preview.layout.append(
             f"dialect: separator {d.delimiter!r}, encoding {d.encoding}, decimal mark {d.decimal!r}"
             + (f", header on line {d.header_line}" if d.header_line != 1 else "")
-            + (", gzip-compressed" if is_gzipped(path) else ""))
+            + (f", second header row on line {d.header_line + 1} skipped (sub-headers: not data)"
+               if d.header_rows == 2 else "")
+            + (", gzip-compressed" if is_gzipped(path) else "")
+            + (f", zip archive of {archived_file(path).filename}" if is_zip_archive(path) else ""))
     elif opened.workbook is not None:
         sheets = ", ".join(f"'{name}'" for name in opened.workbook.sheets)
         file_preview.layout.append(f"format: Excel workbook, worksheet(s) {sheets}, header on row "

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.ingestion.compression import damaged_gzip_named, is_gzipped, open_content
+from pipelines.ingestion.compression import compression_of, damaged_archive_named, is_compressed, open_content
 from pipelines.ingestion.contracts import Extract, RejectReason
 from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
 from pipelines.ingestion.errors import ExtractFileError
@@ -65,7 +65,7 @@ class OpenedFile:
     path: Path
     extract: Extract
     file_format: str               # "csv" | "parquet" | "xlsx"
-    size_bytes: int                # the bytes read: of the content, for a gzipped file
+    size_bytes: int                # the bytes read: of the content, for a compressed file
     checksum: str
     dialect: CsvDialect | None
     mapping: HeaderMapping
@@ -86,7 +86,7 @@ class OpenedFile:
 
     def describe_dialect(self) -> dict:
         if self.dialect:
-            return self.dialect.describe() | ({"compression": "gzip"} if is_gzipped(self.path) else {})
+            return self.dialect.describe() | compression_of(self.path)
         if self.workbook:
             return {"format": self.file_format, "worksheets": self.workbook.sheets}
         return {"format": self.file_format}
@@ -107,13 +107,14 @@ def _digest():
 
 
 def scan_file(path: Path, size: int) -> tuple[str, FileFacts]:
-    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance. A gzipped file is read
-    whole, decompressed; its facts describe the content (FileFacts.size_bytes: the bytes the readers read)."""
+    """One pass over the first `size` bytes: checksum, UTF-8 validity, quote balance. A compressed file (gzip,
+    zip) is read whole, decompressed; its facts describe the content (FileFacts.size_bytes: the bytes the
+    readers read)."""
     digest = _digest()
     decoder = codecs.getincrementaldecoder("utf-8")()
     valid_utf8, quotes, content_bytes = True, 0, 0
-    remaining = None if is_gzipped(path) else size
-    with damaged_gzip_named(path), open_content(path) as handle:
+    remaining = None if is_compressed(path) else size
+    with damaged_archive_named(path), open_content(path) as handle:
         while remaining is None or remaining > 0:
             chunk = handle.read(8 << 20 if remaining is None else min(8 << 20, remaining))
             if not chunk:
@@ -151,8 +152,8 @@ def checksum_file(path: Path, size: int) -> str:
 
 
 def file_format_of(path: Path) -> str:
-    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped or
-    not)."""
+    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped,
+    zipped or not)."""
     suffix = path.suffix.lower()
     return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
 
@@ -211,7 +212,7 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     file_format = file_format_of(path)
     try:
         # The header is all that is needed, read once for every extract tried: a Parquet file's schema, a
-        # workbook loaded, a text file read only as far as dialect detection looks (a gzipped one is
+        # workbook loaded, a text file read only as far as dialect detection looks (a compressed one is
         # decompressed whole, once).
         if file_format == "parquet":
             header = list(pq.read_schema(path).names)
@@ -246,7 +247,8 @@ class NeedsSlowPath(Exception):
 
 
 def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.RecordBatch]:
-    """Batches of the canonical columns as text, plus `_source_row` (1 = first record after the header).
+    """Batches of the canonical columns as text, plus `_source_row` (1 = first record after the header; a
+    second header row, skipped, is record 1).
 
     Malformed records are collected on `opened.malformed`; `opened.rows_read` counts every record. The
     fast CSV path raises NeedsSlowPath part-way through a file it cannot read: the caller discards what
@@ -300,13 +302,14 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         return "error"
 
     schema = batch_schema(opened.columns)
-    next_row = 1
+    first_row = next_row = dialect.header_rows  # after a second header row, 2: numbered as in the file
     stream = io.BufferedReader(_BoundedReader(opened.path, opened.size_bytes), buffer_size=8 << 20)
     try:
         reader = pa_csv.open_csv(
             stream,
             # skip_rows counts blank lines too, so it skips a preamble and the header alike
-            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names, skip_rows=dialect.header_line,
+            read_options=pa_csv.ReadOptions(encoding=encoding, column_names=names,
+                                            skip_rows=dialect.header_line + dialect.header_rows - 1,
                                             block_size=PYARROW_BLOCK_BYTES, use_threads=True),
             parse_options=pa_csv.ParseOptions(delimiter=dialect.delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, newlines_in_values=True,
@@ -326,7 +329,7 @@ def _fast_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         raise NeedsSlowPath from None
     finally:
         stream.close()
-    opened.rows_read = next_row - 1
+    opened.rows_read = next_row - first_row
 
 
 class _LineTap:
@@ -396,6 +399,9 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
             next(tap, None)  # blank lines or `sep=;` before the header
         try:
             next(reader)  # header, already mapped
+            for _ in range(dialect.header_rows - 1):
+                next(reader)  # a second header row: it keeps its number, as the fast reader numbers rows
+                record_no += 1
         except (StopIteration, csv.Error):
             return
         tap.take()
@@ -450,7 +456,7 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
         text.close()
     if rows:
         yield flush()
-    opened.rows_read = record_no
+    opened.rows_read = record_no - (dialect.header_rows - 1)
 
 
 def _key_value(record: list[str], position: int | None) -> str | None:

@@ -52,6 +52,23 @@ def month_first_lines(ambiguous: int, decisive: str | None) -> bytes:
     return lines("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice", *rows)
 
 
+# SurveyMonkey's CSV export: the question texts on the first row, their sub-headers on the second ('Response',
+# 'Open-Ended Response'; nothing under the respondent's own columns), the customer id passed as Custom Data 1.
+SURVEYMONKEY_HEADER = ('Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,'
+                       'Last Name,Custom Data 1,"How likely is it that you would recommend Acme to a friend '
+                       'or colleague?",What is the primary reason for your score?')
+SURVEYMONKEY_SUB_HEADER = ",,,,,,,,,Response,Open-Ended Response"
+SURVEYMONKEY_MAPPING = (b"extracts:\n  survey_responses:\n    columns:\n      Respondent ID: response_id\n"
+                        b"      Custom Data 1: customer_id\n      End Date: responded_at\n"
+                        b"      'How likely is it that you would recommend Acme to a friend or colleague?': "
+                        b"nps_score\n      What is the primary reason for your score?: comment\n")
+
+
+def surveymonkey_answer(respondent: int, customer: str, score: str, reason: str = "") -> str:
+    return (f"{respondent},431207719,03/14/2024 10:02:11 AM,03/14/2024 10:03:40 AM,203.0.113.7,,,,{customer},"
+            f"{score},{reason}")
+
+
 def parquet_orders(**overrides) -> pa.Table:
     columns = {
         "order_id": ["O1", "O2"], "customer_id": ["C1", "C2"],
@@ -568,6 +585,41 @@ CATALOGUE: list[Case] = [
          {"orders_case.csv": month_first_lines(30, None)},
          Loaded(30, warning="no date tells day from month (e.g. '12/1/2010 8:00'): read day first"),
          values=("select min(ordered_at) from data", [(dt.datetime(2010, 1, 12, 8, 0),)])),
+    Case("SurveyMonkey's second header row (Response, Open-Ended Response)", "survey_responses",
+         {"survey_responses_nps.csv": lines(
+             SURVEYMONKEY_HEADER, SURVEYMONKEY_SUB_HEADER,
+             surveymonkey_answer(114227834501, "C1", "9", "Fast delivery"),
+             surveymonkey_answer(114227834502, "C2", "3", '"Late, box damaged"'),
+             surveymonkey_answer(114227834503, "C1", "dix"))},
+         Rejected(2, [(4, R.INVALID_NUMBER, "nps_score", "'dix' is not a whole number")],
+                  warning="second header row skipped (line 2"),
+         values=("select response_id, nps_score, comment, _source_row, (select json_extract(dialect, "
+                 "'$.header_rows') || '/' || rows_read from ledger) from data order by 1",
+                 [("114227834501", 9, "Fast delivery", 2, "2/3"),
+                  ("114227834502", 3, "Late, box damaged", 3, "2/3")]),
+         extra_files={"retentio_sources.yml": SURVEYMONKEY_MAPPING}),
+    Case("SurveyMonkey's second header row, and a row with a field too many", "survey_responses",
+         {"survey_responses_nps.csv": lines(
+             SURVEYMONKEY_HEADER, SURVEYMONKEY_SUB_HEADER, surveymonkey_answer(114227834501, "C1", "9"),
+             surveymonkey_answer(114227834502, "C2", "3", "Late, box damaged"))},
+         Rejected(1, [(3, R.MALFORMED_ROW, None, "expected 11 fields, found 12 (line 4)")],
+                  warning="second header row skipped"),
+         values=("select response_id, _source_row from data", [("114227834501", 2)]),
+         extra_files={"retentio_sources.yml": SURVEYMONKEY_MAPPING}),
+    # The second header row is told narrowly: these first rows are data, quarantined as such.
+    Case("a first row with a word under the answer's id is data, not a second header row", "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, "Anonymous,,,Response,", "R2,C1,2024-01-01,9,")},
+         Rejected(1, [(1, R.MISSING_VALUE, "customer_id", None)])),
+    Case("a first row holding only a comment is data, not a second header row", "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, ",,,,Great service", "R2,C1,2024-01-01,9,")},
+         Rejected(1, [(1, R.MISSING_VALUE, "response_id", None)])),
+    Case("a first row holding a number beside the labels is data, not a second header row",
+         "survey_responses",
+         {"survey_responses.csv": lines(SURVEY_HEADER, ",,,Response,10 out of 10", "R2,C1,2024-01-01,9,")},
+         Rejected(1, [(1, R.MISSING_VALUE, "response_id", None)])),
+    Case("orders whose first row lacks its ids and says 'unknown' for its amount, in EUR", "orders",
+         {"orders_case.csv": orders(",,,unknown,EUR,", GOOD_ORDER)},
+         Rejected(1, [(1, R.MISSING_VALUE, "order_id", None)])),
     Case("orders in another currency with RETENTIO_CURRENCY unset", "orders",
          {"orders_case.csv": orders("O1,C1,2024-01-02,10,GBP,completed", "O2,C1,2024-01-02,10,,completed")},
          Loaded(2), values=("select currency from data", [("GBP",), ("GBP",)])),

@@ -109,3 +109,28 @@ def test_nothing_is_written_to_the_warehouse_and_make_check_extracts_runs_it(tmp
     assert completed.returncode != 0 and "orders_online_retail.csv:" in completed.stdout, completed.stderr
     assert not warehouse.exists()
     assert sorted(p.name for p in landing.iterdir()) == before
+
+
+def test_a_surveymonkey_export_is_shown_with_its_second_header_row_skipped_and_every_answer_loading(tmp_path):
+    from tests.catalogue.cases import (
+        SURVEYMONKEY_HEADER,
+        SURVEYMONKEY_MAPPING,
+        SURVEYMONKEY_SUB_HEADER,
+        lines,
+        surveymonkey_answer,
+    )
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "customers.csv").write_text("customer_id,signup_date\nC1,2024-01-01\n")
+    (landing / "retentio_sources.yml").write_bytes(SURVEYMONKEY_MAPPING)
+    (landing / "survey_responses_nps.csv").write_bytes(lines(
+        SURVEYMONKEY_HEADER, SURVEYMONKEY_SUB_HEADER, surveymonkey_answer(1, "C1", "9", "Fast"),
+        surveymonkey_answer(2, "C1", "10 - Extremely likely")))
+
+    report, _ = preview(landing, currency="EUR")
+
+    survey = next(block for block in report.split("\n\n") if block.startswith("survey_responses_nps.csv:"))
+    assert "second header row on line 2 skipped (sub-headers: not data)" in survey
+    assert "rows: 2 read, 2 would load, 0 quarantined" in survey
+    assert "note:" not in survey, "the dialect's line says it once"
