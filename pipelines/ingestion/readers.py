@@ -383,6 +383,17 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
     key_position = mapping.positions.get(opened.extract.key[0]) if len(opened.extract.key) == 1 else None
     record_no = 0
 
+    def stray_quote_in(lines: list[str]) -> bool:
+        """A record over several lines whose second line is a whole record by itself."""
+        if len(lines) < 2:
+            return False
+        try:
+            fields = next(csv.reader([lines[1]], delimiter=dialect.delimiter, quotechar='"', doublequote=True,
+                                     strict=True))
+        except (csv.Error, StopIteration):
+            return False
+        return len(fields) == mapping.field_count or _only_empty_fields_beyond(fields, fields_needed)
+
     def flush() -> pa.RecordBatch:
         batch = pa.RecordBatch.from_arrays(
             [trim_values(pa.array(buffers[c], pa.string())) for c in opened.columns]
@@ -413,10 +424,11 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
                 break
             except csv.Error as exc:
                 # A stray quote opens a field the parser carries on through the lines below, to the end of
-                # the file: only the line it is on is quarantined, and the lines after are read again, or
-                # one bad character would take every order below it out of the metrics unseen.
+                # the file: when the line after it is a record of its own, only the quote's line is
+                # quarantined and the lines after are read again, or one bad character would take every
+                # order below it out of the metrics unseen. (A comment's line breaks stay in its record.)
                 record_no += 1
-                raw_text = tap.take_first_line_of_record()
+                raw_text = tap.take_first_line_of_record() if stray_quote_in(tap.pending) else tap.take()
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.MALFORMED_ROW, None,
                     f"record starting on line {start_line} cannot be parsed: {exc}"
@@ -430,7 +442,7 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
             record_no += 1
             if len(record) != mapping.field_count and not _only_empty_fields_beyond(record, fields_needed):
                 detail = f"expected {mapping.field_count} fields, found {len(record)} (line {start_line})"
-                if len(lines) > 1:  # as above: a stray quote's record stops at its first line
+                if stray_quote_in(lines):  # as above: the record stops at its first line
                     tap.pending = lines
                     raw_text = tap.take_first_line_of_record()
                     detail = (f"expected {mapping.field_count} fields, found {len(record)} in a record running "

@@ -609,7 +609,7 @@ CATALOGUE: list[Case] = [
     # The second header row is told narrowly: these first rows are data, quarantined as such.
     Case("a first row with a word under the answer's id is data, not a second header row", "survey_responses",
          {"survey_responses.csv": lines(SURVEY_HEADER, "Anonymous,,,Response,", "R2,C1,2024-01-01,9,")},
-         Rejected(1, [(1, R.MISSING_VALUE, "customer_id", None)])),
+         Rejected(1, [(1, R.MISSING_VALUE, "responded_at", None)])),
     Case("a first row holding only a comment is data, not a second header row", "survey_responses",
          {"survey_responses.csv": lines(SURVEY_HEADER, ",,,,Great service", "R2,C1,2024-01-01,9,")},
          Rejected(1, [(1, R.MISSING_VALUE, "response_id", None)])),
