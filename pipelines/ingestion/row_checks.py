@@ -67,8 +67,9 @@ class ParseRules:
     order statuses the shop uses besides the three.
 
     `date_order` is None until the dates have told (pipelines/ingestion/date_order.py). `date_formats`
-    holds, per date column, the format most of the file's first values have: it is tried first, because
-    trying a list of formats on every value costs thirty times more.
+    holds, per date column, the format most of the file's first values have ('cast', a strptime format, or
+    one of the forms no format reads: 'french month', 'excel serial', 'unix time'): it is tried first,
+    because trying a list of formats on every value costs thirty times more.
     """
 
     decimal: str
@@ -183,7 +184,8 @@ def _date_forms_beyond_formats(value: str) -> dict[str, str]:
 
 
 def detect_date_format_sql(value: str, date_order: str) -> str:
-    """SQL giving, over a sample, how many values each candidate format parses (to pick the likeliest)."""
+    """SQL giving, over a sample, how many values each candidate format, and each form no format reads,
+    parses (to pick the likeliest)."""
     counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\"" for f in _date_formats(date_order))
     beyond = ", ".join(f"count({sql}) as \"{name}\""
                        for name, sql in _date_forms_beyond_formats(value).items())
