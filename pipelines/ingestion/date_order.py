@@ -122,7 +122,8 @@ def _evidence_sql(column: str, source: str) -> str:
         read_both_ways as (
             select v, try_strptime(v, {as_list(_order_specific_formats('dmy'))}) as d,
                    try_strptime(v, {as_list(_order_specific_formats('mdy'))}) as m
-            -- only a value starting with a day or a month can read both ways: ISO dates skip the formats
+            -- only a value starting with a day or a month can read both ways: ISO dates skip the formats,
+            -- as do Excel serials, Unix times and French month names ('1 mars 2024'), read one way only
             from dates where regexp_matches(v, '^[0-9]{{1,2}}[/.-]')
         )
         select count(*) filter (where d is not null and m is null),

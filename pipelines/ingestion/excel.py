@@ -9,7 +9,8 @@ read, and a note names them.
 Cells are typed in a workbook, so they are written as text the way the contract reads it: dates as ISO
 (2010-12-01 08:26:00, whatever the cell's display format), whole numbers without '.0' (a customer id
 17850, not 17850.0), other numbers with a decimal point, booleans as true/false. A date typed as text
-("01/12/2010") stays text and goes through the same date detection as in a CSV file.
+("01/12/2010") stays text and goes through the same date detection as in a CSV file, and so does a date
+column formatted as a number: its serials (45352.75) are read as dates (row_checks.excel_serial_sql).
 
 Rows are numbered as in a CSV file opened in a spreadsheet: record N is the N-th row below the header
 (the header on the sheet's row 1: row N + 1 on screen); empty rows are skipped but keep their numbers. A

@@ -67,8 +67,9 @@ class ParseRules:
     order statuses the shop uses besides the three.
 
     `date_order` is None until the dates have told (pipelines/ingestion/date_order.py). `date_formats`
-    holds, per date column, the format most of the file's first values have: it is tried first, because
-    trying a list of formats on every value costs thirty times more.
+    holds, per date column, the format most of the file's first values have ('cast', a strptime format, or
+    one of the forms no format reads: 'french month', 'excel serial', 'unix time'): it is tried first,
+    because trying a list of formats on every value costs thirty times more.
     """
 
     decimal: str
@@ -118,10 +119,77 @@ def candidate_date_formats(date_order: str) -> list[str]:
     return _date_formats(date_order)
 
 
+# French exports name the month in French ('1 mars 2024', '1er févr. 2024 14:05'); accents and capitals are
+# folded before the look-up ('Août', 'aout', 'DÉC.').
+FRENCH_MONTHS = {
+    "janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "mar": 3, "avril": 4,
+    "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "juill": 7, "aout": 8, "septembre": 9,
+    "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+}
+# day (with '1er' for the first; none for a month alone), month word (maybe with its abbreviation's
+# point), year, time
+_FRENCH_DATE = r"^(?:(\d{1,2})(?:er)?\s+)?([a-z]+)\.?\s+(\d{4})(\s+\d{1,2}:\d\d(?::\d\d)?)?$"
+# Excel's serial days, read from 1990-01-01 to 2100-01-01 (both five digits long); Unix times of ten digits
+# (seconds) or thirteen (milliseconds) start in September 2001 and are read until 2100-01-01.
+_FIRST_SERIAL, _LAST_SERIAL = "32874", "73051"
+_UNIX_2100 = "4102444800"
+
+
+def french_month_sql(value: str) -> str:
+    """SQL reading the trimmed text `value` as a date (and time) whose month is a French word, NULL when
+    it is not one. 'mars 2024', a month alone, is its first day, as '2024-03' is.
+
+    DuckDB's %b and %B read English only: the value is rewritten '2024-mars-1 14:05', then the month's word,
+    between its dashes, becomes its number. Each function is written once: DuckDB computes an expression
+    written twice for every row, before the coalesce that spares the values read earlier.
+    """
+    rewritten = f"regexp_replace(strip_accents(lower({value})), '{_FRENCH_DATE}', '\\3-\\2-\\1\\4')"
+    for word, number in FRENCH_MONTHS.items():
+        rewritten = f"replace({rewritten}, '-{word}-', '-{number:02d}-')"
+    return f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-'])"
+
+
+def excel_serial_sql(value: str) -> str:
+    """SQL reading the trimmed text `value` as an Excel serial date, NULL when it is not one.
+
+    A CSV file saved from Excel with its date column formatted as a number holds each day's serial: the
+    days since 1899-12-30 (Excel's 1900 system counts a 29 February 1900 that never was, so its day 1 is
+    1900-01-01), 45352 for 2024-03-01; decimals are the time of day ('45352.75' or, from a French Excel,
+    '45352,75': 18:00), rounded to the second. Serials of five digits from 1990 to 2100 only: another number
+    in a date column is not a date. They are compared as text (of one length, text orders as numbers), so
+    that only a serial is cast.
+    """
+    return (f"case when regexp_matches({value}, '^[0-9]{{5}}([.,][0-9]+)?$') "
+            f"and left({value}, 5) between '{_FIRST_SERIAL}' and '{_LAST_SERIAL}' "
+            f"then timestamp '1899-12-30' "
+            f"+ to_seconds(round(cast(replace({value}, ',', '.') as double) * 86400)) end")
+
+
+def unix_time_sql(value: str) -> str:
+    """SQL reading the trimmed text `value` as a Unix time, in UTC, NULL when it is not one.
+
+    Stripe and most APIs write seconds since 1970 (1709294400, ten digits) or milliseconds (1709294400000,
+    thirteen). Only those before 2100: as text, a thirteen-digit value lies below the ten digits of
+    2100-01-01 exactly when its seconds do.
+    """
+    return (f"case when regexp_matches({value}, '^[1-9][0-9]{{9}}([0-9]{{3}})?$') "
+            f"and {value} < '{_UNIX_2100}' then epoch_ms(cast(rpad({value}, 13, '0') as bigint)) end")
+
+
+def _date_forms_beyond_formats(value: str) -> dict[str, str]:
+    """The dates no strptime format reads, by the name the likely-format search gives them: SQL over the
+    trimmed text `value`, each NULL on any other value."""
+    return {"french month": french_month_sql(value), "excel serial": excel_serial_sql(value),
+            "unix time": unix_time_sql(value)}
+
+
 def detect_date_format_sql(value: str, date_order: str) -> str:
-    """SQL giving, over a sample, how many values each candidate format parses (to pick the likeliest)."""
+    """SQL giving, over a sample, how many values each candidate format, and each form no format reads,
+    parses (to pick the likeliest)."""
     counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\"" for f in _date_formats(date_order))
-    return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}"
+    beyond = ", ".join(f"count({sql}) as \"{name}\""
+                       for name, sql in _date_forms_beyond_formats(value).items())
+    return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}, {beyond}"
 
 
 def identifier_sql(value: str) -> str:
@@ -153,11 +221,18 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         return f"coalesce(upper({value}), '{rules.currency}')"
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
         likely = rules.date_format(column)
-        first_try = (f"try_cast({value} as timestamp)" if likely in (None, "cast")
-                     else f"try_strptime({value}, '{likely}')")
-        # coalesce evaluates its later arguments only for the values the first one left null
+        beyond_formats = _date_forms_beyond_formats(value)
+        if likely in (None, "cast"):
+            first_try = f"try_cast({value} as timestamp)"
+        elif likely in beyond_formats:
+            first_try = beyond_formats.pop(likely)
+        else:
+            first_try = f"try_strptime({value}, '{likely}')"
+        # coalesce evaluates its later arguments only for the values the first one left null: ISO dates
+        # (most) never reach the formats, nor the French months, serials and Unix times after them.
         every_format = _sql_list(_date_formats(rules.date_order))
-        naive = f"coalesce({first_try}, try_strptime({value}, {every_format}))"
+        naive = (f"coalesce({first_try}, try_strptime({value}, {every_format}), "
+                 f"{', '.join(beyond_formats.values())})")
         # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
         offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
         zoned = f"(try_strptime({offset_joined}, {_sql_list(_TZ_FORMATS)}) at time zone 'UTC')"
