@@ -6,8 +6,8 @@ Each comment counts a term once. A term's score is the log-odds ratio with an in
 (Monroe, Colaresi & Quinn 2008, "Fightin' Words", eq. 22), as a z-score: positive = detractors say it
 more, negative = promoters do. The prior (the term's frequency over all comments) keeps rare terms from
 topping the list on two mentions. Themes are computed for all comments, per quarter, per RFM segment and
-per tenure band; examples come from the most loyal customers first (longest tenure, then most purchases),
-shown with their pseudonymous key and with e-mail addresses, phone numbers and links masked.
+per tenure band; examples come from the most loyal customers first (longest tenure, then most purchases,
+then a customer's latest comment), shown with their pseudonymous key and with e-mail addresses, phone numbers and links masked.
 """
 
 from __future__ import annotations
@@ -148,9 +148,10 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     frame["tenure_band"] = frame["tenure_days"].map(tenure_band).where(frame["customer_key"].notna(), "anonymous")
     quarter = pd.to_datetime(frame["response_date"]).dt.to_period("Q").astype(str)
     frame["quarter"] = quarter
-    # Loyal customers first: their examples are chosen before anyone else's.
-    frame = frame.sort_values(["tenure_days", "purchases", "customer_key"], ascending=[False, False, True],
-                              na_position="last", kind="stable")
+    # Loyal customers first: their examples are chosen before anyone else's. A customer's (or the anonymous
+    # answers') latest comment first, then by text: the order the warehouse returns them in is no order.
+    frame = frame.sort_values(["tenure_days", "purchases", "customer_key", "response_date", "comment"],
+                              ascending=[False, False, True, False, True], na_position="last", kind="stable")
     count_terms = _term_counter(frame)
     prior = count_terms(frame)
     scopes = [(Scope("all", "all"), frame)]
