@@ -452,8 +452,10 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
                     record_no, start_line, RejectReason.MALFORMED_ROW, None, detail,
                     _printable(raw_text), _key_value(record, key_position)))
                 continue
-            damaged = next((c for c, p in positions if p is not None and _has_surrogates(record[p])), None)
-            if damaged is not None:
+            # The record's text is searched once; its columns only when it holds an undecodable byte.
+            damaged = _has_surrogates(raw_text) and next(
+                (c for c, p in positions if p is not None and _has_surrogates(record[p])), None)
+            if damaged:
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.UNDECODABLE_BYTES, damaged,
                     f"bytes that are not {dialect.encoding} text (line {start_line})", _printable(raw_text),
