@@ -7,22 +7,17 @@ publication; stopped here, the run names the date and what to change, and BI kee
 
 from dagster import AssetCheckResult, asset_check
 
+from pipelines.checks.warehouse_reads import one_row
 from pipelines.shared import RetentioSettings
 from pipelines.transform.assets import dbt_model_key
 
 
 def as_of_and_first_order_dates(warehouse_db) -> tuple:
     """(the run's as-of date, the first order's day); the second is None without orders."""
-    import duckdb  # loads when a step runs, not with the code location
-
-    con = duckdb.connect(str(warehouse_db), read_only=True)
-    try:
-        return con.execute("""
-            select settings.as_of_date, (select min(order_date) from staging.stg_shop__orders)
-            from intermediate.int_run_settings as settings
-        """).fetchone()
-    finally:
-        con.close()
+    return one_row(warehouse_db, """
+        select settings.as_of_date, (select min(order_date) from staging.stg_shop__orders)
+        from intermediate.int_run_settings as settings
+    """)
 
 
 @asset_check(

@@ -9,6 +9,7 @@ without a word. This check says so. It never blocks: NPS itself is right.
 
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
+from pipelines.checks.warehouse_reads import one_row
 from pipelines.shared import RetentioSettings
 from pipelines.transform.assets import dbt_model_key
 
@@ -18,19 +19,13 @@ MAX_UNMATCHED_SHARE = 0.05
 
 def count_unmatched_answers(warehouse_db) -> tuple[int, int]:
     """(answers naming a customer, those whose customer is in no customer extract nor any order)."""
-    import duckdb  # loads when a step runs, not with the code location
-
-    con = duckdb.connect(str(warehouse_db), read_only=True)
-    try:
-        return con.execute("""
-            select count(*), count(*) filter (where customers.customer_id is null)
-            from staging.stg_survey__survey_responses as answers
-            left join intermediate.int_customers_unioned as customers
-                on customers.customer_id = answers.customer_id
-            where answers.customer_id is not null  -- an anonymous answer is meant to reach nobody
-        """).fetchone()
-    finally:
-        con.close()
+    return one_row(warehouse_db, """
+        select count(*), count(*) filter (where customers.customer_id is null)
+        from staging.stg_survey__survey_responses as answers
+        left join intermediate.int_customers_unioned as customers
+            on customers.customer_id = answers.customer_id
+        where answers.customer_id is not null  -- an anonymous answer is meant to reach nobody
+    """)
 
 
 @asset_check(
