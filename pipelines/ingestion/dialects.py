@@ -389,18 +389,23 @@ def _is_label(value: str) -> bool:
 
 
 def _sub_header_below(text: str, delimiter: str, extract: Extract, mapping: HeaderMapping) -> bool:
-    """Whether the record right under the header is a second header row, as SurveyMonkey's export has: the
-    question texts on the first row, `Response`, `Open-Ended Response` or an answer's label under them on the
+    """Whether the record right under the header of a text file is a second header row."""
+    records = first_records(text, delimiter, 2)
+    return len(records) >= 2 and is_sub_header_row(records[1], extract, mapping)
+
+
+def is_sub_header_row(record: list[str], extract: Extract, mapping: HeaderMapping) -> bool:
+    """Whether `record`, the one right under the header, is a second header row, as SurveyMonkey's export
+    has (as CSV or workbook): the question texts on the first row, `Response`, `Open-Ended Response` or an answer's label under them on the
     second, nothing under `Respondent ID`, `Start Date`, `End Date`.
 
     Narrowly, so that a genuine first row is never skipped: every value of the record is a label or empty;
     every required column fails typing, empty or a label where a number or a date belongs, with at least one
     such label; and no column holds a value it could take (a word under an id, a currency code, a yes/no).
     Only an optional text column may hold a label (the comment's 'Open-Ended Response')."""
-    records = first_records(text, delimiter, 2)
-    if len(records) < 2 or len(records[1]) != mapping.field_count:
+    if len(record) != mapping.field_count:
         return False
-    record = [value.strip() for value in records[1]]
+    record = [value.strip() for value in record]
     if not all(_is_label(value) for value in record if value):
         return False
     labelled_where_no_word_is = False

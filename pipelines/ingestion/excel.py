@@ -48,6 +48,9 @@ class Workbook:
     # The sheets as loaded to find the header (calamine loads a whole sheet, 5 s for 500,000 rows), kept for
     # the read that usually follows and handed over to it.
     loaded: dict = field(default_factory=dict, repr=False)
+    # Sheets whose row right under the header is a second header row (SurveyMonkey's sub-headers): skipped,
+    # the rows below keeping their numbers
+    sub_header_sheets: set[str] = field(default_factory=set)
 
     def notes(self) -> list[str]:
         if not self.not_read:
@@ -146,7 +149,23 @@ def open_workbook(path: Path) -> Workbook:
     if header is None:
         raise ExtractFileError(path, "is an Excel workbook with no visible worksheet holding a value; the rows "
                                      "go on the first worksheet, below a header row")
-    return Workbook(path, header, sheets, header_rows, not_read, loaded)
+    return Workbook(path, header, sheets, header_rows, not_read=not_read, loaded=loaded)
+
+
+def row_below_header(book: Workbook, name: str) -> list[str]:
+    """The texts of the row right under a read sheet's header, as wide as the header (empty cells: '')."""
+    sheet = book.loaded.get(name)
+    if sheet is None:
+        return []
+    below = book.header_rows[name] + 1
+    for index, row in enumerate(sheet.iter_rows()):
+        if index == below:
+            texts = [cell_text(value) or "" for value in row]
+            width = len(book.header)
+            if any(text.strip() for text in texts[width:]):
+                return texts  # values beyond the header's columns: not a row of sub-headers
+            return texts[:width] + [""] * (width - len(texts))
+    return []
 
 
 def workbook_batches(book: Workbook, positions: dict[str, int], columns: list[str], schema: pa.Schema,
@@ -165,8 +184,9 @@ def workbook_batches(book: Workbook, positions: dict[str, int], columns: list[st
             cells: dict[str, list[str | None]] = {column: [] for column in positions}
             numbers: list[int] = []
             number = row_base
+            last_header_row = header_row + (1 if name in book.sub_header_sheets else 0)
             for index, row in enumerate(sheet.iter_rows()):
-                if index <= header_row:
+                if index <= last_header_row:
                     continue
                 number = row_base + index - header_row
                 if not any(_has_value(value) for value in row):

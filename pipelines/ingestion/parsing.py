@@ -222,6 +222,11 @@ def _parse_into(
         notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} (line {opened.dialect.header_line + 1}, "
                      "sub-headers such as SurveyMonkey's 'Response'): neither loaded nor quarantined; the "
                      "rows below keep the file's numbers, the first is row 2")
+    if opened.workbook is not None and opened.workbook.sub_header_sheets:
+        sheets = ", ".join(f"'{name}'" for name in sorted(opened.workbook.sub_header_sheets))
+        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} (the row under the header of worksheet(s) "
+                     f"{sheets}, sub-headers such as SurveyMonkey's 'Response'): neither loaded nor "
+                     "quarantined; the rows below keep the file's numbers, the first is row 2")
     dialect = opened.describe_dialect() | {"date_order": rules.date_order}
     meta = {"rows_read": opened.rows_read, "dialect": dialect,
             "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat(),

@@ -146,7 +146,9 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     elif opened.workbook is not None:
         sheets = ", ".join(f"'{name}'" for name in opened.workbook.sheets)
         file_preview.layout.append(f"format: Excel workbook, worksheet(s) {sheets}, header on row "
-                                   f"{opened.workbook.header_rows[opened.workbook.sheets[0]] + 1}")
+                                   f"{opened.workbook.header_rows[opened.workbook.sheets[0]] + 1}"
+                                   + (", second header row under it skipped (sub-headers: not data)"
+                                      if opened.workbook.sub_header_sheets else ""))
     else:
         file_preview.layout.append("format: Parquet")
     mapped = ", ".join(f"{header} -> {column}" for column, header in

@@ -25,9 +25,17 @@ import pyarrow.parquet as pq
 
 from pipelines.ingestion.compression import compression_of, damaged_archive_named, is_compressed, open_content
 from pipelines.ingestion.contracts import Extract, RejectReason
-from pipelines.ingestion.dialects import SAMPLE_BYTES, CsvDialect, FileFacts, HeaderMapping, detect_dialect
+from pipelines.ingestion.dialects import (
+    SAMPLE_BYTES,
+    CsvDialect,
+    FileFacts,
+    HeaderMapping,
+    detect_dialect,
+    is_sub_header_row,
+    map_header,
+)
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.excel import EXCEL_SUFFIXES, Workbook, open_workbook, workbook_batches
+from pipelines.ingestion.excel import EXCEL_SUFFIXES, Workbook, open_workbook, row_below_header, workbook_batches
 from pipelines.ingestion.source_config import ReadOptions
 
 BATCH_ROWS = 250_000
@@ -88,7 +96,9 @@ class OpenedFile:
         if self.dialect:
             return self.dialect.describe() | compression_of(self.path)
         if self.workbook:
-            return {"format": self.file_format, "worksheets": self.workbook.sheets}
+            return {"format": self.file_format, "worksheets": self.workbook.sheets} | (
+                {"header_rows": 2, "sub_header_worksheets": sorted(self.workbook.sub_header_sheets)}
+                if self.workbook.sub_header_sheets else {})
         return {"format": self.file_format}
 
 
@@ -167,8 +177,6 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise ExtractFileError(path, f"not a readable Parquet file ({exc})") from None
-        from pipelines.ingestion.dialects import map_header
-
         mapping = map_header(path, extract, list(schema.names), options.column_mapping)
         for column, position in mapping.positions.items():
             kind = schema.field(position).type
@@ -180,9 +188,9 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
     if file_format == "xlsx":
         checksum = checksum_file(path, size)
         book = open_workbook(path)
-        from pipelines.ingestion.dialects import map_header
-
         mapping = map_header(path, extract, book.header, options.column_mapping)
+        book.sub_header_sheets = {name for name in book.sheets
+                                  if is_sub_header_row(row_below_header(book, name), extract, mapping)}
         return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book)
     checksum, facts, head = _scan_with_head(path, size)
     dialect, mapping = detect_dialect(path, extract, facts, head, options)
@@ -204,7 +212,6 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
     the first in contract order. `config` is the landing directory's SourceConfig (its column mappings
     count)."""
     from pipelines.ingestion.contracts import EXTRACTS
-    from pipelines.ingestion.dialects import map_header
     from pipelines.ingestion.landing import is_supported
 
     if not is_supported(path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import xlsxwriter
 
 from pipelines.ingestion.raw_layer import data_glob
 from tests.ingestion.test_loader import ingest_all
@@ -53,3 +54,34 @@ def test_french_question_headers_and_a_surveymonkey_respondent_id(tmp_path):
 
     assert (results["survey_responses"].rows_loaded, results["survey_responses"].rows_quarantined) == (1, 0)
     assert answers(warehouse) == [("101", "2024-02-11 10:00:00", 9, "Très bon accueil")]
+
+
+def test_surveymonkeys_workbook_export_skips_its_second_header_row(tmp_path):
+    """SurveyMonkey's .xlsx has the CSV's two header rows: the sub-headers are neither loaded nor
+    quarantined, and the answers keep their row numbers (the first is row 2)."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "orders.csv").write_text(ORDERS)
+    rows = [["Respondent ID", "End Date", "How likely is it that you would recommend Acme to a friend?",
+             "What is the primary reason for your score?"],
+            [None, None, "Response", "Open-Ended Response"],
+            [114227834501, "2024-02-11 10:00:00", 9, "Fast delivery"],
+            [114227834502, "2024-02-12 11:00:00", "dix", None]]
+    workbook = xlsxwriter.Workbook(landing / "survey_responses_monkey.xlsx")
+    sheet = workbook.add_worksheet("Sheet")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+    workbook.close()
+
+    results = ingest_all(landing, warehouse)
+
+    survey = results["survey_responses"]
+    assert (survey.rows_loaded, survey.quarantined_by_reason) == (1, {"invalid_number": 1})
+    raw = warehouse / "raw" / "survey_responses"
+    assert duckdb.sql(f"select response_id, nps_score, _source_row from read_parquet('{data_glob(raw)}')"
+                      ).fetchall() == [("114227834501", 9, 2)]
+    assert duckdb.sql(f"select source_row from read_parquet('{raw / 'quarantine.parquet'}')").fetchall() == [(3,)]
+    assert duckdb.sql(f"select rows_read, json_extract(dialect, '$.header_rows')::int "
+                      f"from read_parquet('{raw / 'files.parquet'}')").fetchall() == [(2, 2)]
