@@ -126,9 +126,12 @@ FRENCH_MONTHS = {
     "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "juill": 7, "aout": 8, "septembre": 9,
     "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
 }
-# day (with '1er' for the first; none for a month alone), month word (maybe with its abbreviation's
-# point), year, time
-_FRENCH_DATE = r"^(?:(\d{1,2})(?:er)?\s+)?([a-z]+)\.?\s+(\d{4})(\s+\d{1,2}:\d\d(?::\d\d)?)?$"
+# a day of the week, skipped; day (with '1er' for the first; none for a month alone), month word (maybe
+# with its abbreviation's point), year, apart by spaces or dashes ('01-mars-2024'); a time, maybe after
+# 'à', with ':' or 'h' ('14h05')
+_WEEKDAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu|ven|sam|dim"
+_FRENCH_DATE = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(?:(\d{{1,2}})(?:er)?[\s-]+)?([a-z]+)\.?[\s-]+(\d{{4}})"
+                r",?(?:\s+a)?(\s+\d{1,2}[:h]\d\d(?::\d\d)?)?$")
 # Excel's serial days, read from 1990-01-01 to 2100-01-01 (both five digits long); Unix times of ten digits
 # (seconds) or thirteen (milliseconds) start in September 2001 and are read until 2100-01-01.
 _FIRST_SERIAL, _LAST_SERIAL = "32874", "73051"
@@ -146,6 +149,7 @@ def french_month_sql(value: str) -> str:
     rewritten = f"regexp_replace(strip_accents(lower({value})), '{_FRENCH_DATE}', '\\3-\\2-\\1\\4')"
     for word, number in FRENCH_MONTHS.items():
         rewritten = f"replace({rewritten}, '-{word}-', '-{number:02d}-')"
+    rewritten = f"replace({rewritten}, 'h', ':')"  # no month's word is left: only a time's 'h' ('14h05')
     return f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-'])"
 
 

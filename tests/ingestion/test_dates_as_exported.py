@@ -40,6 +40,10 @@ MARCH_1 = datetime(2024, 3, 1)
     ("12 déc. 2024", datetime(2024, 12, 12)),
     ("3 decembre 2024", datetime(2024, 12, 3)),
     ("mars 2024", MARCH_1),                          # a month alone is its first day, as '2024-03' is
+    ("01-mars-2024", MARCH_1),
+    ("vendredi 1 mars 2024", MARCH_1),               # a day of the week is skipped
+    ("ven. 1 mars 2024, 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("jeudi 7 mars 2024 à 9h30", datetime(2024, 3, 7, 9, 30)),
 ])
 def test_french_month_names_with_or_without_accents_and_abbreviated(raw, expected):
     row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
