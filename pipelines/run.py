@@ -55,7 +55,8 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
         files_matching_no_extract, folders_in
 
-    unread = [p.name for p in files_matching_no_extract(landing_dir)] + [f"{p.name}/" for p in folders_in(landing_dir)]
+    unread = ([p.name for p in files_matching_no_extract(landing_dir)]
+              + [f"{p.name}/" for p in folders_in(landing_dir)])
     if any(discover_files(landing_dir, extract) for extract in EXTRACTS.values()):
         return unread
     found = (_match_no_extract(unread) + _renames_that_fit(landing_dir, unread, sources_config) if unread
@@ -73,8 +74,9 @@ def _match_no_extract(names: list[str]) -> str:
     files, folders = [n for n in names if not n.endswith("/")], [n for n in names if n.endswith("/")]
     said = [f"{', '.join(files)} {'matches' if len(files) == 1 else 'match'} no extract"] if files else []
     if folders:
-        said.append(f"{', '.join(folders)}: {'a folder' if len(folders) == 1 else 'folders'}, whose files are "
-                    "not read (only the landing directory's own files are: move the extracts up into it)")
+        kind = "a folder" if len(folders) == 1 else "folders"
+        said.append(f"{', '.join(folders)}: {kind}, whose files are not read (only the landing directory's "
+                    "own files are: move the extracts up into it)")
     return "; ".join(said)
 
 

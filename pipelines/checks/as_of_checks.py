@@ -24,7 +24,8 @@ def as_of_and_first_order_dates(warehouse_db) -> tuple:
     asset=dbt_model_key("int_run_settings"),
     name="as_of_date_not_before_the_first_order",
     blocking=True,
-    description="Stops the run when RETENTIO_AS_OF_DATE is before the first order: nothing would be measured.",
+    description="Stops the run when RETENTIO_AS_OF_DATE is before the first order: nothing would be "
+                "measured.",
 )
 def as_of_date_not_before_the_first_order(retentio_settings: RetentioSettings) -> AssetCheckResult:
     as_of_date, first_order_date = as_of_and_first_order_dates(retentio_settings.get().warehouse_db)
@@ -32,7 +33,8 @@ def as_of_date_not_before_the_first_order(retentio_settings: RetentioSettings) -
     return AssetCheckResult(
         passed=passed,
         description=None if passed else (
-            f"the as-of date {as_of_date} (RETENTIO_AS_OF_DATE) is before the first order, of {first_order_date}: "
-            "every metric would be empty; set a later date, or unset it to measure up to the latest order"),
+            f"the as-of date {as_of_date} (RETENTIO_AS_OF_DATE) is before the first order, of "
+            f"{first_order_date}: every metric would be empty; set a later date, or unset it to measure up "
+            "to the latest order"),
         metadata={"as_of_date": str(as_of_date), "first_order_date": str(first_order_date)},
     )

@@ -43,8 +43,8 @@ def survey_answers_reach_customers(retentio_settings: RetentioSettings) -> Asset
         severity=AssetCheckSeverity.WARN,
         description=None if passed else (
             f"{unmatched:,} of {answers:,} survey answers name a customer no order names: they count in NPS "
-            "but reach no customer (latest score, NPS by segment, health score); check that the survey tool "
-            "and the shop write customer ids the same way (e-mail or number, prefixes, leading zeros), or map "
-            "the survey file's id column in retentio_sources.yml"),
+            "but reach no customer (latest score, NPS by segment, health score); check that the survey "
+            "tool and the shop write customer ids the same way (e-mail or number, prefixes, leading zeros), "
+            "or map the survey file's id column in retentio_sources.yml"),
         metadata={"answers": answers, "answers_without_customer": unmatched},
     )

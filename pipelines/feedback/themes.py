@@ -7,7 +7,8 @@ Each comment counts a term once. A term's score is the log-odds ratio with an in
 more, negative = promoters do. The prior (the term's frequency over all comments) keeps rare terms from
 topping the list on two mentions. Themes are computed for all comments, per quarter, per RFM segment and
 per tenure band; examples come from the most loyal customers first (longest tenure, then most purchases,
-then a customer's latest comment), shown with their pseudonymous key and with e-mail addresses, phone numbers and links masked.
+then a customer's latest comment), shown with their pseudonymous key and with e-mail addresses, phone
+numbers and links masked.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def feedback_themes(comments: pd.DataFrame) -> pd.DataFrame:
     # Many customers write the same few words: tokenise each distinct comment once.
     frame["terms"] = frame["comment"].map({comment: terms_of(comment) for comment in frame["comment"].unique()})
     # An anonymous answer has no customer, hence no tenure: not to be mistaken for one who never purchased.
-    frame["tenure_band"] = frame["tenure_days"].map(tenure_band).where(frame["customer_key"].notna(), "anonymous")
+    frame["tenure_band"] = (frame["tenure_days"].map(tenure_band)
+                            .where(frame["customer_key"].notna(), "anonymous"))
     quarter = pd.to_datetime(frame["response_date"]).dt.to_period("Q").astype(str)
     frame["quarter"] = quarter
     # Loyal customers first: their examples are chosen before anyone else's. A customer's (or the anonymous

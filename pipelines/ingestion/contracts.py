@@ -337,7 +337,8 @@ SURVEY_RESPONSES = Extract(
         Column("response_id", ColumnType.TEXT, True, "Business key of the answer."),
         # Optional: an anonymous survey still measures NPS; its answers reach no customer.
         Column("customer_id", ColumnType.IDENTIFIER, False,
-               "Customer who answered; empty for an anonymous answer (counted in NPS, linked to no customer)."),
+               "Customer who answered; empty for an anonymous answer (counted in NPS, reaching no "
+               "customer)."),
         Column("responded_at", ColumnType.TIMESTAMP, True, "When the answer was given (UTC)."),
         Column("nps_score", ColumnType.INTEGER, True, "Likelihood to recommend, 0 to 10.",
                range=Range(0, 10, RejectReason.OUT_OF_RANGE, "is outside 0..10")),

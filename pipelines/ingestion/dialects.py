@@ -255,7 +255,8 @@ _ACCENTED_LOWER_CASE = re.compile(r"[à-öø-ÿ]")
 
 
 def _accented_letters(counts, encoding: str) -> int:
-    """Of the bytes counted, those that are accented lower-case letters in `encoding` (the é of 'référence')."""
+    """Of the bytes counted, those that are accented lower-case letters in `encoding` (the é of
+    'référence')."""
     return int(sum(counts[byte] for byte in range(0x80, 0x100)
                    if _ACCENTED_LOWER_CASE.fullmatch(bytes([byte]).decode(encoding, errors="replace"))))
 
@@ -395,9 +396,9 @@ def _sub_header_below(text: str, delimiter: str, extract: Extract, mapping: Head
 
 
 def is_sub_header_row(record: list[str], extract: Extract, mapping: HeaderMapping) -> bool:
-    """Whether `record`, the one right under the header, is a second header row, as SurveyMonkey's export
-    has (as CSV or workbook): the question texts on the first row, `Response`, `Open-Ended Response` or an answer's label under them on the
-    second, nothing under `Respondent ID`, `Start Date`, `End Date`.
+    """Whether `record`, the one right under the header, is a second header row, as SurveyMonkey's exports
+    have (CSV and workbook): the question texts on the first row, `Response`, `Open-Ended Response` or an
+    answer's label under them on the second, nothing under `Respondent ID`, `Start Date`, `End Date`.
 
     Narrowly, so that a genuine first row is never skipped: every value of the record is a label or empty;
     every required column fails typing, empty or a label where a number or a date belongs, with at least one

@@ -154,8 +154,9 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     mapped = ", ".join(f"{header} -> {column}" for column, header in
                        sorted(mapping.headers.items(), key=lambda item: mapping.positions[item[0]]))
     file_preview.layout.append(f"columns: {mapped}")
-    file_preview.has_dates = any(c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in mapping.positions
-                                 for c in extract.file_columns(mapping.line_level))
+    file_preview.has_dates = any(
+        c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in mapping.positions
+        for c in extract.file_columns(mapping.line_level))
     if mapping.unknown_columns:
         file_preview.layout.append(f"ignored: {', '.join(mapping.unknown_columns)}")
     for column in mapping.absent_derived(extract):

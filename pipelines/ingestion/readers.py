@@ -35,7 +35,13 @@ from pipelines.ingestion.dialects import (
     map_header,
 )
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.excel import EXCEL_SUFFIXES, Workbook, open_workbook, row_below_header, workbook_batches
+from pipelines.ingestion.excel import (
+    EXCEL_SUFFIXES,
+    Workbook,
+    open_workbook,
+    row_below_header,
+    workbook_batches,
+)
 from pipelines.ingestion.source_config import ReadOptions
 
 BATCH_ROWS = 250_000
@@ -452,9 +458,10 @@ def _slow_csv_batches(opened: OpenedFile) -> Iterator[pa.RecordBatch]:
                 if stray_quote_in(lines):  # as above: the record stops at its first line
                     tap.pending = lines
                     raw_text = tap.take_first_line_of_record()
-                    detail = (f"expected {mapping.field_count} fields, found {len(record)} in a record running "
-                              f"over lines {start_line}-{start_line + len(lines) - 1} (a stray quote?); the "
-                              "lines after its first are read again")
+                    last_line = start_line + len(lines) - 1
+                    detail = (f"expected {mapping.field_count} fields, found {len(record)} in a record "
+                              f"running over lines {start_line}-{last_line} (a stray quote?); the lines "
+                              "after its first are read again")
                 opened.malformed.append(MalformedRecord(
                     record_no, start_line, RejectReason.MALFORMED_ROW, None, detail,
                     _printable(raw_text), _key_value(record, key_position)))
