@@ -78,6 +78,11 @@ class HeaderMapping:
     def fields_needed(self) -> int:
         return self.field_count if self.named_field_count is None else self.named_field_count
 
+    def date_columns(self, extract: Extract) -> list[str]:
+        """The file's columns read as dates or timestamps: what the day/month order matters to."""
+        return [c.name for c in extract.file_columns(self.line_level)
+                if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in self.positions]
+
     def absent_derived(self, extract: Extract) -> list[str]:
         """Required columns the file leaves out that are worked out instead (an order's status)."""
         return [name for name in extract.derived_when_absent if name not in self.positions]

@@ -218,15 +218,10 @@ def _parse_into(
     for column in rules.derived:
         if column == "status":
             notes.append(f"{opened.path.name}: no status column: each order is {DERIVED_STATUS}")
-    if opened.dialect is not None and opened.dialect.header_rows == 2:
-        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} (line {opened.dialect.header_line + 1}, "
-                     "sub-headers such as SurveyMonkey's 'Response'): neither loaded nor quarantined; the "
-                     "rows below keep the file's numbers, the first is row 2")
-    if opened.workbook is not None and opened.workbook.sub_header_sheets:
-        sheets = ", ".join(f"'{name}'" for name in sorted(opened.workbook.sub_header_sheets))
-        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} (the row under the header of worksheet(s) "
-                     f"{sheets}, sub-headers such as SurveyMonkey's 'Response'): neither loaded nor "
-                     "quarantined; the rows below keep the file's numbers, the first is row 2")
+    if opened.second_header_row is not None:
+        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} ({opened.second_header_row}, sub-headers such "
+                     "as SurveyMonkey's 'Response'): neither loaded nor quarantined; the rows below keep the "
+                     "file's numbers, the first is row 2")
     dialect = opened.describe_dialect() | {"date_order": rules.date_order}
     meta = {"rows_read": opened.rows_read, "dialect": dialect,
             "unknown_columns": opened.mapping.unknown_columns, "loaded_at": loaded_at.isoformat(),
@@ -273,8 +268,7 @@ def _with_date_order(
     its dates are looked at (only such files pay for that)."""
     if rules.date_order is not None:
         return "batch", rules, None
-    date_columns = [c.name for c in opened.extract.file_columns(opened.mapping.line_level)
-                    if c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in opened.mapping.positions]
+    date_columns = opened.mapping.date_columns(opened.extract)
     if first is None or not date_columns:
         return "batch", dataclasses.replace(rules, date_order=DEFAULT_DATE_ORDER), None
     con.register("first_rows", first)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.ingestion.compression import archived_file, is_gzipped, is_zip_archive
-from pipelines.ingestion.contracts import EXTRACTS, ColumnType, RejectReason
+from pipelines.ingestion.contracts import EXTRACTS, RejectReason
 from pipelines.ingestion.date_order import DATE_ORDER_NAMES
 from pipelines.ingestion.dialects import SECOND_HEADER_ROW
 from pipelines.ingestion.errors import ExtractFileError
@@ -154,9 +154,7 @@ def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> 
     mapped = ", ".join(f"{header} -> {column}" for column, header in
                        sorted(mapping.headers.items(), key=lambda item: mapping.positions[item[0]]))
     file_preview.layout.append(f"columns: {mapped}")
-    file_preview.has_dates = any(
-        c.type in (ColumnType.DATE, ColumnType.TIMESTAMP) and c.name in mapping.positions
-        for c in extract.file_columns(mapping.line_level))
+    file_preview.has_dates = bool(mapping.date_columns(extract))
     if mapping.unknown_columns:
         file_preview.layout.append(f"ignored: {', '.join(mapping.unknown_columns)}")
     for column in mapping.absent_derived(extract):

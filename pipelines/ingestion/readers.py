@@ -94,6 +94,16 @@ class OpenedFile:
         return self.workbook.notes() if self.workbook else []
 
     @property
+    def second_header_row(self) -> str | None:
+        """Where a second header row was skipped (SurveyMonkey's sub-headers), None when there was none."""
+        if self.dialect is not None and self.dialect.header_rows == 2:
+            return f"line {self.dialect.header_line + 1}"
+        if self.workbook is not None and self.workbook.sub_header_sheets:
+            sheets = ", ".join(f"'{name}'" for name in sorted(self.workbook.sub_header_sheets))
+            return f"the row under the header of worksheet(s) {sheets}"
+        return None
+
+    @property
     def columns(self) -> list[str]:
         """The canonical columns its batches carry (line columns for a file of order lines)."""
         return [c.name for c in self.extract.file_columns(self.mapping.line_level)]
