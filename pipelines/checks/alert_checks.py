@@ -10,6 +10,7 @@ import urllib.request
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from pipelines.checks.warehouse_reads import rows_as_dicts
 from pipelines.shared import RetentioSettings
 from pipelines.transform.assets import dbt_model_key
 
@@ -17,15 +18,7 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 def read_alerts(warehouse_db) -> list[dict]:
-    import duckdb
-
-    con = duckdb.connect(str(warehouse_db), read_only=True)
-    try:
-        result = con.execute("select * from marts.alerts order by metric")
-        columns = [d[0] for d in result.description]
-        return [dict(zip(columns, row)) for row in result.fetchall()]
-    finally:
-        con.close()
+    return rows_as_dicts(warehouse_db, "select * from marts.alerts order by metric")
 
 
 def post_to_webhook(url: str, alerts: list[dict]) -> None:
