@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pipelines.run_console import console_logger, full_stream_to, log_file_logger, run_log_path
 from pipelines.run_processes import (
@@ -43,7 +43,8 @@ class LandingUnrecognised(Exception):
 
 def landing_is_empty(landing_dir: Path) -> bool:
     """Nothing but hidden files (or no directory yet): where `make run` generates sample data. A folder
-    counts: a sync of `orders/2024-01.csv` must not get sample data published beside it."""
+    counts, even an empty one: a bucket sync laying out `orders/2024-01.csv` must never get sample data
+    published beside it."""
     return not landing_dir.is_dir() or not any(not p.name.startswith(".") for p in landing_dir.iterdir())
 
 
@@ -53,31 +54,24 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
     is an extract."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
-        files_matching_no_extract, folders_in
+        files_matching_no_extract, landing_name
 
-    unread = ([p.name for p in files_matching_no_extract(landing_dir)]
-              + [f"{p.name}/" for p in folders_in(landing_dir)])
+    unread = [landing_name(p, landing_dir) for p in files_matching_no_extract(landing_dir)]
     if any(discover_files(landing_dir, extract) for extract in EXTRACTS.values()):
         return unread
     found = (_match_no_extract(unread) + _renames_that_fit(landing_dir, unread, sources_config) if unread
              else "it holds no extract")
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
-        f"{extract_file_patterns()}, and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
+        f"{extract_file_patterns()} (or their folders', e.g. orders/2024-01.csv), and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
         "it as .xlsx or CSV; a .zip archive: by its name or its one text file's); an export of order lines "
         "is an orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes "
         "of each); sample data is only generated into an empty landing directory")
 
 
 def _match_no_extract(names: list[str]) -> str:
-    """'order_lines.csv matches no extract', and for a folder (its name ends with /) that it is not read."""
-    files, folders = [n for n in names if not n.endswith("/")], [n for n in names if n.endswith("/")]
-    said = [f"{', '.join(files)} {'matches' if len(files) == 1 else 'match'} no extract"] if files else []
-    if folders:
-        kind = "a folder" if len(folders) == 1 else "folders"
-        said.append(f"{', '.join(folders)}: {kind}, whose files are not read (only the landing directory's "
-                    "own files are: move the extracts up into it)")
-    return "; ".join(said)
+    """'order_lines.csv matches no extract'"""
+    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract"
 
 
 def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path | None) -> str:
@@ -94,7 +88,8 @@ def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path 
     for name in names:
         fits = extract_whose_columns_fit(landing_dir / name, config)
         if fits is not None:
-            renames.append(f"rename {name} to {renamed_for(landing_dir / name, fits)}: its columns are the "
+            renamed = PurePosixPath(name).with_name(renamed_for(landing_dir / name, fits))
+            renames.append(f"rename {name} to {renamed}: its columns are the "
                            f"{fits.name} extract's")
     return f" ({'; '.join(renames)})" if renames else ""
 

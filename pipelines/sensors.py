@@ -8,7 +8,7 @@ import time
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.ingestion.contracts import EXTRACTS
-from pipelines.ingestion.landing import discover_files
+from pipelines.ingestion.landing import discover_files, landing_name
 from pipelines.schedules import retentio_job
 from pipelines.settings import Settings
 from pipelines.shared import RetentioSettings
@@ -18,12 +18,12 @@ SETTLE_SECONDS = 30
 
 
 def landing_snapshot(settings: Settings) -> dict[str, list[int]]:
-    """{file name: [size, mtime_ns]} for every extract file in the landing directory."""
+    """{landing name: [size, mtime_ns]} for every extract file in the landing directory and its folders."""
     snapshot = {}
     for extract in EXTRACTS.values():
         for path in discover_files(settings.landing_dir, extract):
             stat = path.stat()
-            snapshot[path.name] = [stat.st_size, stat.st_mtime_ns]
+            snapshot[landing_name(path, settings.landing_dir)] = [stat.st_size, stat.st_mtime_ns]
     return snapshot
 
 

@@ -30,7 +30,8 @@ def test_an_export_named_like_no_extract_stops_the_run_with_one_clear_line_and_n
     assert errors[0].startswith(
         f"error: no extract in {landing}: order_lines.csv matches no extract (rename order_lines.csv to "
         "orders_order_lines.csv: its columns are the orders extract's). ")
-    assert "customers*, orders*, survey_responses* or marketing_spend*, and types, .csv" in errors[0]
+    assert ("customers*, orders*, survey_responses* or marketing_spend* (or their folders', e.g. "
+            "orders/2024-01.csv), and types, .csv") in errors[0]
     assert "make check-extracts" in errors[0] and "Nothing was published" in errors[0]
     assert "generating sample data" not in run.output
     assert sorted(p.name for p in landing.iterdir()) == ["order_lines.csv"], "nothing was added beside it"
@@ -48,19 +49,26 @@ def test_only_an_empty_landing_directory_gets_sample_data(tmp_path):
         unread_landing_files(tmp_path)
 
 
-def test_a_landing_directory_of_folders_gets_no_sample_data_and_is_told_they_are_not_read(tmp_path):
+def test_a_landing_directory_of_folders_gets_no_sample_data_and_its_extracts_are_read(tmp_path):
     """A sync that lays files out by extract (orders/2024-01.csv): sample data published beside them would
-    pass for the shop's own numbers."""
+    pass for the shop's own numbers. An empty folder counts too: the sync has not run yet."""
     (tmp_path / "orders").mkdir()
-    (tmp_path / "orders" / "2024-01.csv").write_text(ORDER_LINES)
-    (tmp_path / ".git").mkdir()
-
     assert not landing_is_empty(tmp_path)
-    with pytest.raises(LandingUnrecognised, match=r"no extract in .*: orders/: a folder, whose files are not read "
-                                                  r"\(only the landing directory's own files are: move the extracts up"):
+    with pytest.raises(LandingUnrecognised, match="it holds no extract"):
         unread_landing_files(tmp_path)
-    (tmp_path / "orders_2024_02.csv").write_text(ORDER_LINES)
-    assert unread_landing_files(tmp_path) == ["orders/"]
+
+    (tmp_path / "orders" / "2024-01.csv").write_text(ORDER_LINES)
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "sales.csv").write_text(ORDER_LINES)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "orders.csv").write_text(ORDER_LINES)
+    assert unread_landing_files(tmp_path) == ["exports/sales.csv"]
+
+    (tmp_path / "orders" / "2024-01.csv").unlink()
+    with pytest.raises(LandingUnrecognised, match=r"no extract in .*: exports/sales.csv matches no extract "
+                                                  r"\(rename exports/sales.csv to exports/orders_sales.csv: its "
+                                                  r"columns are the orders extract's\)"):
+        unread_landing_files(tmp_path)
 
 
 def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.ingestion.contracts import EXTRACTS, ColumnType, Extract
-from pipelines.ingestion.landing import discover_files
+from pipelines.ingestion.landing import discover_files, landing_name
 
 if TYPE_CHECKING:
     from pipelines.ingestion.parsing import FileOutcome
@@ -186,25 +186,26 @@ def stated_in_files(extract: Extract, landing_dir: Path, cache_dir: Path, config
     stated: dict[str, dict[str, int]] = {}
     changed = False
     for file in discover_files(landing_dir, extract):
+        name = landing_name(file, landing_dir)
         try:
             key = _stat_key(file)
         except FileNotFoundError:
             continue
-        entry = index.get(file.name)
+        entry = index.get(name)
         if entry is None or entry["stat"] != key:
-            counted = _count_stated(file, extract, config)
+            counted = _count_stated(file, name, extract, config)
             if counted is None:
                 continue  # unreadable: its own ingestion says why
-            entry = index[file.name] = {"stat": key, "stated": counted}
+            entry = index[name] = {"stat": key, "stated": counted}
             changed = True
         for code, rows in entry["stated"].items():
-            stated.setdefault(code, {})[file.name] = rows
+            stated.setdefault(code, {})[name] = rows
     if changed:
         _write_census(cache_dir, extract, index)
     return stated
 
 
-def _count_stated(path: Path, extract: Extract, config: "SourceConfig") -> dict[str, int] | None:
+def _count_stated(path: Path, name: str, extract: Extract, config: "SourceConfig") -> dict[str, int] | None:
     """Rows per valid currency code in one file, read the way its ingestion reads it."""
     import duckdb
     import pyarrow as pa
@@ -214,7 +215,7 @@ def _count_stated(path: Path, extract: Extract, config: "SourceConfig") -> dict[
     from pipelines.ingestion.row_checks import ISO_4217_CODES, stated_currency_sql
 
     try:
-        opened = open_extract_file(path, extract, config.options_for(extract.name, path.name), path.stat().st_size)
+        opened = open_extract_file(path, extract, config.options_for(extract.name, name), path.stat().st_size, name)
         stated = stated_currency_sql("currency", opened.extract.file_columns(opened.mapping.line_level))
         con = duckdb.connect()
         try:

@@ -52,11 +52,11 @@ class Workbook:
     # the rows below keeping their numbers
     sub_header_sheets: set[str] = field(default_factory=set)
 
-    def notes(self) -> list[str]:
+    def notes(self, file_name: str) -> list[str]:
         if not self.not_read:
             return []
         names = ", ".join(f"'{name}'" for name in self.not_read)
-        return [f"{self.path.name}: worksheet(s) {names} not read: their first row is not the header of "
+        return [f"{file_name}: worksheet(s) {names} not read: their first row is not the header of "
                 f"'{self.sheets[0]}' (save a sheet of other rows as its own file)"]
 
 

@@ -50,7 +50,7 @@ from pipelines.ingestion.date_order import (
 from pipelines.ingestion.dialects import SECOND_HEADER_ROW
 from pipelines.ingestion.erasure import ErasureRequests, anonymised_rows_sql
 from pipelines.ingestion.errors import ExtractFileError
-from pipelines.ingestion.landing import discover_files
+from pipelines.ingestion.landing import discover_files, landing_name
 from pipelines.ingestion.raw_layer import LINE_COUNT_COLUMN
 from pipelines.ingestion.readers import (
     NeedsSlowPath,
@@ -130,7 +130,7 @@ def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, er
                      order_of_other_files: bool = False) -> str:
     # The file name is part of it: accepted rows carry it as _source_file. A date order taken from the
     # extract's other files is told apart from one set in retentio_sources.yml: their meta differ.
-    payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.path.name,
+    payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.name,
                           "dialect": opened.describe_dialect(), "mapping": opened.mapping.positions,
                           "rules": rules.describe(), "order_of_other_files": order_of_other_files,
                           "erasures": erasures.fingerprint if "customer_id" in extract.column_names else ""},
@@ -196,7 +196,7 @@ def _parse_into(
             except (NeedsSlowPath, duckdb.Error):
                 if not state["needs_slow_path"]:
                     raise
-        lineage = (f"{sql_string(opened.path.name)} as _source_file, _source_row, "
+        lineage = (f"{sql_string(opened.name)} as _source_file, _source_row, "
                    f"cast('{loaded_at.isoformat(sep=' ')}' as timestamp) as _loaded_at")
         stated_currencies = _stated_currencies(con, opened)
         if opened.mapping.line_level:
@@ -217,9 +217,9 @@ def _parse_into(
              else "set in retentio_sources.yml" if date_order_pinned else None)
     for column in rules.derived:
         if column == "status":
-            notes.append(f"{opened.path.name}: no status column: each order is {DERIVED_STATUS}")
+            notes.append(f"{opened.name}: no status column: each order is {DERIVED_STATUS}")
     if opened.second_header_row is not None:
-        notes.append(f"{opened.path.name}: {SECOND_HEADER_ROW} ({opened.second_header_row}, sub-headers such "
+        notes.append(f"{opened.name}: {SECOND_HEADER_ROW} ({opened.second_header_row}, sub-headers such "
                      "as SurveyMonkey's 'Response'): neither loaded nor quarantined; the rows below keep the "
                      "file's numbers, the first is row 2")
     dialect = opened.describe_dialect() | {"date_order": rules.date_order}
@@ -360,7 +360,7 @@ class _ParsedFile:
     def outcome(self) -> FileOutcome:
         meta = self.meta
         return FileOutcome(
-            self.path.name, self.opened.checksum, self.stat.st_size, self.opened.file_format, meta["dialect"],
+            self.opened.name, self.opened.checksum, self.stat.st_size, self.opened.file_format, meta["dialect"],
             "loaded", self.target, rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
             loaded_at=datetime.fromisoformat(meta["loaded_at"]),
             rows_accepted=meta["rows_accepted"], rows_rejected=meta["rows_rejected"],
@@ -371,11 +371,11 @@ class _ParsedFile:
         meta = self.meta
         said = []
         if meta["unknown_columns"]:
-            said.append(f"{self.path.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
+            said.append(f"{self.opened.name}: unknown columns ignored: {', '.join(meta['unknown_columns'])}")
         if meta["rows_read"] == 0:
-            said.append(f"{self.path.name}: no data rows, only a header")
+            said.append(f"{self.opened.name}: no data rows, only a header")
         if self.evidence is not None and self.evidence.undecided:
-            said.append(f"{self.path.name}: {meta['date_order_basis']}")
+            said.append(f"{self.opened.name}: {meta['date_order_basis']}")
         return said + meta["notes"]
 
 
@@ -397,7 +397,12 @@ def parse_files(
     cache.mkdir(parents=True, exist_ok=True)
     for path in discover_files(landing_dir, extract):
         said: list[str] = []
-        parsed = _parse_or_skip(path, extract, cache, config, currency, now, erasures, seen_checksums, said)
+        name = landing_name(path, landing_dir)
+        try:
+            parsed = _parse_or_skip(path, name, extract, cache, config, currency, now, erasures,
+                                    seen_checksums, said)
+        except ExtractFileError as exc:
+            raise exc.named(name) from exc
         files.append((parsed, said))
     files = [(item, said) for item, said in files if item is not None]
     _follow_the_order_of_other_files(extract, cache, files, now, erasures)
@@ -414,29 +419,29 @@ def parse_files(
 
 
 def _parse_or_skip(
-    path: Path, extract: Extract, cache: Path, config: SourceConfig, currency: str, now: datetime,
+    path: Path, name: str, extract: Extract, cache: Path, config: SourceConfig, currency: str, now: datetime,
     erasures: ErasureRequests, seen_checksums: dict[str, str], warnings: list[str],
 ) -> FileOutcome | _ParsedFile | None:
-    """One file parsed (or found in the cache), or the outcome of a file that cannot be; None when it is
-    gone."""
+    """One file (`name` in the landing directory) parsed or found in the cache, or the outcome of a file
+    that cannot be; None when it is gone."""
     try:
         stat = path.stat()
     except FileNotFoundError:
-        warnings.append(f"{path.name} disappeared before it could be read: skipped")
+        warnings.append(f"{name} disappeared before it could be read: skipped")
         return None
-    options = config.options_for(extract.name, path.name)
+    options = config.options_for(extract.name, name)
     try:
-        opened = open_extract_file(path, extract, options, stat.st_size)
+        opened = open_extract_file(path, extract, options, stat.st_size, name)
     except (ExtractFileError, OSError):
         # A half-written file can look broken (a Parquet file without its footer yet): blame the
         # file only if it is not changing under us.
         if _changed_since(path, stat):
-            return _still_being_written(path, stat, file_format_of(path), "", warnings)
+            return _still_being_written(name, stat, file_format_of(path), "", warnings)
         raise
     if opened.checksum in seen_checksums:
         original = seen_checksums[opened.checksum]
-        warnings.append(f"{path.name} has the same content as {original}: not loaded twice")
-        return FileOutcome(path.name, opened.checksum, stat.st_size, opened.file_format,
+        warnings.append(f"{name} has the same content as {original}: not loaded twice")
+        return FileOutcome(name, opened.checksum, stat.st_size, opened.file_format,
                            opened.describe_dialect(), "duplicate_file", None, duplicate_of=original)
     decimal = opened.dialect.decimal if opened.dialect else "."
     date_order = opened.dialect.date_order if opened.dialect else options.date_order
@@ -457,8 +462,8 @@ def _parse_or_skip(
                 break
     meta = _parsed_or_cached(path, stat, opened, rules, target, now, erasures)
     if meta is None:
-        return _still_being_written(path, stat, opened.file_format, opened.checksum, warnings)
-    seen_checksums[opened.checksum] = path.name
+        return _still_being_written(name, stat, opened.file_format, opened.checksum, warnings)
+    seen_checksums[opened.checksum] = name
     return _ParsedFile(path, stat, opened, rules, target, meta)
 
 
@@ -499,7 +504,7 @@ def _follow_the_order_of_other_files(
     as before, when none does or they disagree), parsing it again when it was read the other way; its
     meta's date_order_basis says why, in terms of the files delivered now."""
     parsed = [(i, item) for i, (item, _) in enumerate(files) if isinstance(item, _ParsedFile)]
-    other_files = OrderOfOtherFiles.of({item.path.name: item.evidence for _, item in parsed})
+    other_files = OrderOfOtherFiles.of({item.opened.name: item.evidence for _, item in parsed})
     for i, item in parsed:
         evidence = item.evidence
         if evidence is None or not evidence.undecided:
@@ -513,7 +518,7 @@ def _follow_the_order_of_other_files(
             meta = _parsed_or_cached(item.path, item.stat, item.opened, rules, target, now, erasures,
                                      evidence if followed else None)
             if meta is None:
-                files[i] = (_still_being_written(item.path, item.stat, item.opened.file_format,
+                files[i] = (_still_being_written(item.opened.name, item.stat, item.opened.file_format,
                                                  item.opened.checksum, files[i][1]), files[i][1])
                 continue
             item = dataclasses.replace(item, target=target, meta=meta)
@@ -533,11 +538,11 @@ def _rewrite_basis(item: _ParsedFile, basis: str) -> None:
 
 
 def _still_being_written(
-    path: Path, stat: os.stat_result, file_format: str, checksum: str, warnings: list[str]
+    name: str, stat: os.stat_result, file_format: str, checksum: str, warnings: list[str]
 ) -> FileOutcome:
-    warnings.append(f"{path.name} changed while it was being read (still being written?): "
+    warnings.append(f"{name} changed while it was being read (still being written?): "
                     "skipped, it will be loaded by the next run")
-    return FileOutcome(path.name, checksum, stat.st_size, file_format, {}, "incomplete_delivery", None)
+    return FileOutcome(name, checksum, stat.st_size, file_format, {}, "incomplete_delivery", None)
 
 
 def _changed_since(path: Path, before: os.stat_result) -> bool:

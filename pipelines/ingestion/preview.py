@@ -33,8 +33,10 @@ from pipelines.ingestion.landing import (
     SUPPORTED_SUFFIXES,
     discover_files,
     extract_file_patterns,
-    folders_in,
+    files_matching_no_extract,
     is_control_file,
+    landing_files,
+    landing_name,
 )
 from pipelines.ingestion.rejection_advice import ADVICE_BY_REASON
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME, SourceConfigError, load_source_config
@@ -79,38 +81,40 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
         extract = EXTRACTS[name]
         readable[name] = []
         for path in discover_files(landing_dir, extract):
-            file_preview = previews[path.name] = FilePreview(path.name, name)
+            file_name = landing_name(path, landing_dir)
+            file_preview = previews[file_name] = FilePreview(file_name, name)
             try:
-                _describe_layout(file_preview, path, extract, config)
+                _describe_layout(file_preview, path, file_name, extract, config)
                 readable[name].append(path)
             except ExtractFileError as exc:
                 file_preview.problem = exc.problem + (f" (line {exc.line})" if exc.line else "") + \
                     (f" ({exc.columns_named})" if exc.columns else "")
-                file_preview.advice += _advice_for_unreadable(exc, extract.name, path.name)
+                file_preview.advice += _advice_for_unreadable(exc, extract.name, file_name)
     with tempfile.TemporaryDirectory(prefix="retentio-preview-") as scratch:
         reporting, warnings = _ingest_readable(landing_dir, Path(scratch), readable, currency, previews, rejected_rows,
                                                sources_config, max_rejected_pct)
     lines.append(f"Reporting currency: {reporting}" if reporting else "Reporting currency: (no orders or spend)")
     lines += [f"  note: {w}" for w in warnings]
-    for path in sorted(p for p in landing_dir.iterdir() if p.is_file()):
-        if path.name in previews:
-            lines += _render(previews[path.name])
-        elif not is_control_file(path):
+    unread = set(files_matching_no_extract(landing_dir))
+    for path in landing_files(landing_dir):
+        file_name = landing_name(path, landing_dir)
+        if file_name in previews:
+            lines += _render(previews[file_name])
+        elif path in unread:
             from pipelines.ingestion.readers import extract_whose_columns_fit, renamed_for
 
             fits = extract_whose_columns_fit(path, config)
-            if fits is not None:
+            if is_control_file(path):  # in a folder: not acted on
+                change = "move it up into the landing directory itself, the only place it is read from"
+            elif fits is not None:
                 change = f"rename it {renamed_for(path, fits)} (its columns are the {fits.name} extract's)"
             elif is_zip_archive(path) and (problem := _archive_problem(path)):
                 change = (f"{problem} (an archive is recognised by its own name or by its one file's, "
                           f"{extract_file_patterns()})")
             else:
                 change = f"name it {extract_file_patterns()} ({', '.join(SUPPORTED_SUFFIXES)})"
-            lines += ["", f"{path.name}: matches no extract",
+            lines += ["", f"{file_name}: matches no extract",
                       f"  to change: {change}, or remove it from the landing directory"]
-    for folder in folders_in(landing_dir):
-        lines += ["", f"{folder.name}/: a folder, whose files are not read",
-                  "  to change: move the extracts it holds up into the landing directory"]
     if not previews:
         lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
@@ -126,11 +130,11 @@ def _archive_problem(path: Path) -> str | None:
     return None
 
 
-def _describe_layout(file_preview: FilePreview, path: Path, extract, config) -> None:
+def _describe_layout(file_preview: FilePreview, path: Path, file_name: str, extract, config) -> None:
     from pipelines.ingestion.readers import open_extract_file
 
-    options = config.options_for(extract.name, path.name)
-    opened = open_extract_file(path, extract, options, path.stat().st_size)
+    options = config.options_for(extract.name, file_name)
+    opened = open_extract_file(path, extract, options, path.stat().st_size, file_name)
     mapping = opened.mapping
     shape = "one row per order line, rolled up into orders" if mapping.line_level else extract.row_is
     file_preview.layout.append(f"recognised as: {extract.name} ({shape})")
@@ -172,7 +176,9 @@ def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[
     for path in [p for paths in readable.values() for p in paths] + [
             p for p in landing_dir.iterdir()
             if p.is_file() and is_control_file(p) and not p.name.startswith(".")]:
-        os.symlink(path.resolve(), landing / path.name)
+        mirrored = landing / landing_name(path, landing_dir)  # in the same folder: its name is its identity
+        mirrored.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(path.resolve(), mirrored)
     raw, cache = scratch / "raw", scratch / "cache"
     reporting, warnings = None, []
     for name in INGESTION_ORDER:
@@ -180,8 +186,8 @@ def _ingest_readable(landing_dir: Path, scratch: Path, readable: dict[str, list[
             result = ingest_extract(name, landing, raw, cache, currency=currency, sources_config=sources_config,
                                     customers_dir=raw / "customers" if EXTRACTS[name].references_customers else None)
         except ExtractFileError as exc:  # became unreadable since it was opened above
-            if exc.path.name in previews:
-                previews[exc.path.name].problem = exc.problem
+            if exc.name in previews:
+                previews[exc.name].problem = exc.problem
             continue
         if result.reporting_currency is not None:
             reporting = result.reporting_currency.explanation()

@@ -87,11 +87,17 @@ class OpenedFile:
     malformed: list[MalformedRecord] = field(default_factory=list)
     rows_read: int = 0
     workbook: Workbook | None = None   # an Excel file: the worksheets read
+    # Its name in the landing directory (landing.landing_name: orders/2024-01.csv for a file in a folder),
+    # which its rows' lineage and every message about it use.
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.path.name
 
     @property
     def notes(self) -> list[str]:
         """What the person running it should know about how the file was read (worksheets left out)."""
-        return self.workbook.notes() if self.workbook else []
+        return self.workbook.notes(self.name) if self.workbook else []
 
     @property
     def second_header_row(self) -> str | None:
@@ -184,8 +190,10 @@ def file_format_of(path: Path) -> str:
     return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
 
 
-def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int) -> OpenedFile:
-    """Fingerprint a file and learn its layout; `size` bounds the read (a file still growing is not chased)."""
+def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int,
+                      name: str = "") -> OpenedFile:
+    """Fingerprint a file and learn its layout; `size` bounds the read (a file still growing is not chased).
+    `name` is its landing name (the file's own name when not given)."""
     file_format = file_format_of(path)
     if file_format == "parquet":
         checksum = checksum_file(path, size)
@@ -200,17 +208,17 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
                 raise ExtractFileError(
                     path, f"has Parquet type {kind}, which cannot hold a {extract.column(column).type.value} "
                           "value; write it as a plain column (text, number, date or timestamp)", column=column)
-        return OpenedFile(path, extract, "parquet", size, checksum, None, mapping)
+        return OpenedFile(path, extract, "parquet", size, checksum, None, mapping, name=name)
     if file_format == "xlsx":
         checksum = checksum_file(path, size)
         book = open_workbook(path)
         mapping = map_header(path, extract, book.header, options.column_mapping)
         book.sub_header_sheets = {name for name in book.sheets
                                   if is_sub_header_row(row_below_header(book, name), extract, mapping)}
-        return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book)
+        return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book, name=name)
     checksum, facts, head = _scan_with_head(path, size)
     dialect, mapping = detect_dialect(path, extract, facts, head, options)
-    return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts)
+    return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts, name=name)
 
 
 def _scan_with_head(path: Path, size: int) -> tuple[str, FileFacts, bytes]:

@@ -72,10 +72,13 @@ class SourceConfig:
         return STATUS_SYNONYMS | prefixed | self.status_mapping
 
     def options_for(self, extract_name: str, file_name: str) -> ReadOptions:
+        """The options for one file, `file_name` its landing name: a rule's glob matches that name
+        (`legacy/*.csv`) or the file's own (`orders_legacy_*.csv`, wherever the file sits)."""
         mapping = dict(self.extract_columns.get(extract_name, {}))
         merged: dict = {}
+        own_name = file_name.rsplit("/", 1)[-1]
         for rule in self.file_rules:
-            if fnmatch.fnmatch(file_name, rule["match"]):
+            if fnmatch.fnmatch(file_name, rule["match"]) or fnmatch.fnmatch(own_name, rule["match"]):
                 merged.update({k: v for k, v in rule.items() if k not in ("match", "columns")})
                 mapping.update(rule.get("columns") or {})
         return ReadOptions(

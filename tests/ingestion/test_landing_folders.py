@@ -1,0 +1,164 @@
+"""Extracts in folders of the landing directory, as a bucket sync or a partitioned export lays them out: which
+extract a file belongs to, its landing name (path under the landing directory) in the ledger, the
+quarantine, the messages and retentio_sources.yml, and a file moved into a folder loaded once."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dagster import DagsterInstance, build_sensor_context
+
+from pipelines.ingestion.contracts import EXTRACTS
+from pipelines.ingestion.errors import ExtractFileError
+from pipelines.ingestion.landing import discover_files, files_matching_no_extract, landing_name
+from pipelines.ingestion.loader import ingest_extract
+from pipelines.ingestion.preview import preview
+from pipelines.sensors import SETTLE_SECONDS, new_extract_sensor
+from pipelines.shared import RetentioSettings
+from tests.conftest import Workspace, environment
+
+HEADER = "order_id,customer_id,ordered_at,amount\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def names(paths: list[Path], landing: Path) -> list[str]:
+    return [landing_name(p, landing) for p in paths]
+
+
+def ingest_orders(landing: Path, raw: Path, cache: Path):
+    """The orders, after the customers (none here: the orders' own customers stand in)."""
+    ingest_extract("customers", landing, raw, cache)
+    return ingest_extract("orders", landing, raw, cache, currency="EUR", customers_dir=raw / "customers")
+
+
+def ledger(raw: Path, extract: str) -> list[tuple]:
+    return duckdb.sql(f"select source_file, status, rows_loaded, rows_quarantined "
+                      f"from read_parquet('{raw / extract / 'files.parquet'}') order by source_file").fetchall()
+
+
+def test_a_file_belongs_to_the_extract_its_own_name_tells_else_its_nearest_folder_s(tmp_path):
+    for name in ("orders_2023.csv", "orders/2024-01.csv", "orders/dt=2024-02-01/part-0.parquet",
+                 "shop/orders/2024-03.csv", "customers/export.csv", "customers/orders_late.csv",
+                 "exports/survey_responses_q1.csv", "exports/notes.csv", "orders/readme.pdf",
+                 ".sync/orders_partial.csv", "orders/.orders_2024-04.csv.part", "erasure_requests_june.csv",
+                 "orders/erasure_requests_july.csv"):
+        write(tmp_path / name, "")
+    (tmp_path / "empty").mkdir()
+
+    assert names(discover_files(tmp_path, EXTRACTS["orders"]), tmp_path) == [
+        "customers/orders_late.csv",  # its own name says orders, whatever its folder
+        "orders/2024-01.csv", "orders/dt=2024-02-01/part-0.parquet", "orders_2023.csv",
+        "shop/orders/2024-03.csv"]
+    assert names(discover_files(tmp_path, EXTRACTS["customers"]), tmp_path) == ["customers/export.csv"]
+    assert names(discover_files(tmp_path, EXTRACTS["survey_responses"]), tmp_path) == [
+        "exports/survey_responses_q1.csv"]
+    # Hidden files and folders (a sync tool's state, a file being copied) are nobody's; control files neither,
+    # but one in a folder is not acted on: it is named, as a file matching no extract is.
+    assert names(files_matching_no_extract(tmp_path), tmp_path) == [
+        "exports/notes.csv", "orders/erasure_requests_july.csv", "orders/readme.pdf"]
+
+
+def test_files_of_one_name_in_two_folders_are_two_files_named_by_their_path(tmp_path):
+    """Each month's part-0.csv: both load, the quarantine and the duplicate's message say which one."""
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    write(landing / "orders" / "2024-01" / "part-0.csv", HEADER + "A1,C1,2024-01-05,10\nA2,C2,2024-01-07,oops\n")
+    write(landing / "orders" / "2024-02" / "part-0.csv", HEADER + "A3,C1,2024-02-05,12\nA1,C1,2024-01-05,10\n")
+
+    result = ingest_orders(landing, raw, cache)
+
+    assert ledger(raw, "orders") == [("orders/2024-01/part-0.csv", "loaded", 1, 1),
+                                     ("orders/2024-02/part-0.csv", "loaded", 1, 1)]
+    assert duckdb.sql(f"select _source_file, order_id from read_parquet('{raw}/orders/data/*/*.parquet') "
+                      "order by 2").fetchall() == [("orders/2024-01/part-0.csv", "A1"),
+                                                   ("orders/2024-02/part-0.csv", "A3")]
+    quarantined = duckdb.sql(f"select source_file, source_row, reason, detail from "
+                             f"read_parquet('{raw}/orders/quarantine*.parquet') order by 1").fetchall()
+    assert [row[:3] for row in quarantined] == [("orders/2024-01/part-0.csv", 2, "invalid_number"),
+                                               ("orders/2024-02/part-0.csv", 2, "duplicate_row")]
+    assert "row 1 of orders/2024-01/part-0.csv" in quarantined[1][3]
+    assert any(w.startswith("orders/2024-02/part-0.csv: no status column") for w in result.warnings)
+
+
+def test_a_file_moved_into_a_folder_is_loaded_once_under_its_new_name(tmp_path):
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    flat = write(landing / "orders_2024.csv", HEADER + "A1,C1,2024-01-05,10\nA2,C2,2024-01-07,12\n")
+    ingest_orders(landing, raw, cache)
+
+    (landing / "orders").mkdir()
+    flat.rename(landing / "orders" / "2024.csv")
+    ingest_orders(landing, raw, cache)
+
+    assert ledger(raw, "orders") == [("orders/2024.csv", "loaded", 2, 0)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{raw}/orders/data/*/*.parquet')").fetchall() == [(2,)]
+
+
+def test_an_unreadable_file_in_a_folder_is_named_by_its_path(tmp_path):
+    landing = tmp_path / "landing"
+    write(landing / "orders" / "2024-01" / "part-0.csv", "order_id,ordered_at,amount\nA1,2024-01-05,10\n")
+
+    with pytest.raises(ExtractFileError, match=r"^file orders/2024-01/part-0.csv, column 'customer_id': "
+                                               r"required column missing"):
+        ingest_orders(landing, tmp_path / "raw", tmp_path / "cache")
+
+
+def test_a_sources_rule_matches_a_file_s_landing_name_or_its_own_name(tmp_path):
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    write(landing / "legacy" / "orders" / "2019.csv", "Bon,Client,Date,Total TTC\nL1,C1,2019-03-01,10\n")
+    write(landing / "orders" / "orders_old_2020.csv", "Bon,Client,Date,Montant\nL2,C1,2020-03-01,11\n")
+    write(landing / "retentio_sources.yml",
+          'files:\n'
+          '  - match: "legacy/*"\n'
+          '    columns: {Bon: order_id, Client: customer_id, Date: ordered_at, "Total TTC": amount}\n'
+          '  - match: "orders_old_*.csv"\n'
+          '    columns: {Bon: order_id, Client: customer_id, Date: ordered_at, Montant: amount}\n')
+
+    ingest_orders(landing, raw, cache)
+
+    assert ledger(raw, "orders") == [("legacy/orders/2019.csv", "loaded", 1, 0),
+                                     ("orders/orders_old_2020.csv", "loaded", 1, 0)]
+
+
+def test_a_partitioned_parquet_export_is_read_and_check_extracts_names_each_part(tmp_path):
+    landing = tmp_path / "landing"
+    for day, order in (("2024-01-01", "A1"), ("2024-01-02", "A2")):
+        folder = landing / "orders" / f"dt={day}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"order_id": [order], "customer_id": ["C1"], "ordered_at": [f"{day} 10:00"],
+                                 "amount": ["10.00"]}), folder / "part-0.parquet")
+    write(landing / "customers" / "export.csv", "customer_id\nC1\n")
+
+    report, ok = preview(landing, currency="EUR")
+
+    assert ok, report
+    for name in ("customers/export.csv:", "orders/dt=2024-01-01/part-0.parquet:",
+                 "orders/dt=2024-01-02/part-0.parquet:"):
+        assert f"\n{name}\n  recognised as:" in report, report
+    assert "matches no extract" not in report
+
+
+def test_the_sensor_sees_a_new_file_in_a_folder(tmp_path):
+    workspace = Workspace(tmp_path / "landing", tmp_path / "warehouse")
+    first = write(workspace.landing_dir / "orders" / "2026-07" / "part-0.csv", HEADER)
+    settled = time.time() - SETTLE_SECONDS - 5
+    os.utime(first, (settled, settled))
+    resources = {"retentio_settings": RetentioSettings()}
+    with environment(workspace), DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, resources=resources)
+        request = new_extract_sensor(context)
+        assert request.tags["retentio/files"] == "orders/2026-07/part-0.csv"
+
+        second = write(workspace.landing_dir / "orders" / "2026-08" / "part-0.csv", HEADER)
+        os.utime(second, (settled, settled))
+        later = build_sensor_context(instance=instance, cursor=context.cursor, resources=resources)
+        assert new_extract_sensor(later).tags["retentio/files"] == "orders/2026-08/part-0.csv"
