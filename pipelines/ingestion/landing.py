@@ -47,12 +47,15 @@ def landing_name(path: Path, landing_dir: Path) -> str:
 
 def landing_files(landing_dir: Path) -> list[Path]:
     """Every file under the landing directory, in its folders too, but hidden ones and those in hidden
-    folders (.git, a sync tool's state), in landing-name order."""
+    folders (.git, a sync tool's state), in landing-name order. A linked folder (orders -> /mnt/bucket/orders)
+    is read like one in place, once even when links make a loop."""
     if not landing_dir.is_dir():
         return []
-    found = []
-    for folder, subfolders, files in os.walk(landing_dir):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+    found, walked = [], set()
+    for folder, subfolders, files in os.walk(landing_dir, followlinks=True):
+        walked.add(os.path.realpath(folder))
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")
+                         and os.path.realpath(os.path.join(folder, name)) not in walked]
         found += [Path(folder) / name for name in files if not name.startswith(".")]
     return sorted(found, key=lambda p: landing_name(p, landing_dir))
 

@@ -69,6 +69,16 @@ def test_a_file_belongs_to_the_extract_its_own_name_tells_else_its_nearest_folde
         "exports/notes.csv", "orders/erasure_requests_july.csv", "orders/readme.pdf"]
 
 
+def test_a_linked_folder_is_read_in_place_and_a_loop_of_links_once(tmp_path):
+    bucket, landing = tmp_path / "bucket", tmp_path / "landing"
+    write(bucket / "orders" / "2024-01.csv", "")
+    landing.mkdir()
+    (landing / "orders").symlink_to(bucket / "orders", target_is_directory=True)
+    (bucket / "orders" / "again").symlink_to(landing, target_is_directory=True)
+
+    assert names(discover_files(landing, EXTRACTS["orders"]), landing) == ["orders/2024-01.csv"]
+
+
 def test_files_of_one_name_in_two_folders_are_two_files_named_by_their_path(tmp_path):
     """Each month's part-0.csv: both load, the quarantine and the duplicate's message say which one."""
     landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
