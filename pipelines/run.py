@@ -63,15 +63,24 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
              else "it holds no extract")
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
-        f"{extract_file_patterns()} (or their folders', e.g. orders/2024-01.csv), and types, {', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save "
-        "it as .xlsx or CSV; a .zip archive: by its name or its one text file's); an export of order lines "
+        f"{extract_file_patterns()} (or their folders', e.g. orders/2024-01.csv), and types, "
+        f"{', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save it as .xlsx or CSV; a .zip archive: by "
+        "its name or its one text file's); an export of order lines "
         "is an orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes "
         "of each); sample data is only generated into an empty landing directory")
 
 
+# Files named in a message about the landing directory: a folder of other files (a backup, a copied project)
+# should not bury the message, nor be opened file by file for a rename that fits.
+NAMED_AT_MOST = 10
+
+
 def _match_no_extract(names: list[str]) -> str:
-    """'order_lines.csv matches no extract'"""
-    return f"{', '.join(names)} {'matches' if len(names) == 1 else 'match'} no extract"
+    """'order_lines.csv matches no extract'; 'a.csv, …, j.csv and 3 other files match no extract'"""
+    named = ", ".join(names[:NAMED_AT_MOST])
+    if len(names) > NAMED_AT_MOST:
+        named += f" and {len(names) - NAMED_AT_MOST} other files"
+    return f"{named} {'matches' if len(names) == 1 else 'match'} no extract"
 
 
 def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path | None) -> str:
@@ -85,7 +94,7 @@ def _renames_that_fit(landing_dir: Path, names: list[str], sources_config: Path 
     except SourceConfigError:
         return ""  # the run's ingestion says what is wrong with it
     renames = []
-    for name in names:
+    for name in names[:NAMED_AT_MOST]:
         fits = extract_whose_columns_fit(landing_dir / name, config)
         if fits is not None:
             renamed = PurePosixPath(name).with_name(renamed_for(landing_dir / name, fits))

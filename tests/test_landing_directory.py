@@ -114,3 +114,13 @@ def test_a_file_that_stops_the_run_is_named_once_with_what_to_change_and_no_dags
     assert ("raw__orders_no_file_mostly_rejected: a blocking check failed (its message is under \"Failed "
             "checks\" above)") in run.stderr
     assert "DagsterAssetCheckFailedError" not in run.output and "Nothing was published" in run.stderr
+
+
+def test_a_folder_of_many_other_files_is_summed_up_not_listed(tmp_path):
+    """A landing directory pointed at a backup or a project folder: ten files named, the rest counted."""
+    for i in range(13):
+        (tmp_path / "backup").mkdir(exist_ok=True)
+        (tmp_path / "backup" / f"notes_{i:02}.txt").write_text("title,body\nx,y\n")
+    with pytest.raises(LandingUnrecognised, match=r": backup/notes_00.txt, .*, backup/notes_09.txt and 3 other "
+                                                  r"files match no extract\. "):
+        unread_landing_files(tmp_path)
