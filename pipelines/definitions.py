@@ -10,7 +10,7 @@ from pipelines.checks.metrics_checks import retention_metrics_expectations
 from pipelines.checks.survey_checks import survey_answers_reach_customers
 from pipelines.feedback.assets import feedback_themes_asset
 from pipelines.ingestion.assets import raw_extract_assets
-from pipelines.ingestion.checks import rejection_share_checks, row_accounting_checks
+from pipelines.ingestion.checks import anonymous_share_checks, rejection_share_checks, row_accounting_checks
 from pipelines.predictions.assets import customer_clv_models
 from pipelines.privacy.assets import customer_pseudonyms
 from pipelines.publish.assets import audiences, published_marts
@@ -25,8 +25,9 @@ from pipelines.transform.rebuilds import order_day_rebuilds
 defs = Definitions(
     assets=[*raw_extract_assets, customer_pseudonyms, order_day_rebuilds, *DBT_ASSETS, customer_clv_models, feedback_themes_asset, published_marts, audiences, *report_assets],
     asset_checks=[
-        *row_accounting_checks, *rejection_share_checks, *raw_contract_checks, retention_metrics_expectations,
-        retention_alerts, survey_answers_reach_customers, as_of_date_not_before_the_first_order,
+        *row_accounting_checks, *rejection_share_checks, *anonymous_share_checks, *raw_contract_checks,
+        retention_metrics_expectations, retention_alerts, survey_answers_reach_customers,
+        as_of_date_not_before_the_first_order,
     ],
     jobs=[retentio_job],
     schedules=[daily_schedule],

@@ -236,3 +236,30 @@ def test_a_bucket_sync_of_folders_publishes_what_the_same_files_side_by_side_do(
         ledger = published(workspace, "select source_file, status from read_parquet('" + str(
             workspace.warehouse_dir / "raw" / extract / "files.parquet") + "') order by source_file")
         assert ledger == [(name, "loaded") for name in names]
+
+
+def test_a_cafe_till_export_of_mostly_anonymous_sales_publishes_its_loyalty_customers(tmp_path):
+    """Three sales in four without a loyalty card: the run goes on with the card holders' orders, and warns."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders_till.csv").write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "T1,,2024-01-03 08:10,3.20\nT2,card-1,2024-01-03 08:15,4.50\nT3,,2024-01-04 08:20,2.80\n"
+        "T4,,2024-01-05 09:00,3.20\nT5,card-2,2024-01-20 09:05,4.50\nT6,,2024-02-02 09:10,2.80\n"
+        "T7,,2024-02-03 09:15,3.20\nT8,card-1,2024-02-10 09:20,5.00\nT9,,2024-02-11 09:25,2.80\n"
+        "T10,,2024-02-12 09:30,3.20\nT11,,2024-02-13 09:35,3.20\nT12,,2024-02-14 09:40,2.80\n")
+    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=30)
+
+    result = run_pipeline(workspace, RETENTIO_CURRENCY="EUR", RETENTIO_AS_OF_DATE="2024-02-29")
+
+    assert result.success, failed_checks(result)
+    [warning] = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_file_mostly_anonymous"]
+    assert not warning.passed and warning.description.startswith(
+        "orders_till.csv: 9 of 12 rows (75.0 % > 50 %) are orders without a customer, set aside")
+    # Worked out by hand, W = 30: card-1 buys Jan 3 and Feb 10, card-2 Jan 20 only (lapsed Feb 19).
+    assert published(workspace, """
+        select period_start, customers_at_start, customers_at_end, new_customers, churned_customers, revenue
+        from retention_metrics where period_grain = 'month' order by 1""") == [
+        (date(2024, 1, 1), 0, 2, 2, 0, Decimal("9.00")),
+        (date(2024, 2, 1), 2, 1, 0, 1, Decimal("5.00")),
+    ]
