@@ -319,6 +319,12 @@ ORDERS = Extract(
         "unitprice": "unit_price", "prix_unitaire": "unit_price", "lineitem_price": "unit_price",
         "price": "unit_price",  # beside a quantity (UCI Online Retail II); beside an amount it is not read
         "line_number": "line_id", "line_no": "line_id",
+        # Payment and marketplace exports: Stripe's payments (id, Created (UTC); its Customer ID and Amount
+        # are read by name), Etsy's sold orders (Sale Date, Buyer User ID), Square's transactions (Total
+        # Collected, what the customer paid; Transaction Status). "id" is the row's own id: the order's.
+        "id": "order_id", "created_utc": "ordered_at", "created": "ordered_at",
+        "sale_date": "ordered_at", "buyer_user_id": "customer_id",
+        "total_collected": "amount", "transaction_status": "status",
     },
     lines=ORDER_LINES,
     derived_when_absent={"status": Derived(DERIVED_STATUS,
