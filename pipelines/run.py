@@ -50,7 +50,7 @@ def landing_is_empty(landing_dir: Path) -> bool:
 
 def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) -> list[str]:
     """The landing files that match no extract by name and type, which the run does not read (an export called
-    order_lines.csv, sales.csv, orders.xls, ...); LandingUnrecognised, saying what to change, when no file
+    order_lines.csv, sales.csv, orders.numbers, ...); LandingUnrecognised, saying what to change, when no file
     is an extract."""
     from pipelines.ingestion.contracts import EXTRACTS
     from pipelines.ingestion.landing import SUPPORTED_SUFFIXES, discover_files, extract_file_patterns, \
@@ -64,8 +64,8 @@ def unread_landing_files(landing_dir: Path, sources_config: Path | None = None) 
     raise LandingUnrecognised(
         f"no extract in {landing_dir}: {found}. Extracts are recognised by their file names, "
         f"{extract_file_patterns()} (or their folders', e.g. orders/2024-01.csv), and types, "
-        f"{', '.join(SUPPORTED_SUFFIXES)} (an old .xls workbook: save it as .xlsx or CSV; a .zip archive: by "
-        "its name or its one text file's); an export of order lines "
+        f"{', '.join(SUPPORTED_SUFFIXES)} (a .zip archive: by its name or its one text file's; another "
+        "spreadsheet, such as Apple Numbers: export it as .xlsx or CSV); an export of order lines "
         "is an orders* file too. Rename the files (`make check-extracts` then shows what the ingestion makes "
         "of each); sample data is only generated into an empty landing directory")
 

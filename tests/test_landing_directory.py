@@ -73,11 +73,11 @@ def test_a_landing_directory_of_folders_gets_no_sample_data_and_its_extracts_are
 
 def test_files_beside_the_extracts_that_match_none_are_named_and_control_files_are_not(tmp_path):
     for name in ("orders_2026.csv", "Customers.parquet", "retentio_sources.yml", "erasure_requests_june.csv",
-                 ".hidden.csv", "order_lines.csv", "orders_2027.xls"):
+                 ".hidden.csv", "order_lines.csv", "orders_2027.numbers"):
         (tmp_path / name).write_text("")
 
-    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.xls"]
-    assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.xls"]
+    assert [p.name for p in files_matching_no_extract(tmp_path)] == ["order_lines.csv", "orders_2027.numbers"]
+    assert unread_landing_files(tmp_path) == ["order_lines.csv", "orders_2027.numbers"]
 
 
 def test_an_orders_file_that_cannot_be_read_is_named_on_the_terminal_and_in_the_log(tmp_path):

@@ -52,7 +52,7 @@ _INGESTED_AFTER = {"marketing_spend": ["orders"]}
 def _build_raw_assets(extract: Extract) -> AssetsDefinition:
     deps = [raw_asset_key("customers")] if extract.references_customers else []
     deps += [raw_asset_key(name) for name in _INGESTED_AFTER.get(extract.name, [])]
-    pattern = f"`{extract.file_prefix}*.csv|parquet|xlsx`"
+    pattern = f"`{extract.file_prefix}*.csv|parquet|xlsx|xls|ods`"
 
     @multi_asset(
         name=f"ingest_{extract.name}",

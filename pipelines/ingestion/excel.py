@@ -1,4 +1,6 @@
-"""Excel workbooks (.xlsx) read as an extract file: the same text batches as a CSV file, cell by cell.
+"""Spreadsheet workbooks read as an extract file: the same text batches as a CSV file, cell by cell. Excel's
+.xlsx (and .xlsm), the Excel 97-2003 .xls an older till or accounting tool still writes, Excel's binary
+.xlsb and LibreOffice's .ods: python-calamine reads each with its cells typed, so all are read alike.
 
 A workbook is what a small shop's till or a spreadsheet kept by hand gives, and what the UCI Online Retail
 data comes as. Its first visible worksheet with content holds the header on its first row with two values
@@ -33,7 +35,8 @@ import pyarrow as pa
 
 from pipelines.ingestion.errors import ExtractFileError
 
-EXCEL_SUFFIXES = (".xlsx",)
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+WORKBOOK_FORMATS = tuple(suffix[1:] for suffix in EXCEL_SUFFIXES)  # readers.file_format_of
 
 
 @dataclass
@@ -84,8 +87,8 @@ def _open(path: Path):
     try:
         return CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
-        raise ExtractFileError(path, f"is not a readable Excel workbook ({exc}); save it again from Excel as "
-                                     ".xlsx, or as CSV") from None
+        raise ExtractFileError(path, f"is not a readable workbook ({exc}); save it again from the spreadsheet "
+                                     "as .xlsx, or as CSV") from None
 
 
 def _visible_worksheets(workbook) -> list[str]:

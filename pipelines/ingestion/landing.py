@@ -13,10 +13,12 @@ from pathlib import Path
 
 from pipelines.ingestion.compression import is_zip_archive, only_file_name
 from pipelines.ingestion.contracts import EXTRACTS, Extract
+from pipelines.ingestion.excel import EXCEL_SUFFIXES
 from pipelines.ingestion.erasure import REQUEST_FILE_PREFIX
 from pipelines.ingestion.source_config import CONFIG_FILE_NAME
 
-SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", ".xlsx", ".csv.gz", ".txt.gz", ".tsv.gz", ".zip")
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".txt", ".tsv", *EXCEL_SUFFIXES, ".csv.gz", ".txt.gz", ".tsv.gz",
+                      ".zip")
 
 
 def type_suffix(path: Path) -> str:

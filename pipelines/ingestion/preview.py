@@ -116,7 +116,7 @@ def preview(landing_dir: Path, currency: str | None = None, rejected_rows: int =
             lines += ["", f"{file_name}: matches no extract",
                       f"  to change: {change}, or remove it from the landing directory"]
     if not previews:
-        lines += ["", "No extract found: at least an orders* file (.csv, .parquet or .xlsx) is needed."]
+        lines += ["", "No extract found: at least an orders* file (.csv, .parquet or a workbook) is needed."]
     ok = bool(previews) and not any(p.problem or p.stops_the_run for p in previews.values())
     return "\n".join(lines), ok
 

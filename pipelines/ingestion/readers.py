@@ -37,6 +37,7 @@ from pipelines.ingestion.dialects import (
 from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.excel import (
     EXCEL_SUFFIXES,
+    WORKBOOK_FORMATS,
     Workbook,
     open_workbook,
     row_below_header,
@@ -78,7 +79,7 @@ class OpenedFile:
 
     path: Path
     extract: Extract
-    file_format: str               # "csv" | "parquet" | "xlsx"
+    file_format: str               # "csv" | "parquet" | a workbook's: "xlsx", "xls", "ods", ...
     size_bytes: int                # the bytes read: of the content, for a compressed file
     checksum: str
     dialect: CsvDialect | None
@@ -184,10 +185,10 @@ def checksum_file(path: Path, size: int) -> str:
 
 
 def file_format_of(path: Path) -> str:
-    """The file's format by its suffix: parquet, xlsx, or csv (the text formats: .csv, .txt, .tsv, gzipped,
-    zipped or not)."""
+    """The file's format by its suffix: parquet, a workbook's (xlsx, xls, ods, ...: WORKBOOK_FORMATS), or
+    csv (the text formats: .csv, .txt, .tsv, gzipped, zipped or not)."""
     suffix = path.suffix.lower()
-    return "parquet" if suffix == ".parquet" else "xlsx" if suffix in EXCEL_SUFFIXES else "csv"
+    return "parquet" if suffix == ".parquet" else suffix[1:] if suffix in EXCEL_SUFFIXES else "csv"
 
 
 def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: int,
@@ -209,13 +210,13 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
                     path, f"has Parquet type {kind}, which cannot hold a {extract.column(column).type.value} "
                           "value; write it as a plain column (text, number, date or timestamp)", column=column)
         return OpenedFile(path, extract, "parquet", size, checksum, None, mapping, name=name)
-    if file_format == "xlsx":
+    if file_format in WORKBOOK_FORMATS:
         checksum = checksum_file(path, size)
         book = open_workbook(path)
         mapping = map_header(path, extract, book.header, options.column_mapping)
         book.sub_header_sheets = {name for name in book.sheets
                                   if is_sub_header_row(row_below_header(book, name), extract, mapping)}
-        return OpenedFile(path, extract, "xlsx", size, checksum, None, mapping, workbook=book, name=name)
+        return OpenedFile(path, extract, file_format, size, checksum, None, mapping, workbook=book, name=name)
     checksum, facts, head = _scan_with_head(path, size)
     dialect, mapping = detect_dialect(path, extract, facts, head, options)
     return OpenedFile(path, extract, "csv", facts.size_bytes, checksum, dialect, mapping, facts, name=name)
@@ -247,7 +248,7 @@ def extract_whose_columns_fit(path: Path, config) -> Extract | None:
         # decompressed whole, once).
         if file_format == "parquet":
             header = list(pq.read_schema(path).names)
-        elif file_format == "xlsx":
+        elif file_format in WORKBOOK_FORMATS:
             header = open_workbook(path).header
         else:
             _, facts, head = _scan_with_head(path, min(path.stat().st_size, SAMPLE_BYTES))

@@ -1,12 +1,14 @@
-"""Excel workbooks (.xlsx) as extracts: the UCI Online Retail file as a spreadsheet holds it (typed cells)
-loads to the same orders as its CSV export, worksheets continue one another, and a file that is no
-workbook is named in the error."""
+"""Spreadsheet workbooks as extracts: the UCI Online Retail file as a spreadsheet holds it (typed cells)
+loads to the same orders as its CSV export, worksheets continue one another, a till's .xls and a
+LibreOffice .ods are read alike, and a file that is no workbook is named in the error."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -112,7 +114,7 @@ def test_worksheets_with_the_same_header_continue_one_another_and_others_are_nam
 
 
 @pytest.mark.parametrize(("content", "problem"), [
-    (b"PK\x03\x04 not really a zip", "is not a readable Excel workbook"),
+    (b"PK\x03\x04 not really a zip", "is not a readable workbook"),
     (None, "no visible worksheet holding a value"),
 ])
 def test_a_file_that_is_no_usable_workbook_is_named_in_the_error(tmp_path, content, problem):
@@ -137,3 +139,21 @@ def test_a_file_that_is_no_usable_workbook_is_named_in_the_error(tmp_path, conte
 ])
 def test_a_typed_cell_is_read_as_the_text_a_csv_export_of_it_holds(value, text):
     assert cell_text(value) == text
+
+
+@pytest.mark.parametrize("name", ["orders_caisse.xls", "orders_libre.ods"])
+def test_an_excel_97_or_libreoffice_workbook_is_read_as_its_typed_cells(tmp_path, name):
+    """A till's .xls and a LibreOffice .ods (tests/ingestion/workbooks: how they were written): French
+    headers, dates typed as dates, ids as numbers or text, statuses in French."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copyfile(Path(__file__).parent / "workbooks" / name, landing / name)
+
+    _, result = ingest_orders(landing, tmp_path / "warehouse", currency="EUR")
+
+    assert [row[:5] for row in loaded_orders(tmp_path / "warehouse")] == [
+        ("C1001", "17850", datetime(2024, 1, 5, 10, 12), Decimal("25.00"), "completed"),
+        ("C1002", "17851", datetime(2024, 1, 9, 11, 0), Decimal("40.50"), "refunded"),
+        ("C1003", "17850", datetime(2024, 2, 14, 18, 45), Decimal("30.00"), "completed"),
+    ]
+    assert [(f["source_file"], f["file_format"]) for f in result.files] == [(name, name.rsplit(".", 1)[1])]
