@@ -359,6 +359,9 @@ SURVEY_RESPONSES = Extract(
         # French), Typeform's Submit Date (UTC)
         "respondent_id": "response_id", "end_date": "responded_at", "timestamp": "responded_at",
         "horodateur": "responded_at", "submit_date_utc": "responded_at", "submit_date": "responded_at",
+        # Delighted's Created At; Qualtrics' External Data Reference, the id a contact list carries (its
+        # Response ID and End Date are read as they are)
+        "created_at": "responded_at", "external_data_reference": "customer_id",
     },
     # Google Forms numbers no answer: the answer itself is its key, so the same answer in the next
     # (cumulative) export is a duplicate, not a second answer.

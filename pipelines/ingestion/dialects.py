@@ -159,9 +159,15 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
 
 
 def _asked_for(extract: Extract, header: str) -> str | None:
-    """The column a header written as a question asks for (a survey tool's score column), if any."""
+    """The column a header written as a question asks for (a survey tool's score column), if any; not a
+    column the tool derives from the answer (Qualtrics' "How likely … recommend …? - Group": Promoter)."""
     words = normalise_header(header)
+    if any(word in words for word in _DERIVED_FROM_THE_ANSWER):
+        return None
     return next((column for word, column in extract.question_words.items() if word in words), None)
+
+
+_DERIVED_FROM_THE_ANSWER = ("group", "categor", "segment")
 
 
 def _is_line_level(extract: Extract, assigned: dict[str, int]) -> bool:
@@ -386,6 +392,7 @@ def _header_below_title_lines(text: str, extract: Extract, options: ReadOptions,
 _TYPES_NO_WORD_IS = (ColumnType.DATE, ColumnType.TIMESTAMP, ColumnType.DECIMAL, ColumnType.INTEGER,
                      ColumnType.QUANTITY, ColumnType.UNIT_PRICE)
 _DIGIT = re.compile(r"\d")
+_QUALTRICS_IMPORT_ID = '{"ImportId"'
 
 
 def _is_label(value: str) -> bool:
@@ -408,10 +415,14 @@ def is_sub_header_row(record: list[str], extract: Extract, mapping: HeaderMappin
     Narrowly, so that a genuine first row is never skipped: every value of the record is a label or empty;
     every required column fails typing, empty or a label where a number or a date belongs, with at least one
     such label; and no column holds a value it could take (a word under an id, a currency code, a yes/no).
-    Only an optional text column may hold a label (the comment's 'Open-Ended Response')."""
+    Only an optional text column may hold a label (the comment's 'Open-Ended Response').
+
+    Qualtrics' third header row, `{"ImportId":"QID1"}` under every column, is one too."""
     if len(record) != mapping.field_count:
         return False
     record = [value.strip() for value in record]
+    if any(record) and all(value.startswith(_QUALTRICS_IMPORT_ID) for value in record if value):
+        return True
     if not all(_is_label(value) for value in record if value):
         return False
     labelled_where_no_word_is = False

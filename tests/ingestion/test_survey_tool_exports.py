@@ -85,3 +85,43 @@ def test_surveymonkeys_workbook_export_skips_its_second_header_row(tmp_path):
     assert duckdb.sql(f"select source_row from read_parquet('{raw / 'quarantine.parquet'}')").fetchall() == [(3,)]
     assert duckdb.sql(f"select rows_read, json_extract(dialect, '$.header_rows')::int "
                       f"from read_parquet('{raw / 'files.parquet'}')").fetchall() == [(2, 2)]
+
+
+def test_a_qualtrics_export_reads_the_question_row_skips_the_import_ids_and_takes_the_score(tmp_path):
+    """Qualtrics writes three header rows: question ids, question texts, then {"ImportId": …} under each;
+    beside the score it writes the NPS group (Promoter, Passive, Detractor), which is not the score."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "orders.csv").write_text(ORDERS)
+    (landing / "survey_responses_qualtrics.csv").write_text(
+        "StartDate,EndDate,Status,Progress,Finished,RecordedDate,ResponseId,ExternalReference,"
+        "DistributionChannel,Q1_NPS_GROUP,Q1,Q2\n"
+        "Start Date,End Date,Response Type,Progress,Finished,Recorded Date,Response ID,External Data Reference,"
+        "Distribution Channel,How likely are you to recommend us to a friend? - Group,"
+        "How likely are you to recommend us to a friend?,What is the main reason for your score?\n"
+        + ",".join(f'"{{""ImportId"":""{name}""}}"' for name in (
+            "startDate", "endDate", "status", "progress", "finished", "recordedDate", "_recordId",
+            "externalDataReference", "distributionChannel", "QID1_NPS_GROUP", "QID1", "QID2_TEXT")) + "\n"
+        "2024-03-01 10:00:00,2024-03-01 10:02:00,IP Address,100,True,2024-03-01 10:02:01,R_1,101,email,"
+        "Promoter,10,Great\n"
+        "2024-03-02 11:00:00,2024-03-02 11:01:00,IP Address,100,True,2024-03-02 11:01:01,R_2,,anonymous,"
+        "Detractor,3,Slow\n")
+
+    results = ingest_all(landing, warehouse)
+
+    assert (results["survey_responses"].rows_loaded, results["survey_responses"].rows_quarantined) == (2, 0)
+    assert answers(warehouse) == [("101", "2024-03-01 10:02:00", 10, "Great"),
+                                  (None, "2024-03-02 11:01:00", 3, "Slow")]
+
+
+def test_a_delighted_export_is_read_by_its_created_at(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    landing.mkdir()
+    (landing / "orders.csv").write_text(ORDERS)
+    (landing / "survey_responses_delighted.csv").write_text(
+        "Response ID,Score,Comment,Created At,Updated At,Email,Name,Permalink\n"
+        '1001,9,"Great coffee",2024-03-01 10:00:00 +0100,2024-03-01 10:00:00 +0100,a@x.com,Ada,https://x\n')
+
+    ingest_all(landing, warehouse)
+
+    assert answers(warehouse) == [(None, "2024-03-01 09:00:00", 9, "Great coffee")]
