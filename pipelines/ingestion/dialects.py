@@ -73,6 +73,9 @@ class HeaderMapping:
     named_field_count: int | None = None
     line_level: bool = False           # one row per order line (quantity and unit_price), rolled up into orders
     headers: dict[str, str] = field(default_factory=dict)  # canonical column -> the header it was found under
+    # The currency the money column's header names when the file has no currency column (Meta's "Amount
+    # spent (USD)"): every row states it, as a currency column would (readers.read_batches).
+    currency_in_header: str | None = None
 
     @property
     def fields_needed(self) -> int:
@@ -153,9 +156,26 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
             columns=tuple(missing),
         )
     named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
+    money = next((c for c in ("amount", "unit_price") if c in assigned), None)
+    in_header = (_currency_named_in(headers[assigned[money]])
+                 if money and "currency" in extract.column_names and "currency" not in assigned else None)
     return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,
                          named_field_count=named if named < len(headers) else None, line_level=line_level,
-                         headers={column: headers[index] for column, index in assigned.items()})
+                         headers={column: headers[index] for column, index in assigned.items()},
+                         currency_in_header=in_header)
+
+
+_CURRENCY_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])|([€£])")
+
+
+def _currency_named_in(header: str) -> str | None:
+    """The one currency a header names, by its ISO code in capitals or its symbol (`Amount spent (EUR)`,
+    `Cost (USD)`, `Montant (€)`); None for none or several. Capitals only: `all` is no Albanian lek."""
+    from pipelines.ingestion.row_checks import CURRENCY_SYMBOLS, ISO_4217_CODES
+
+    named = {code or CURRENCY_SYMBOLS[symbol] for code, symbol in _CURRENCY_TOKEN.findall(header)
+             if symbol or code in ISO_4217_CODES}
+    return named.pop() if len(named) == 1 else None
 
 
 def _asked_for(extract: Extract, header: str) -> str | None:

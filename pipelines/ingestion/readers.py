@@ -287,12 +287,22 @@ def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.Recor
     it wrote and reads again with `slow=True`.
     """
     if opened.file_format == "parquet":
-        return _parquet_batches(opened)
-    if opened.workbook is not None:
-        return _workbook_batches(opened)
-    if slow or not _fast_path_allowed(opened):
-        return _slow_csv_batches(opened)
-    return _fast_csv_batches(opened)
+        batches = _parquet_batches(opened)
+    elif opened.workbook is not None:
+        batches = _workbook_batches(opened)
+    elif slow or not _fast_path_allowed(opened):
+        batches = _slow_csv_batches(opened)
+    else:
+        batches = _fast_csv_batches(opened)
+    code = opened.mapping.currency_in_header
+    return batches if code is None else _stating(batches, "currency", code)
+
+
+def _stating(batches: Iterator[pa.RecordBatch], column: str, value: str) -> Iterator[pa.RecordBatch]:
+    """The batches with `column` (absent from the file, so null) holding `value` on every row."""
+    for batch in batches:
+        index = batch.schema.get_field_index(column)
+        yield batch.set_column(index, column, pa.array([value] * batch.num_rows, pa.string()))
 
 
 def _fast_path_allowed(opened: OpenedFile) -> bool:

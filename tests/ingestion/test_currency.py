@@ -129,6 +129,36 @@ def test_amounts_written_with_a_pound_or_euro_sign_state_their_currency(tmp_path
     assert not any("no extract states a currency" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("header, named", [
+    ("Amount spent (USD)", "USD"), ("Cost (GBP)", "GBP"), ("Montant (€)", "EUR"), ("amount_spent_eur", None),
+    ("Cost", None), ("Total all", None), ("Amount (EUR/USD)", None), ("Total TTC", None)])
+def test_the_currency_a_money_column_s_header_names(header, named):
+    from pipelines.ingestion.dialects import _currency_named_in
+
+    assert _currency_named_in(header) == named
+
+
+def test_a_spend_export_naming_its_currency_in_a_header_states_it_on_every_row(tmp_path):
+    """Meta's export has no currency column but 'Amount spent (USD)': without a setting the shop reports in
+    USD; in a euro shop the spend is another currency, named as such, never summed as euros."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    deliver(landing, {"customers.csv": CUSTOMERS, "orders_2024.csv": orders_in("", ""),
+                      "marketing_spend_meta.csv": "Campaign name,Day,Amount spent (USD),Impressions\n"
+                                                  "Spring,2024-01-01,12.34,1000\nSpring,2024-01-02,10.00,900\n"})
+
+    results = ingest(landing, warehouse)
+
+    assert results["orders"].reporting_currency.code == "USD"
+    assert results["orders"].reporting_currency.stated == {"USD": {"marketing_spend_meta.csv": 2}}
+    assert duckdb.sql(f"select amount, currency from read_parquet('{data_glob(warehouse / 'raw' / 'marketing_spend')}')"
+                      " order by 1").fetchall() == [(Decimal("10.00"), "USD"), (Decimal("12.34"), "USD")]
+
+    ingest(landing, tmp_path / "euro", currency="EUR")
+    (broken,) = mostly_rejected_files(tmp_path / "euro" / "raw" / "marketing_spend", 50)
+    assert "mostly currency_mismatch (2 rows): its amounts are in USD" in broken_file_message(
+        broken, "marketing_spend", 50, "EUR")
+
+
 def test_a_symbol_in_the_spend_file_not_yet_ingested_decides_the_orders_currency(tmp_path):
     """The orders are ingested first: what the spend file states is read from it (currency.py's census)."""
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
