@@ -400,6 +400,8 @@ MARKETING_SPEND = Extract(
         "canal": "channel", "source": "channel", "spend": "amount", "cost": "amount", "depense": "amount",
         "amount_spent": "amount", "amount_spent_eur": "amount", "amount_spent_usd": "amount",
         "amount_spent_gbp": "amount",
+        # TikTok's By Day; LinkedIn's Start Date (in UTC) and Total Spent
+        "by_day": "spend_date", "start_date_in_utc": "spend_date", "total_spent": "amount",
         "campaign_name": "campaign", "campagne": "campaign", "nom_de_la_campagne": "campaign",
     },
 )
