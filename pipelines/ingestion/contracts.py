@@ -107,6 +107,7 @@ class Derived:
 
     description: str
     sql: str
+    needs: tuple[str, ...] = ()  # optional columns it is worked out from: without them, it is required
 
 
 @dataclass(frozen=True)
@@ -254,8 +255,10 @@ CUSTOMERS = Extract(
         "date_d_inscription": "signup_date", "date_de_creation": "signup_date",
         "date_creation": "signup_date",
         "canal_d_acquisition": "acquisition_channel", "canal_acquisition": "acquisition_channel",
-        # HubSpot, Salesforce and Shopify contact exports
-        "record_id": "customer_id",
+        # HubSpot, Salesforce and Shopify contact exports; Stripe's customers (id, Created (UTC)), Square's
+        # (Square Customer ID, what its transactions name), Mailchimp's audience (OPTIN_TIME)
+        "record_id": "customer_id", "id": "customer_id", "square_customer_id": "customer_id",
+        "created_utc": "signup_date", "created": "signup_date", "optin_time": "signup_date",
         "create_date": "signup_date", "created_date": "signup_date", "date_created": "signup_date",
         "original_source": "acquisition_channel", "lead_source": "acquisition_channel",
         "country_region": "country", "mailing_country": "country", "default_address_country_code": "country",
@@ -263,6 +266,11 @@ CUSTOMERS = Extract(
         # Not aliased on purpose: Salesforce's `Email Opt Out` (true means no consent) and HubSpot's
         # `Marketing contact status` (a billing tier, not an opt-in).
     },
+    # A mailing list's export (Mailchimp's, Klaviyo's) has an e-mail address and no id: the address keys the
+    # customer, in lower case as e-mail ids are compared (orders keyed by e-mail then find their customer).
+    derived_when_absent={"customer_id": Derived(
+        "the e-mail address, in lower case: orders keyed by e-mail find their customer", "lower({email})",
+        needs=("email",))},
 )
 
 ORDER_LINES = LineLevel(

@@ -146,7 +146,7 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
     line_level = _is_line_level(extract, assigned)
     if extract.lines is not None:
         unknown += _unused_line_columns(extract, headers, assigned, line_level)
-    needed = _required_columns(extract, line_level)
+    needed = _required_columns(extract, line_level, set(assigned))
     missing = [name for name in needed if name not in assigned]
     if missing:
         raise ExtractFileError(
@@ -215,10 +215,16 @@ def _unused_line_columns(extract: Extract, headers: list[str], assigned: dict[st
     return unused
 
 
-def _required_columns(extract: Extract, line_level: bool = False) -> list[str]:
-    """The columns a file must have: the required ones but those worked out when absent; in a file of
-    order lines, quantity and unit_price instead of amount."""
-    needed = [c.name for c in extract.columns if c.required and c.name not in extract.derived_when_absent]
+def _required_columns(extract: Extract, line_level: bool = False, present: set[str] | None = None) -> list[str]:
+    """The columns a file must have: the required ones but those worked out when absent (from the
+    `present` columns they need); in a file of order lines, quantity and unit_price instead of amount."""
+    present = present or set()
+
+    def worked_out(name: str) -> bool:
+        derived = extract.derived_when_absent.get(name)
+        return derived is not None and set(derived.needs) <= present
+
+    needed = [c.name for c in extract.columns if c.required and not worked_out(c.name)]
     if line_level:
         position = needed.index(extract.lines.replaces)
         needed[position:position + 1] = extract.lines.required_names

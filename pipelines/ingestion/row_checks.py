@@ -368,7 +368,14 @@ def _column_checks(extract: Extract, rules: ParseRules) -> list[tuple[str, str, 
     for column in extract.file_columns(rules.line_level):
         text, typed = f"t_{column.name}", f"p_{column.name}"
         if column.name in rules.derived:
-            continue  # not in the file: worked out from the other columns
+            # Not in the file: worked out from the other columns; from optional ones, it may be left empty (a
+            # customer without an e-mail address).
+            needs = extract.derived_when_absent[column.name].needs
+            if column.required and needs:
+                checks.append((column.name, f"({_typed_value(extract, column.name, rules)}) is null",
+                               RejectReason.MISSING_VALUE,
+                               f"'required value is empty (it is worked out from {', '.join(needs)})'"))
+            continue
         # A line may leave what its order states elsewhere empty: the roll-up checks the order has it.
         if column.required and column.name not in stated_per_order:
             checks.append((column.name, f"{text} is null", RejectReason.MISSING_VALUE,
