@@ -73,9 +73,16 @@ class HeaderMapping:
     named_field_count: int | None = None
     line_level: bool = False           # one row per order line (quantity and unit_price), rolled up into orders
     headers: dict[str, str] = field(default_factory=dict)  # canonical column -> the header it was found under
-    # The currency the money column's header names when the file has no currency column (Meta's "Amount
-    # spent (USD)"): every row states it, as a currency column would (readers.read_batches).
-    currency_in_header: str | None = None
+    # Columns the file does not hold but states for every row (readers.read_batches fills them in): a
+    # partitioned dataset's folder values (orders/order_date=2024-01-01/part-0.parquet: Spark writes the
+    # partition column into the path only), the currency a money column's header names ("Amount spent
+    # (USD)"). Column -> (value, where it comes from).
+    constants: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def present(self) -> set[str]:
+        """The columns every row has a value for, from its fields or stated for the whole file."""
+        return set(self.positions) | set(self.constants)
 
     @property
     def fields_needed(self) -> int:
@@ -88,7 +95,7 @@ class HeaderMapping:
 
     def absent_derived(self, extract: Extract) -> list[str]:
         """Required columns the file leaves out that are worked out instead (an order's status)."""
-        return [name for name in extract.derived_when_absent if name not in self.positions]
+        return [name for name in extract.derived_when_absent if name not in self.present]
 
 
 def normalise_header(name: str) -> str:
@@ -97,12 +104,14 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
 
 
-def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[str, str]) -> HeaderMapping:
+def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[str, str],
+               folder_values: dict[str, str] | None = None) -> HeaderMapping:
     """Map file headers onto canonical columns: the explicit mapping first, then canonical names, then aliases.
 
     An explicit mapping wins over a header that happens to carry the canonical name (a WooCommerce export
     mapped `customer_email: customer_id` also has a `customer_id` column, 0 for guests): that header is
-    ignored, like any unknown column.
+    ignored, like any unknown column. `folder_values` ({order_date: 2024-01-01} from the file's folder
+    `order_date=2024-01-01`) give the columns the file's own headers leave out; the others are ignored.
     """
     explicit_normalised = {normalise_header(k): v for k, v in explicit.items()}
     canonical = set(extract.input_column_names)
@@ -143,11 +152,16 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
         else:
             # Not a contract column, or an alias of one the file already has under its own name.
             unknown.append(headers[index] if headers[index].strip() else f"(unnamed field {index + 1})")
+    constants = {}
+    for key, value in (folder_values or {}).items():
+        target = _column_named(extract, key, explicit, explicit_normalised)
+        if target is not None and target not in assigned and target not in constants:
+            constants[target] = (value, f"the folder {key}={value}")
     line_level = _is_line_level(extract, assigned)
     if extract.lines is not None:
         unknown += _unused_line_columns(extract, headers, assigned, line_level)
-    needed = _required_columns(extract, line_level, set(assigned))
-    missing = [name for name in needed if name not in assigned]
+    needed = _required_columns(extract, line_level, set(assigned) | set(constants))
+    missing = [name for name in needed if name not in assigned and name not in constants]
     if missing:
         raise ExtractFileError(
             path,
@@ -157,12 +171,24 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
         )
     named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
     money = next((c for c in ("amount", "unit_price") if c in assigned), None)
-    in_header = (_currency_named_in(headers[assigned[money]])
-                 if money and "currency" in extract.column_names and "currency" not in assigned else None)
+    if money and "currency" in extract.column_names and "currency" not in assigned and "currency" not in constants:
+        named_currency = _currency_named_in(headers[assigned[money]])
+        if named_currency is not None:
+            constants["currency"] = (named_currency, f"the header {headers[assigned[money]]!r}")
     return HeaderMapping(positions=assigned, field_count=len(headers), unknown_columns=unknown,
                          named_field_count=named if named < len(headers) else None, line_level=line_level,
                          headers={column: headers[index] for column, index in assigned.items()},
-                         currency_in_header=in_header)
+                         constants=constants)
+
+
+def _column_named(extract: Extract, name: str, explicit: dict[str, str],
+                  explicit_normalised: dict[str, str]) -> str | None:
+    """The canonical column a name stands for: mapped in retentio_sources.yml, the column's own, an alias."""
+    key = normalise_header(name)
+    target = explicit.get(name) or explicit_normalised.get(key)
+    if target is None and key in extract.input_column_names:
+        target = key
+    return target or extract.aliases.get(key)
 
 
 _CURRENCY_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])|([€£])")
@@ -371,7 +397,7 @@ def detect_dialect(
             line=lines_skipped + 1,
         )
     _, _, delimiter, headers = best
-    mapping = map_header(path, extract, headers, options.column_mapping)
+    mapping = map_header(path, extract, headers, options.column_mapping, options.folder_values)
     decimal = options.decimal or _detect_decimal(text, delimiter, extract, mapping)
     header_rows = 2 if _sub_header_below(text, delimiter, extract, mapping) else 1
     return CsvDialect(delimiter, encoding, decimal, options.date_order, damaged, lines_skipped + 1,

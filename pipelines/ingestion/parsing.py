@@ -132,6 +132,7 @@ def _parse_signature(extract: Extract, opened: OpenedFile, rules: ParseRules, er
     # extract's other files is told apart from one set in retentio_sources.yml: their meta differ.
     payload = json.dumps({"v": PARSER_VERSION, "extract": extract.name, "file": opened.name,
                           "dialect": opened.describe_dialect(), "mapping": opened.mapping.positions,
+                          "constants": opened.mapping.constants,
                           "rules": rules.describe(), "order_of_other_files": order_of_other_files,
                           "erasures": erasures.fingerprint if "customer_id" in extract.column_names else ""},
                          sort_keys=True)
@@ -445,7 +446,7 @@ def _parse_or_skip(
                            opened.describe_dialect(), "duplicate_file", None, duplicate_of=original)
     decimal = opened.dialect.decimal if opened.dialect else "."
     date_order = opened.dialect.date_order if opened.dialect else options.date_order
-    has_statuses = "status" in opened.mapping.positions
+    has_statuses = "status" in opened.mapping.present
     rules = ParseRules(decimal=decimal, date_order=date_order, load_date=now.date(), currency=currency,
                        line_level=opened.mapping.line_level,
                        derived=tuple(opened.mapping.absent_derived(extract)),

@@ -158,10 +158,8 @@ def _describe_layout(file_preview: FilePreview, path: Path, file_name: str, extr
     mapped = ", ".join(f"{header} -> {column}" for column, header in
                        sorted(mapping.headers.items(), key=lambda item: mapping.positions[item[0]]))
     file_preview.layout.append(f"columns: {mapped}")
-    if mapping.currency_in_header:
-        money = mapping.headers.get("amount") or mapping.headers.get("unit_price")
-        file_preview.layout.append(f"currency: {mapping.currency_in_header} on every row, as the header "
-                                   f"{money!r} says")
+    for column, (value, source) in mapping.constants.items():
+        file_preview.layout.append(f"{column}: {value} on every row, as {source} says")
     file_preview.has_dates = bool(mapping.date_columns(extract))
     if mapping.unknown_columns:
         file_preview.layout.append(f"ignored: {', '.join(mapping.unknown_columns)}")

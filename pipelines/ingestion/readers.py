@@ -202,7 +202,7 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise ExtractFileError(path, f"not a readable Parquet file ({exc})") from None
-        mapping = map_header(path, extract, list(schema.names), options.column_mapping)
+        mapping = map_header(path, extract, list(schema.names), options.column_mapping, options.folder_values)
         for column, position in mapping.positions.items():
             kind = schema.field(position).type
             if pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
@@ -213,7 +213,7 @@ def open_extract_file(path: Path, extract: Extract, options: ReadOptions, size: 
     if file_format in WORKBOOK_FORMATS:
         checksum = checksum_file(path, size)
         book = open_workbook(path)
-        mapping = map_header(path, extract, book.header, options.column_mapping)
+        mapping = map_header(path, extract, book.header, options.column_mapping, options.folder_values)
         book.sub_header_sheets = {name for name in book.sheets
                                   if is_sub_header_row(row_below_header(book, name), extract, mapping)}
         return OpenedFile(path, extract, file_format, size, checksum, None, mapping, workbook=book, name=name)
@@ -294,15 +294,18 @@ def read_batches(opened: OpenedFile, *, slow: bool = False) -> Iterator[pa.Recor
         batches = _slow_csv_batches(opened)
     else:
         batches = _fast_csv_batches(opened)
-    code = opened.mapping.currency_in_header
-    return batches if code is None else _stating(batches, "currency", code)
+    constants = {column: value for column, (value, _) in opened.mapping.constants.items()}
+    return _stating(batches, constants) if constants else batches
 
 
-def _stating(batches: Iterator[pa.RecordBatch], column: str, value: str) -> Iterator[pa.RecordBatch]:
-    """The batches with `column` (absent from the file, so null) holding `value` on every row."""
+def _stating(batches: Iterator[pa.RecordBatch], constants: dict[str, str]) -> Iterator[pa.RecordBatch]:
+    """The batches with each column of `constants` (absent from the file, so null) holding its value on every
+    row."""
     for batch in batches:
-        index = batch.schema.get_field_index(column)
-        yield batch.set_column(index, column, pa.array([value] * batch.num_rows, pa.string()))
+        for column, value in constants.items():
+            index = batch.schema.get_field_index(column)
+            batch = batch.set_column(index, column, pa.array([value] * batch.num_rows, pa.string()))
+        yield batch
 
 
 def _fast_path_allowed(opened: OpenedFile) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,20 @@ class ReadOptions:
     decimal: str | None = None
     date_order: str | None = None       # None: detected from the file's dates (pipelines/ingestion/date_order.py)
     column_mapping: dict[str, str] = field(default_factory=dict)
+    # key=value folders of its landing name (a partitioned dataset's): columns the file may leave out
+    folder_values: dict[str, str] = field(default_factory=dict)
+
+
+def folder_values_of(landing_name: str) -> dict[str, str]:
+    """{order_date: 2024-01-01} for orders/order_date=2024-01-01/part-0.parquet: the Hive-style partition
+    folders Spark, DuckDB or a bucket export write a partitioned dataset in, values %-decoded as written;
+    Hive's __HIVE_DEFAULT_PARTITION__ (a null) gives none."""
+    values = {}
+    for folder in landing_name.split("/")[:-1]:
+        key, equals, value = folder.partition("=")
+        if equals and key and value != "__HIVE_DEFAULT_PARTITION__":
+            values[urllib.parse.unquote(key)] = urllib.parse.unquote(value)
+    return values
 
 
 def status_key(word: str) -> str:
@@ -87,6 +102,7 @@ class SourceConfig:
             decimal=merged.get("decimal"),
             date_order=merged.get("date_order"),
             column_mapping=mapping,
+            folder_values=folder_values_of(file_name),
         )
 
 

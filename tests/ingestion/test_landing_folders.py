@@ -172,3 +172,30 @@ def test_the_sensor_sees_a_new_file_in_a_folder(tmp_path):
         os.utime(second, (settled, settled))
         later = build_sensor_context(instance=instance, cursor=context.cursor, resources=resources)
         assert new_extract_sensor(later).tags["retentio/files"] == "orders/2026-08/part-0.csv"
+
+
+def test_a_partitioned_dataset_s_folder_values_give_the_columns_its_files_leave_out(tmp_path):
+    """Spark writes a dataset partitioned by order_date with the column in the path only; a dt= folder
+    (the day of the export, or of the order: the shop says which) is read once mapped."""
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    for day, order in (("2024-01-01", "A1"), ("2024-01-02", "A2")):
+        folder = landing / "orders" / f"order_date={day}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"order_id": [order], "customer_id": ["C1"], "amount": ["10.00"]}),
+                       folder / "part-0.parquet")
+    write(landing / "orders" / "order_date=2024-01-03" / "part-0.csv",
+          "order_id,customer_id,ordered_at,amount\nA3,C1,2024-01-03 18:30,5.00\n")  # its own column wins
+    write(landing / "orders_tickets" / "dt=2024-02-01" / "country=C%C3%B4te%20d%27Ivoire" / "part-0.csv",
+          "order_id,customer_id,amount\nT1,C2,3.20\n")
+
+    with pytest.raises(ExtractFileError, match=r"file orders_tickets/dt=2024-02-01/.*: required column missing"):
+        ingest_orders(landing, raw, cache)
+    write(landing / "retentio_sources.yml", 'files:\n  - match: "orders_tickets/*"\n    columns: {dt: ordered_at}\n')
+    ingest_orders(landing, raw, cache)
+
+    assert duckdb.sql(f"select order_id, ordered_at::varchar, country from read_parquet('{raw}/orders/data/*/*.parquet') "
+                      "order by 1").fetchall() == [
+        ("A1", "2024-01-01 00:00:00", None), ("A2", "2024-01-02 00:00:00", None),
+        ("A3", "2024-01-03 18:30:00", None), ("T1", "2024-02-01 00:00:00", "Côte d'Ivoire")]
+    report, ok = preview(landing, currency="EUR")
+    assert ok and "ordered_at: 2024-01-01 on every row, as the folder order_date=2024-01-01 says" in report
