@@ -84,7 +84,8 @@ def _files_with_anonymous_rows_sql(extract_dir, set_aside_anonymous: bool) -> st
         left join ({anonymous}) as a using (source_file)"""
 
 
-def mostly_rejected_files(extract_dir, max_rejected_pct: float, set_aside_anonymous: bool = False) -> list[dict]:
+def mostly_rejected_files(extract_dir, max_rejected_pct: float,
+                          set_aside_anonymous: bool = False) -> list[dict]:
     """Files losing more than the share allowed, each with its main reason (and for currency_mismatch,
     the currency the rows are in). With `set_aside_anonymous` (orders), rows without a customer do not count
     while the file loads some: `rows_rejected` is the rest, `anonymous_rows` those."""
@@ -204,8 +205,9 @@ def _build_anonymous_share_check(extract_name: str) -> AssetChecksDefinition:
         asset=raw_asset_key(extract_name),
         name="no_file_mostly_anonymous",
         blocking=False,
-        description="Warns when more than RETENTIO_MAX_REJECTED_PCT % of a file's rows are orders without a "
-                    "customer (set aside: a till's anonymous sales, or a customer column emptied by the export).",
+        description="Warns when more than RETENTIO_MAX_REJECTED_PCT % of a file's rows are orders without "
+                    "a customer (set aside: a till's anonymous sales, or a customer column emptied by the "
+                    "export).",
     )
     def _check(retentio_settings: RetentioSettings) -> AssetCheckResult:
         settings = retentio_settings.get()
@@ -216,11 +218,11 @@ def _build_anonymous_share_check(extract_name: str) -> AssetChecksDefinition:
             severity=AssetCheckSeverity.WARN,
             metadata={"max_anonymous_pct": limit, "files": MetadataValue.json(anonymous)},
             description=None if not anonymous else "; ".join(
-                f"{a['source_file']}: {a['anonymous_rows']:,} of {a['rows_read']:,} rows ({a['anonymous_pct']} % "
-                f"> {limit:g} %) are orders without a customer, set aside (quarantined as missing_value): they are "
-                "in no customer metric and in no revenue figure. Expected for a till's anonymous sales; if "
-                "every order should name its customer, check the export's customer column"
-                for a in anonymous),
+                f"{a['source_file']}: {a['anonymous_rows']:,} of {a['rows_read']:,} rows "
+                f"({a['anonymous_pct']} % > {limit:g} %) are orders without a customer, set aside (quarantined "
+                "as missing_value): they are in no customer metric and in no revenue figure. Expected for a "
+                "till's anonymous sales; if every order should name its customer, check the export's customer "
+                "column" for a in anonymous),
         )
 
     return _check

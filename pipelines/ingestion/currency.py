@@ -215,7 +215,8 @@ def _count_stated(path: Path, name: str, extract: Extract, config: "SourceConfig
     from pipelines.ingestion.row_checks import ISO_4217_CODES, stated_currency_sql
 
     try:
-        opened = open_extract_file(path, extract, config.options_for(extract.name, name), path.stat().st_size, name)
+        opened = open_extract_file(path, extract, config.options_for(extract.name, name), path.stat().st_size,
+                                   name)
         stated = stated_currency_sql("currency", opened.extract.file_columns(opened.mapping.line_level))
         con = duckdb.connect()
         try:

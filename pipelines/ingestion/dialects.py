@@ -171,7 +171,7 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
         )
     named = max((i + 1 for i, h in enumerate(headers) if h.strip()), default=0)
     money = next((c for c in ("amount", "unit_price") if c in assigned), None)
-    if money and "currency" in extract.column_names and "currency" not in assigned and "currency" not in constants:
+    if money and "currency" in extract.column_names and "currency" not in assigned | constants.keys():
         named_currency = _currency_named_in(headers[assigned[money]])
         if named_currency is not None:
             constants["currency"] = (named_currency, f"the header {headers[assigned[money]]!r}")
@@ -241,7 +241,8 @@ def _unused_line_columns(extract: Extract, headers: list[str], assigned: dict[st
     return unused
 
 
-def _required_columns(extract: Extract, line_level: bool = False, present: set[str] | None = None) -> list[str]:
+def _required_columns(extract: Extract, line_level: bool = False,
+                      present: set[str] | None = None) -> list[str]:
     """The columns a file must have: the required ones but those worked out when absent (from the
     `present` columns they need); in a file of order lines, quantity and unit_price instead of amount."""
     present = present or set()

@@ -87,8 +87,8 @@ def _open(path: Path):
     try:
         return CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
-        raise ExtractFileError(path, f"is not a readable workbook ({exc}); save it again from the spreadsheet "
-                                     "as .xlsx, or as CSV") from None
+        raise ExtractFileError(path, f"is not a readable workbook ({exc}); save it again from the "
+                                     "spreadsheet as .xlsx, or as CSV") from None
 
 
 def _visible_worksheets(workbook) -> list[str]:

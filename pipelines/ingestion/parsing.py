@@ -361,8 +361,9 @@ class _ParsedFile:
     def outcome(self) -> FileOutcome:
         meta = self.meta
         return FileOutcome(
-            self.opened.name, self.opened.checksum, self.stat.st_size, self.opened.file_format, meta["dialect"],
-            "loaded", self.target, rows_read=meta["rows_read"], unknown_columns=meta["unknown_columns"],
+            self.opened.name, self.opened.checksum, self.stat.st_size, self.opened.file_format,
+            meta["dialect"], "loaded", self.target, rows_read=meta["rows_read"],
+            unknown_columns=meta["unknown_columns"],
             loaded_at=datetime.fromisoformat(meta["loaded_at"]),
             rows_accepted=meta["rows_accepted"], rows_rejected=meta["rows_rejected"],
             line_level=meta["line_level"], stated_currencies=meta["stated_currencies"],
@@ -439,8 +440,10 @@ def _parse_or_skip(
         if _changed_since(path, stat):
             return _still_being_written(name, stat, file_format_of(path), "", warnings)
         raise
-    if opened.checksum in seen_checksums:
-        original = seen_checksums[opened.checksum]
+    # Two partitions may hold the same bytes (one identical row) and differ by their folder's value.
+    delivery = opened.checksum + json.dumps(opened.mapping.constants, sort_keys=True)
+    if delivery in seen_checksums:
+        original = seen_checksums[delivery]
         warnings.append(f"{name} has the same content as {original}: not loaded twice")
         return FileOutcome(name, opened.checksum, stat.st_size, opened.file_format,
                            opened.describe_dialect(), "duplicate_file", None, duplicate_of=original)
@@ -464,7 +467,7 @@ def _parse_or_skip(
     meta = _parsed_or_cached(path, stat, opened, rules, target, now, erasures)
     if meta is None:
         return _still_being_written(name, stat, opened.file_format, opened.checksum, warnings)
-    seen_checksums[opened.checksum] = name
+    seen_checksums[delivery] = name
     return _ParsedFile(path, stat, opened, rules, target, meta)
 
 

@@ -24,6 +24,7 @@ from pipelines.shared import RetentioSettings
 from tests.conftest import Workspace, environment
 
 HEADER = "order_id,customer_id,ordered_at,amount\n"
+ONE_CAMPAIGN_DAY = "Campaign name,Amount spent (EUR)\nSpring,10.00\n"
 
 
 def write(path: Path, text: str) -> Path:
@@ -199,3 +200,20 @@ def test_a_partitioned_dataset_s_folder_values_give_the_columns_its_files_leave_
         ("A3", "2024-01-03 18:30:00", None), ("T1", "2024-02-01 00:00:00", "Côte d'Ivoire")]
     report, ok = preview(landing, currency="EUR")
     assert ok and "ordered_at: 2024-01-01 on every row, as the folder order_date=2024-01-01 says" in report
+
+
+def test_partitions_of_the_same_bytes_are_two_deliveries_when_their_folders_differ(tmp_path):
+    """One campaign's row, the same on two days: only the folder tells the days apart."""
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    for day in ("2024-03-01", "2024-03-02"):
+        write(landing / "marketing_spend" / f"day={day}" / "meta.csv", ONE_CAMPAIGN_DAY)
+    write(landing / "marketing_spend" / "day=2024-03-02" / "copy.csv", ONE_CAMPAIGN_DAY)
+
+    result = ingest_extract("marketing_spend", landing, raw, cache, currency="EUR")
+
+    assert [(f["source_file"], f["status"]) for f in result.files] == [
+        ("marketing_spend/day=2024-03-01/meta.csv", "loaded"),
+        ("marketing_spend/day=2024-03-02/copy.csv", "loaded"),
+        ("marketing_spend/day=2024-03-02/meta.csv", "duplicate_file")]
+    assert duckdb.sql(f"select spend_date::varchar, amount from read_parquet('{raw}/marketing_spend/data/*/*.parquet') "
+                      "order by 1").fetchall() == [("2024-03-01", 10), ("2024-03-02", 10)]
