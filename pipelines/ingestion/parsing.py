@@ -70,7 +70,7 @@ from pipelines.ingestion.row_checks import (
 from pipelines.ingestion.source_config import SourceConfig
 
 # Bump when parsing or checking changes meaning, so cached parses are redone.
-PARSER_VERSION = "8"
+PARSER_VERSION = "9"
 ACCEPTED_FILE = "accepted.parquet"
 REJECT_FILES = ("rejected.parquet", "malformed.parquet")
 REJECT_COLUMNS = "_source_row, _reject_reason, _reject_column, _reject_detail, _raw_record"

@@ -111,7 +111,12 @@ def _date_formats(date_order: str | None) -> list[str]:
     # US exports write 12-hour times: '3/1/2024 2:15:00 PM'.
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M",
              " %I:%M:%S %p", " %I:%M %p"]
-    return formats + [f + t for f in ("%Y-%m-%d", *short_year, slash, dotted, dashed) for t in times]
+    # French exports write the hour with an 'h', with or without minutes, maybe after 'à' ('01/03/2024 14h',
+    # '2024-03-01 à 14h05'). Last: only a value no other layout reads tries them.
+    french_times = [" %Hh%M", " %Hh", " à %Hh%M", " à %Hh", " à %H:%M"]
+    numeric_dates = ("%Y-%m-%d", *short_year, slash, dotted, dashed)
+    return (formats + [f + t for f in numeric_dates for t in times]
+            + [f + t for f in numeric_dates for t in french_times])
 
 
 def candidate_date_formats(date_order: str) -> list[str]:
@@ -128,10 +133,11 @@ FRENCH_MONTHS = {
 }
 # a day of the week, skipped; day (with '1er' for the first; none for a month alone), month word (maybe
 # with its abbreviation's point), year, apart by spaces or dashes ('01-mars-2024'); a time, maybe after
-# 'à', with ':' or 'h' ('14h05')
+# 'à', with ':' or 'h' ('14h05'), or the hour alone ('14h')
 _WEEKDAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu|ven|sam|dim"
+_FRENCH_TIME = r",?(?:\s+a)?(\s+\d{1,2}(?:[:h]\d\d(?::\d\d)?|h))?$"
 _FRENCH_DATE = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(?:(\d{{1,2}})(?:er)?[\s-]+)?([a-z]+)\.?[\s-]+(\d{{4}})"
-                r",?(?:\s+a)?(\s+\d{1,2}[:h]\d\d(?::\d\d)?)?$")
+                + _FRENCH_TIME)
 # Excel's serial days, read from 1990-01-01 to 2100-01-01 (both five digits long); Unix times of ten digits
 # (seconds) or thirteen (milliseconds) start in September 2001 and are read until 2100-01-01.
 _FIRST_SERIAL, _LAST_SERIAL = "32874", "73051"
@@ -150,7 +156,9 @@ def french_month_sql(value: str) -> str:
     for word, number in FRENCH_MONTHS.items():
         rewritten = f"replace({rewritten}, '-{word}-', '-{number:02d}-')"
     rewritten = f"replace({rewritten}, 'h', ':')"  # no month's word is left: only a time's 'h' ('14h05')
-    return f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-'])"
+    # '14h' became '14:'
+    return (f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-', "
+            f"'%Y-%m-%d %H:'])")
 
 
 def excel_serial_sql(value: str) -> str:
@@ -244,12 +252,15 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # Values ending in a letter (one cheap test: most values end in a digit) are read without it: AM/PM
         # by the formats alone, a zone's name as a timestamptz, which knows the IANA names and the common
         # abbreviations; any other word leaves the value unread (invalid_date) rather than ignored.
-        ends_in_letter = f"ord(substring({value}, length({value}), 1)) > 64"
+        # A French hour ('01/03/2024 14h') ends in a letter but is no word: it goes where dates ending in a
+        # digit go.
+        ends_in_word = (f"ord(substring({value}, length({value}), 1)) > 64 "
+                        f"and not regexp_matches({value}, '[0-9][hH]$')")
         twelve_hour = f"try_strptime({value}, {every_format})"
         in_named_zone = (f"case when regexp_matches({value}, '{_NAMED_ZONE_SUFFIX}') "
                          f"then (try_cast({value} as timestamptz) at time zone 'UTC') end")
         parsed = (f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} "
-                  f"when {ends_in_letter} then (case when upper(right({value}, 2)) in ('AM', 'PM') "
+                  f"when {ends_in_word} then (case when upper(right({value}, 2)) in ('AM', 'PM') "
                   f"then {twelve_hour} else {in_named_zone} end) else {naive} end")
         return f"cast({parsed} as date)" if kind is ColumnType.DATE else f"cast({parsed} as timestamp)"
     if kind in (ColumnType.DECIMAL, ColumnType.QUANTITY, ColumnType.UNIT_PRICE):

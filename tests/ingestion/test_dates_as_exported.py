@@ -44,10 +44,44 @@ MARCH_1 = datetime(2024, 3, 1)
     ("vendredi 1 mars 2024", MARCH_1),               # a day of the week is skipped
     ("ven. 1 mars 2024, 14h05", datetime(2024, 3, 1, 14, 5)),
     ("jeudi 7 mars 2024 à 9h30", datetime(2024, 3, 7, 9, 30)),
+    ("1 mars 2024 14h", datetime(2024, 3, 1, 14)),   # the hour alone
+    ("1er mars 2024 à 9h", datetime(2024, 3, 1, 9)),
+    ("1 MARS 2024 14H", datetime(2024, 3, 1, 14)),
 ])
 def test_french_month_names_with_or_without_accents_and_abbreviated(raw, expected):
     row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
     assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("01/03/2024 14h", datetime(2024, 3, 1, 14)),
+    ("01/03/2024 9h", datetime(2024, 3, 1, 9)),
+    ("01/03/2024 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("01/03/2024 à 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("01/03/2024 à 14:05", datetime(2024, 3, 1, 14, 5)),
+    ("01.03.2024 14h", datetime(2024, 3, 1, 14)),
+    ("01/03/24 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 à 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 à 14h05", datetime(2024, 3, 1, 14, 5)),
+])
+def test_numeric_dates_with_a_french_hour(raw, expected):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize("raw", [
+    "1 mars 2024 25h",     # no such hour
+    "01/03/2024 24h",
+    "01/03/2024 14h60",    # no such minute
+    "01/03/2024 14h05:09",  # seconds after an 'h' are not written
+    "01/03/2024 h",
+    "2024-03-01 14 h",
+])
+def test_french_hours_that_are_no_time_stay_invalid_dates(raw):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"], row["_reject_column"]) == (
+        None, "invalid_date", "ordered_at")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -150,6 +184,17 @@ def test_a_file_mixing_forms_loads_each_to_its_date_and_quarantines_the_rest(tmp
                       ("O5", datetime(2024, 3, 1, 12)), ("O6", datetime(2024, 3, 1, 12)),
                       ("O7", datetime(2024, 3, 13)), ("O8", MARCH_1), ("O11", MARCH_1)]
     assert quarantined == [(9, "invalid_date"), (10, "invalid_date")]
+
+
+def test_a_file_of_french_hours_loads_its_times_and_its_dates_tell_day_from_month(tmp_path):
+    loaded, quarantined = loaded_dates(tmp_path, {"orders_2024.csv": orders_file(
+        "01/03/2024 14h", "13/03/2024 9h30", "2024-03-01 à 14h", "1 mars 2024 14h", "01/03/2024 25h")})
+
+    assert loaded == [("O1", datetime(2024, 3, 1, 14)), ("O2", datetime(2024, 3, 13, 9, 30)),
+                      ("O3", datetime(2024, 3, 1, 14)), ("O4", datetime(2024, 3, 1, 14))]
+    assert quarantined == [(5, "invalid_date")]
+    told = evidence_of(["13/03/2024 14h", "01/02/2024 9h"])
+    assert (told.order, told.day_first_example, told.ambiguous) == ("dmy", "13/03/2024 14h", 1)
 
 
 @pytest.mark.parametrize("dates", [
