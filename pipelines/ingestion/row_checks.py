@@ -138,6 +138,13 @@ _WEEKDAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu
 _FRENCH_TIME = r",?(?:\s+a)?(\s+\d{1,2}(?:[:h]\d\d(?::\d\d)?|h))?$"
 _FRENCH_DATE = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(?:(\d{{1,2}})(?:er)?[\s-]+)?([a-z]+)\.?[\s-]+(\d{{4}})"
                 + _FRENCH_TIME)
+# The same with a two-digit year ('1 mars 24'), the day required: 'mars 24' may be the 24th of March.
+_FRENCH_DATE_SHORT_YEAR = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(\d{{1,2}})(?:er)?[\s-]+([a-z]+)\.?[\s-]+(\d\d)"
+                           + _FRENCH_TIME)
+# The layouts of a French date once rewritten (french_month_sql): '14h' has become '14:'; a two-digit year
+# follows a '~', which no layout of a four-digit year reads ('%Y' would read '24' as the year 24).
+_FRENCH_REWRITTEN_LAYOUTS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-", "%Y-%m-%d %H:",
+                             "~%y-%m-%d", "~%y-%m-%d %H:%M", "~%y-%m-%d %H:%M:%S", "~%y-%m-%d %H:"]
 # Excel's serial days, read from 1990-01-01 to 2100-01-01 (both five digits long); Unix times of ten digits
 # (seconds) or thirteen (milliseconds) start in September 2001 and are read until 2100-01-01.
 _FIRST_SERIAL, _LAST_SERIAL = "32874", "73051"
@@ -146,19 +153,22 @@ _UNIX_2100 = "4102444800"
 
 def french_month_sql(value: str) -> str:
     """SQL reading the trimmed text `value` as a date (and time) whose month is a French word, NULL when
-    it is not one. 'mars 2024', a month alone, is its first day, as '2024-03' is.
+    it is not one. 'mars 2024', a month alone, is its first day, as '2024-03' is. A two-digit year is read
+    as '%y' reads '01/03/24': 00 to 68 are 2000 to 2068, 69 to 99 are 1969 to 1999 ('1 mars 24' is
+    2024-03-01; a year after the load day is a future_date anyway).
 
-    DuckDB's %b and %B read English only: the value is rewritten '2024-mars-1 14:05', then the month's word,
-    between its dashes, becomes its number. Each function is written once: DuckDB computes an expression
-    written twice for every row, before the coalesce that spares the values read earlier.
+    DuckDB's %b and %B read English only: the value is rewritten '2024-mars-1 14:05' ('~24-mars-1 14:05'
+    with a two-digit year), then the month's word, between its dashes, becomes its number. Each function is
+    written once: DuckDB computes an expression written twice for every row, before the coalesce that
+    spares the values read earlier.
     """
     rewritten = f"regexp_replace(strip_accents(lower({value})), '{_FRENCH_DATE}', '\\3-\\2-\\1\\4')"
+    # A four-digit year's rewriting ('2024-mars-1') never matches the pattern of a two-digit one.
+    rewritten = f"regexp_replace({rewritten}, '{_FRENCH_DATE_SHORT_YEAR}', '~\\3-\\2-\\1\\4')"
     for word, number in FRENCH_MONTHS.items():
         rewritten = f"replace({rewritten}, '-{word}-', '-{number:02d}-')"
     rewritten = f"replace({rewritten}, 'h', ':')"  # no month's word is left: only a time's 'h' ('14h05')
-    # '14h' became '14:'
-    return (f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-', "
-            f"'%Y-%m-%d %H:'])")
+    return f"try_strptime({rewritten}, {_sql_list(_FRENCH_REWRITTEN_LAYOUTS)})"
 
 
 def excel_serial_sql(value: str) -> str:
