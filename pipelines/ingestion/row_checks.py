@@ -105,8 +105,10 @@ def _date_formats(date_order: str | None) -> list[str]:
     # that read a column equally well is the one kept (parsing._with_likely_date_formats).
     short_year = [f.replace("%Y", "%y") for f in (slash, dotted, dashed)]
     # English month names ('Mar 1, 2024', '01-Mar-2024'), compact dates ('20240301'), and a month alone
-    # ('2024-01', a monthly spend sheet), read as its first day.
-    named_month = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y"]
+    # ('2024-01', a monthly spend sheet), read as its first day. Two-digit years first here too: French
+    # abbreviations are English ones ('1 oct 24', '01-mar-24'), and '%Y' would read the year 24.
+    named_month_four = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y"]
+    named_month = [f.replace("%Y", "%y") for f in named_month_four] + named_month_four
     formats = ["%Y-%m-%d", *short_year, slash, dotted, dashed, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
     # US exports write 12-hour times: '3/1/2024 2:15:00 PM'.
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M",

@@ -73,6 +73,25 @@ def test_french_month_names_with_a_two_digit_year(raw, expected):
     assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1 mar 24", MARCH_1),                            # French abbreviations that are English ones
+    ("01-mar-24", MARCH_1),
+    ("1 oct 24", datetime(2024, 10, 1)),
+    ("1 nov 24", datetime(2024, 11, 1)),
+    ("1 dec 24", datetime(2024, 12, 1)),
+    ("1 mar 24 14:05", datetime(2024, 3, 1, 14, 5)),
+    ("1 Mar 24", MARCH_1),                            # and English dates with two-digit years
+    ("01-Mar-24", MARCH_1),
+    ("Mar 1, 24", MARCH_1),
+    ("March 1, 24", MARCH_1),
+    ("1 March 2024", MARCH_1),                        # four digits read as ever
+    ("01-Mar-2024", MARCH_1),
+])
+def test_a_two_digit_year_after_an_english_or_shared_abbreviation_is_not_the_year_24(raw, expected):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
 @pytest.mark.parametrize("year", ["00", "24", "68", "69", "99"])
 def test_a_french_two_digit_year_is_the_year_a_numeric_one_is(year):
     french = check_rows(ORDERS, [order(ordered_at=f"13 mars {year}")])[0]
@@ -180,6 +199,7 @@ def test_a_date_only_column_keeps_the_day_of_a_serial_and_of_a_french_date():
 @pytest.mark.parametrize(("values", "likely"), [
     (["1 mars 2024", "2 mars 2024", "3 avr. 2024"], "french month"),
     (["1 mars 24", "2 mars 24", "3 avr. 24 14h"], "french month"),
+    (["1 Mar 24", "2 mar 24", "3 oct 24"], "%d %b %y"),
     (["45352", "45353.5", "45354"], "excel serial"),
     (["1709294400", "1709294400000", "1709380800"], "unix time"),
 ])
