@@ -97,33 +97,42 @@ def _sql_list(values) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _date_formats(date_order: str | None) -> list[str]:
+def _numeric_dates(date_order: str | None) -> list[str]:
+    """The layouts of a date in digits, which a time may follow: ISO, then the file's day/month order."""
     slash = "%d/%m/%Y" if date_order == "dmy" else "%m/%d/%Y"
     dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
     dashed = "%d-%m-%Y" if date_order == "dmy" else "%m-%d-%Y"
     # Two-digit years ('01/23/24') before four: '%Y' reads '24' as the year 24. The first format of those
     # that read a column equally well is the one kept (parsing._with_likely_date_formats).
     short_year = [f.replace("%Y", "%y") for f in (slash, dotted, dashed)]
+    return ["%Y-%m-%d", *short_year, slash, dotted, dashed]
+
+
+def _date_formats(date_order: str | None) -> list[str]:
+    numeric_dates = _numeric_dates(date_order)
     # English month names ('Mar 1, 2024', '01-Mar-2024'), compact dates ('20240301'), and a month alone
     # ('2024-01', a monthly spend sheet), read as its first day. Two-digit years first here too: French
     # abbreviations are English ones ('1 oct 24', '01-mar-24'), and '%Y' would read the year 24.
     named_month_four = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y"]
     named_month = [f.replace("%Y", "%y") for f in named_month_four] + named_month_four
-    formats = ["%Y-%m-%d", *short_year, slash, dotted, dashed, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
+    formats = [*numeric_dates, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
     # US exports write 12-hour times: '3/1/2024 2:15:00 PM'.
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M",
              " %I:%M:%S %p", " %I:%M %p"]
-    # French exports write the hour with an 'h', with or without minutes, maybe after 'à' ('01/03/2024 14h',
-    # '2024-03-01 à 14h05'). Last: only a value no other layout reads tries them.
+    return formats + [f + t for f in numeric_dates for t in times]
+
+
+def _french_time_formats(date_order: str | None) -> list[str]:
+    """French exports write the hour with an 'h', with or without minutes, maybe after 'à'
+    ('01/03/2024 14h', '2024-03-01 à 14h05'): tried after every other layout, by values with an 'h' or an
+    'à' only."""
     french_times = [" %Hh%M", " %Hh", " à %Hh%M", " à %Hh", " à %H:%M"]
-    numeric_dates = ("%Y-%m-%d", *short_year, slash, dotted, dashed)
-    return (formats + [f + t for f in numeric_dates for t in times]
-            + [f + t for f in numeric_dates for t in french_times])
+    return [f + t for f in _numeric_dates(date_order) for t in french_times]
 
 
 def candidate_date_formats(date_order: str) -> list[str]:
     """Every naive date/time layout accepted, in the order they are tried."""
-    return _date_formats(date_order)
+    return _date_formats(date_order) + _french_time_formats(date_order)
 
 
 # French exports name the month in French ('1 mars 2024', '1er févr. 2024 14:05'); accents and capitals are
@@ -210,7 +219,8 @@ def _date_forms_beyond_formats(value: str) -> dict[str, str]:
 def detect_date_format_sql(value: str, date_order: str) -> str:
     """SQL giving, over a sample, how many values each candidate format, and each form no format reads,
     parses (to pick the likeliest)."""
-    counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\"" for f in _date_formats(date_order))
+    counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\""
+                       for f in candidate_date_formats(date_order))
     beyond = ", ".join(f"count({sql}) as \"{name}\""
                        for name, sql in _date_forms_beyond_formats(value).items())
     return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}, {beyond}"
@@ -255,7 +265,9 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # coalesce evaluates its later arguments only for the values the first one left null: ISO dates
         # (most) never reach the formats, nor the French months, serials and Unix times after them.
         every_format = _sql_list(_date_formats(rules.date_order))
-        naive = (f"coalesce({first_try}, try_strptime({value}, {every_format}), "
+        french_time = (f"case when contains({value}, 'h') or contains({value}, 'à') "
+                       f"then try_strptime({value}, {_sql_list(_french_time_formats(rules.date_order))}) end")
+        naive = (f"coalesce({first_try}, try_strptime({value}, {every_format}), {french_time}, "
                  f"{', '.join(beyond_formats.values())})")
         # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
         offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
