@@ -97,26 +97,42 @@ def _sql_list(values) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _date_formats(date_order: str | None) -> list[str]:
+def _numeric_dates(date_order: str | None) -> list[str]:
+    """The layouts of a date in digits, which a time may follow: ISO, then the file's day/month order."""
     slash = "%d/%m/%Y" if date_order == "dmy" else "%m/%d/%Y"
     dotted = "%d.%m.%Y" if date_order == "dmy" else "%m.%d.%Y"
     dashed = "%d-%m-%Y" if date_order == "dmy" else "%m-%d-%Y"
     # Two-digit years ('01/23/24') before four: '%Y' reads '24' as the year 24. The first format of those
     # that read a column equally well is the one kept (parsing._with_likely_date_formats).
     short_year = [f.replace("%Y", "%y") for f in (slash, dotted, dashed)]
+    return ["%Y-%m-%d", *short_year, slash, dotted, dashed]
+
+
+def _date_formats(date_order: str | None) -> list[str]:
+    numeric_dates = _numeric_dates(date_order)
     # English month names ('Mar 1, 2024', '01-Mar-2024'), compact dates ('20240301'), and a month alone
-    # ('2024-01', a monthly spend sheet), read as its first day.
-    named_month = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y"]
-    formats = ["%Y-%m-%d", *short_year, slash, dotted, dashed, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
+    # ('2024-01', a monthly spend sheet), read as its first day. Two-digit years first here too: French
+    # abbreviations are English ones ('1 oct 24', '01-mar-24'), and '%Y' would read the year 24.
+    named_month_four = ["%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y"]
+    named_month = [f.replace("%Y", "%y") for f in named_month_four] + named_month_four
+    formats = [*numeric_dates, "%Y/%m/%d", *named_month, "%Y%m%d", "%Y-%m"]
     # US exports write 12-hour times: '3/1/2024 2:15:00 PM'.
     times = [" %H:%M:%S", " %H:%M:%S.%f", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", "T%H:%M",
              " %I:%M:%S %p", " %I:%M %p"]
-    return formats + [f + t for f in ("%Y-%m-%d", *short_year, slash, dotted, dashed) for t in times]
+    return formats + [f + t for f in numeric_dates for t in times]
+
+
+def _french_time_formats(date_order: str | None) -> list[str]:
+    """French exports write the hour with an 'h', with or without minutes, maybe after 'à'
+    ('01/03/2024 14h', '2024-03-01 à 14h05'): tried after every other layout, by values with an 'h' or an
+    'à' only."""
+    french_times = [" %Hh%M", " %Hh", " à %Hh%M", " à %Hh", " à %H:%M"]
+    return [f + t for f in _numeric_dates(date_order) for t in french_times]
 
 
 def candidate_date_formats(date_order: str) -> list[str]:
     """Every naive date/time layout accepted, in the order they are tried."""
-    return _date_formats(date_order)
+    return _date_formats(date_order) + _french_time_formats(date_order)
 
 
 # French exports name the month in French ('1 mars 2024', '1er févr. 2024 14:05'); accents and capitals are
@@ -128,10 +144,18 @@ FRENCH_MONTHS = {
 }
 # a day of the week, skipped; day (with '1er' for the first; none for a month alone), month word (maybe
 # with its abbreviation's point), year, apart by spaces or dashes ('01-mars-2024'); a time, maybe after
-# 'à', with ':' or 'h' ('14h05')
+# 'à', with ':' or 'h' ('14h05'), or the hour alone ('14h')
 _WEEKDAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu|ven|sam|dim"
+_FRENCH_TIME = r",?(?:\s+a)?(\s+\d{1,2}(?:[:h]\d\d(?::\d\d)?|h))?$"
 _FRENCH_DATE = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(?:(\d{{1,2}})(?:er)?[\s-]+)?([a-z]+)\.?[\s-]+(\d{{4}})"
-                r",?(?:\s+a)?(\s+\d{1,2}[:h]\d\d(?::\d\d)?)?$")
+                + _FRENCH_TIME)
+# The same with a two-digit year ('1 mars 24'), the day required: 'mars 24' may be the 24th of March.
+_FRENCH_DATE_SHORT_YEAR = (rf"^(?:(?:{_WEEKDAYS})\.?,?\s+)?(\d{{1,2}})(?:er)?[\s-]+([a-z]+)\.?[\s-]+(\d\d)"
+                           + _FRENCH_TIME)
+# The layouts of a French date once rewritten (french_month_sql): '14h' has become '14:'; a two-digit year
+# follows a '~', which no layout of a four-digit year reads ('%Y' would read '24' as the year 24).
+_FRENCH_REWRITTEN_LAYOUTS = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-", "%Y-%m-%d %H:",
+                             "~%y-%m-%d", "~%y-%m-%d %H:%M", "~%y-%m-%d %H:%M:%S", "~%y-%m-%d %H:"]
 # Excel's serial days, read from 1990-01-01 to 2100-01-01 (both five digits long); Unix times of ten digits
 # (seconds) or thirteen (milliseconds) start in September 2001 and are read until 2100-01-01.
 _FIRST_SERIAL, _LAST_SERIAL = "32874", "73051"
@@ -140,17 +164,22 @@ _UNIX_2100 = "4102444800"
 
 def french_month_sql(value: str) -> str:
     """SQL reading the trimmed text `value` as a date (and time) whose month is a French word, NULL when
-    it is not one. 'mars 2024', a month alone, is its first day, as '2024-03' is.
+    it is not one. 'mars 2024', a month alone, is its first day, as '2024-03' is. A two-digit year is read
+    as '%y' reads '01/03/24': 00 to 68 are 2000 to 2068, 69 to 99 are 1969 to 1999 ('1 mars 24' is
+    2024-03-01; a year after the load day is a future_date anyway).
 
-    DuckDB's %b and %B read English only: the value is rewritten '2024-mars-1 14:05', then the month's word,
-    between its dashes, becomes its number. Each function is written once: DuckDB computes an expression
-    written twice for every row, before the coalesce that spares the values read earlier.
+    DuckDB's %b and %B read English only: the value is rewritten '2024-mars-1 14:05' ('~24-mars-1 14:05'
+    with a two-digit year), then the month's word, between its dashes, becomes its number. Each function is
+    written once: DuckDB computes an expression written twice for every row, before the coalesce that
+    spares the values read earlier.
     """
     rewritten = f"regexp_replace(strip_accents(lower({value})), '{_FRENCH_DATE}', '\\3-\\2-\\1\\4')"
+    # A four-digit year's rewriting ('2024-mars-1') never matches the pattern of a two-digit one.
+    rewritten = f"regexp_replace({rewritten}, '{_FRENCH_DATE_SHORT_YEAR}', '~\\3-\\2-\\1\\4')"
     for word, number in FRENCH_MONTHS.items():
         rewritten = f"replace({rewritten}, '-{word}-', '-{number:02d}-')"
     rewritten = f"replace({rewritten}, 'h', ':')"  # no month's word is left: only a time's 'h' ('14h05')
-    return f"try_strptime({rewritten}, ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-'])"
+    return f"try_strptime({rewritten}, {_sql_list(_FRENCH_REWRITTEN_LAYOUTS)})"
 
 
 def excel_serial_sql(value: str) -> str:
@@ -190,7 +219,8 @@ def _date_forms_beyond_formats(value: str) -> dict[str, str]:
 def detect_date_format_sql(value: str, date_order: str) -> str:
     """SQL giving, over a sample, how many values each candidate format, and each form no format reads,
     parses (to pick the likeliest)."""
-    counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\"" for f in _date_formats(date_order))
+    counts = ", ".join(f"count(try_strptime({value}, '{f}')) as \"{f}\""
+                       for f in candidate_date_formats(date_order))
     beyond = ", ".join(f"count({sql}) as \"{name}\""
                        for name, sql in _date_forms_beyond_formats(value).items())
     return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}, {beyond}"
@@ -235,7 +265,9 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # coalesce evaluates its later arguments only for the values the first one left null: ISO dates
         # (most) never reach the formats, nor the French months, serials and Unix times after them.
         every_format = _sql_list(_date_formats(rules.date_order))
-        naive = (f"coalesce({first_try}, try_strptime({value}, {every_format}), "
+        french_time = (f"case when contains({value}, 'h') or contains({value}, 'à') "
+                       f"then try_strptime({value}, {_sql_list(_french_time_formats(rules.date_order))}) end")
+        naive = (f"coalesce({first_try}, try_strptime({value}, {every_format}), {french_time}, "
                  f"{', '.join(beyond_formats.values())})")
         # Shopify writes '2025-10-07 09:50:26 +0200': the space before the offset goes.
         offset_joined = f"regexp_replace(regexp_replace({value}, '\\s*Z$', '+00:00'), '\\s+([+-]\\d\\d:?\\d\\d)$', '\\1')"
@@ -244,12 +276,15 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         # Values ending in a letter (one cheap test: most values end in a digit) are read without it: AM/PM
         # by the formats alone, a zone's name as a timestamptz, which knows the IANA names and the common
         # abbreviations; any other word leaves the value unread (invalid_date) rather than ignored.
-        ends_in_letter = f"ord(substring({value}, length({value}), 1)) > 64"
+        # A French hour ('01/03/2024 14h') ends in a letter but is no word: it goes where dates ending in a
+        # digit go.
+        ends_in_word = (f"ord(substring({value}, length({value}), 1)) > 64 "
+                        f"and not regexp_matches({value}, '[0-9][hH]$')")
         twelve_hour = f"try_strptime({value}, {every_format})"
         in_named_zone = (f"case when regexp_matches({value}, '{_NAMED_ZONE_SUFFIX}') "
                          f"then (try_cast({value} as timestamptz) at time zone 'UTC') end")
         parsed = (f"case when regexp_matches({value}, '{_TZ_SUFFIX}') then {zoned} "
-                  f"when {ends_in_letter} then (case when upper(right({value}, 2)) in ('AM', 'PM') "
+                  f"when {ends_in_word} then (case when upper(right({value}, 2)) in ('AM', 'PM') "
                   f"then {twelve_hour} else {in_named_zone} end) else {naive} end")
         return f"cast({parsed} as date)" if kind is ColumnType.DATE else f"cast({parsed} as timestamp)"
     if kind in (ColumnType.DECIMAL, ColumnType.QUANTITY, ColumnType.UNIT_PRICE):

@@ -44,10 +44,113 @@ MARCH_1 = datetime(2024, 3, 1)
     ("vendredi 1 mars 2024", MARCH_1),               # a day of the week is skipped
     ("ven. 1 mars 2024, 14h05", datetime(2024, 3, 1, 14, 5)),
     ("jeudi 7 mars 2024 à 9h30", datetime(2024, 3, 7, 9, 30)),
+    ("1 mars 2024 14h", datetime(2024, 3, 1, 14)),   # the hour alone
+    ("1er mars 2024 à 9h", datetime(2024, 3, 1, 9)),
+    ("1 MARS 2024 14H", datetime(2024, 3, 1, 14)),
 ])
 def test_french_month_names_with_or_without_accents_and_abbreviated(raw, expected):
     row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
     assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1 mars 24", MARCH_1),
+    ("01 mars 24", MARCH_1),
+    ("1er févr. 24 14:05", datetime(2024, 2, 1, 14, 5)),
+    ("01-mars-24", MARCH_1),
+    ("vendredi 1 mars 24", MARCH_1),
+    ("ven. 1 mars 24, 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("1 mai 24 à 9h30", datetime(2024, 5, 1, 9, 30)),
+    ("1 mars 24 14h", datetime(2024, 3, 1, 14)),
+    ("29 févr. 24", datetime(2024, 2, 29)),
+    ("12 déc. 23", datetime(2023, 12, 12)),
+    ("1 janv 00", datetime(2000, 1, 1)),
+    ("1 mars 69", datetime(1969, 3, 1)),             # as '%y' reads '01/03/69'
+    ("31 déc. 99", datetime(1999, 12, 31)),
+])
+def test_french_month_names_with_a_two_digit_year(raw, expected):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1 mar 24", MARCH_1),                            # French abbreviations that are English ones
+    ("01-mar-24", MARCH_1),
+    ("1 oct 24", datetime(2024, 10, 1)),
+    ("1 nov 24", datetime(2024, 11, 1)),
+    ("1 dec 24", datetime(2024, 12, 1)),
+    ("1 mar 24 14:05", datetime(2024, 3, 1, 14, 5)),
+    ("1 Mar 24", MARCH_1),                            # and English dates with two-digit years
+    ("01-Mar-24", MARCH_1),
+    ("Mar 1, 24", MARCH_1),
+    ("March 1, 24", MARCH_1),
+    ("1 March 2024", MARCH_1),                        # four digits read as ever
+    ("01-Mar-2024", MARCH_1),
+])
+def test_a_two_digit_year_after_an_english_or_shared_abbreviation_is_not_the_year_24(raw, expected):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize("year", ["00", "24", "68", "69", "99"])
+def test_a_french_two_digit_year_is_the_year_a_numeric_one_is(year):
+    french = check_rows(ORDERS, [order(ordered_at=f"13 mars {year}")])[0]
+    numeric = check_rows(ORDERS, [order(ordered_at=f"13/03/{year}")],
+                         date_formats=(("ordered_at", "%d/%m/%y"),))[0]
+    assert french["ordered_at"] == numeric["ordered_at"]
+    assert french["_reject_reason"] == numeric["_reject_reason"]
+
+
+@pytest.mark.parametrize("raw", [
+    "32 mars 24",          # no 32nd
+    "29 févr. 23",         # 2023 is no leap year
+    "mars 24",             # a month alone with two digits may be the 24th of March
+    "24 mars",             # no year
+    "1 mardi 24",          # a day of the week is no month
+    "1 mars 4",            # a year of one digit or three
+    "1 mars 124",
+    "1 mars 24h",          # an hour is no year
+])
+def test_french_dates_with_two_digits_that_are_no_date_stay_invalid_dates(raw):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"], row["_reject_column"]) == (
+        None, "invalid_date", "ordered_at")
+
+
+def test_a_two_digit_year_after_the_load_day_is_a_future_date():
+    row = check_rows(ORDERS, [order(ordered_at="1 mars 68")])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (datetime(2068, 3, 1), "future_date")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("01/03/2024 14h", datetime(2024, 3, 1, 14)),
+    ("01/03/2024 9h", datetime(2024, 3, 1, 9)),
+    ("01/03/2024 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("01/03/2024 à 14h05", datetime(2024, 3, 1, 14, 5)),
+    ("01/03/2024 à 14:05", datetime(2024, 3, 1, 14, 5)),
+    ("01.03.2024 14h", datetime(2024, 3, 1, 14)),
+    ("01/03/24 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 à 14h", datetime(2024, 3, 1, 14)),
+    ("2024-03-01 à 14h05", datetime(2024, 3, 1, 14, 5)),
+])
+def test_numeric_dates_with_a_french_hour(raw, expected):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"]) == (expected, None)
+
+
+@pytest.mark.parametrize("raw", [
+    "1 mars 2024 25h",     # no such hour
+    "01/03/2024 24h",
+    "01/03/2024 14h60",    # no such minute
+    "01/03/2024 14h05:09",  # seconds after an 'h' are not written
+    "01/03/2024 h",
+    "2024-03-01 14 h",
+])
+def test_french_hours_that_are_no_time_stay_invalid_dates(raw):
+    row = check_rows(ORDERS, [order(ordered_at=raw)])[0]
+    assert (row["ordered_at"], row["_reject_reason"], row["_reject_column"]) == (
+        None, "invalid_date", "ordered_at")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -69,7 +172,6 @@ def test_excel_serial_days_and_unix_times(raw, expected):
 @pytest.mark.parametrize("raw", [
     "1 mardi 2024",        # a day of the week is no month
     "32 mars 2024",
-    "1 mars 24",           # a French month with a two-digit year is not read
     "99999",               # serials from 1990 to 2100 only
     "32873",
     "73052",
@@ -96,6 +198,8 @@ def test_a_date_only_column_keeps_the_day_of_a_serial_and_of_a_french_date():
 
 @pytest.mark.parametrize(("values", "likely"), [
     (["1 mars 2024", "2 mars 2024", "3 avr. 2024"], "french month"),
+    (["1 mars 24", "2 mars 24", "3 avr. 24 14h"], "french month"),
+    (["1 Mar 24", "2 mar 24", "3 oct 24"], "%d %b %y"),
     (["45352", "45353.5", "45354"], "excel serial"),
     (["1709294400", "1709294400000", "1709380800"], "unix time"),
 ])
@@ -120,6 +224,7 @@ def test_serials_unix_times_and_french_months_say_nothing_of_day_or_month_first(
     assert (mixed.ambiguous, mixed.ambiguous_example, mixed.order) == (1, "01/02/2024", None)
     told = evidence_of(["1 mars 2024", "45352", "13/02/2024"])
     assert (told.order, told.day_first_example) == ("dmy", "13/02/2024")
+    assert evidence_of(["01-mars-24", "1 mars 24", "ven. 1 mars 24"]) == DateOrderEvidence()
 
 
 def orders_file(*dates: str) -> bytes:
@@ -150,6 +255,25 @@ def test_a_file_mixing_forms_loads_each_to_its_date_and_quarantines_the_rest(tmp
                       ("O5", datetime(2024, 3, 1, 12)), ("O6", datetime(2024, 3, 1, 12)),
                       ("O7", datetime(2024, 3, 13)), ("O8", MARCH_1), ("O11", MARCH_1)]
     assert quarantined == [(9, "invalid_date"), (10, "invalid_date")]
+
+
+def test_a_file_of_french_hours_loads_its_times_and_its_dates_tell_day_from_month(tmp_path):
+    loaded, quarantined = loaded_dates(tmp_path, {"orders_2024.csv": orders_file(
+        "01/03/2024 14h", "13/03/2024 9h30", "2024-03-01 à 14h", "1 mars 2024 14h", "01/03/2024 25h")})
+
+    assert loaded == [("O1", datetime(2024, 3, 1, 14)), ("O2", datetime(2024, 3, 13, 9, 30)),
+                      ("O3", datetime(2024, 3, 1, 14)), ("O4", datetime(2024, 3, 1, 14))]
+    assert quarantined == [(5, "invalid_date")]
+    told = evidence_of(["13/03/2024 14h", "01/02/2024 9h"])
+    assert (told.order, told.day_first_example, told.ambiguous) == ("dmy", "13/03/2024 14h", 1)
+
+
+def test_a_file_of_french_dates_with_two_digit_years_loads_them_in_this_century(tmp_path):
+    loaded, quarantined = loaded_dates(tmp_path, {"orders_2024.csv": orders_file(
+        "1 mars 24", "1er févr. 24 14:05", "01-mars-24", "vendredi 1 mars 24", "32 mars 24", "mars 24")})
+
+    assert loaded == [("O1", MARCH_1), ("O2", datetime(2024, 2, 1, 14, 5)), ("O3", MARCH_1), ("O4", MARCH_1)]
+    assert quarantined == [(5, "invalid_date"), (6, "invalid_date")]
 
 
 @pytest.mark.parametrize("dates", [
