@@ -66,6 +66,7 @@ from pipelines.ingestion.row_checks import (
     ParseRules,
     detect_date_format_sql,
     typed_rows_sql,
+    year_first_cast_sql,
 )
 from pipelines.ingestion.source_config import SourceConfig
 
@@ -327,7 +328,7 @@ def _with_likely_date_formats(
             continue
         value = f"nullif(trim({column.name}), '')"
         # Most files write dates DuckDB's cast reads: then no other layout needs trying.
-        cast, present = con.execute(f"select count(try_cast({value} as timestamp)), count({value}) "
+        cast, present = con.execute(f"select count({year_first_cast_sql(value)}), count({value}) "
                                     "from sample_batch").fetchall()[0]
         if present and cast == present:
             formats.append((column.name, "cast"))

@@ -216,6 +216,13 @@ def _date_forms_beyond_formats(value: str) -> dict[str, str]:
             "unix time": unix_time_sql(value)}
 
 
+def year_first_cast_sql(value: str) -> str:
+    """DuckDB's cast of a date, for the values that start with a four-digit year (2024-03-01, 2024/3/1,
+    2024-03-01T10:15): the cast also reads 15/03/24 as the 24th of March of the year 15, where the formats
+    read the 15th of March 2024."""
+    return f"try_cast(case when substring({value}, 5, 1) in ('-', '/') then {value} end as timestamp)"
+
+
 def detect_date_format_sql(value: str, date_order: str) -> str:
     """SQL giving, over a sample, how many values each candidate format, and each form no format reads,
     parses (to pick the likeliest)."""
@@ -223,7 +230,7 @@ def detect_date_format_sql(value: str, date_order: str) -> str:
                        for f in candidate_date_formats(date_order))
     beyond = ", ".join(f"count({sql}) as \"{name}\""
                        for name, sql in _date_forms_beyond_formats(value).items())
-    return f"count(try_cast({value} as timestamp)) as \"cast\", {counts}, {beyond}"
+    return f"count({year_first_cast_sql(value)}) as \"cast\", {counts}, {beyond}"
 
 
 def identifier_sql(value: str) -> str:
@@ -257,7 +264,7 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
         likely = rules.date_format(column)
         beyond_formats = _date_forms_beyond_formats(value)
         if likely in (None, "cast"):
-            first_try = f"try_cast({value} as timestamp)"
+            first_try = year_first_cast_sql(value)
         elif likely in beyond_formats:
             first_try = beyond_formats.pop(likely)
         else:

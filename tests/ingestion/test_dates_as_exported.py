@@ -276,6 +276,21 @@ def test_a_file_of_french_dates_with_two_digit_years_loads_them_in_this_century(
     assert quarantined == [(5, "invalid_date"), (6, "invalid_date")]
 
 
+@pytest.mark.parametrize(("dates", "expected"), [
+    (("15/03/24", "01/03/24 10:15", "28/02/24"), [datetime(2024, 3, 15), datetime(2024, 3, 1, 10, 15),
+                                                  datetime(2024, 2, 28)]),
+    (("03/15/24", "03/01/24 10:15", "02/28/24"), [datetime(2024, 3, 15), datetime(2024, 3, 1, 10, 15),
+                                                  datetime(2024, 2, 28)]),
+    (("2024-03-15", "2024/3/1 10:15", "2024-02-28T00:00:00"),
+     [datetime(2024, 3, 15), datetime(2024, 3, 1, 10, 15), datetime(2024, 2, 28)]),
+], ids=["day-first", "month-first", "year-first"])
+def test_a_file_of_two_digit_years_is_not_read_as_the_years_15_to_31(tmp_path, dates, expected):
+    """DuckDB's cast reads 15/03/24 as the 24th of March of the year 15: only a value starting with a
+    four-digit year is cast, the others go to the layouts, which read 2024."""
+    loaded, quarantined = loaded_dates(tmp_path, {"orders_2024.csv": orders_file(*dates)})
+    assert quarantined == [] and [at for _, at in loaded] == expected
+
+
 @pytest.mark.parametrize("dates", [
     ("1 mars 2024", "15 août 2024", "1er déc. 2024 08:30", "45352"),  # French months most, a serial
     ("45352", "45352.5", "45353", "1 mars 2024"),                     # serials most, a French month
