@@ -263,7 +263,12 @@ def _parse_expression(kind: ColumnType, value: str, rules: ParseRules, column: s
     if kind in (ColumnType.DATE, ColumnType.TIMESTAMP):
         likely = rules.date_format(column)
         beyond_formats = _date_forms_beyond_formats(value)
-        if likely in (None, "cast"):
+        if likely == "cast":
+            # The file's first rows all start with a four-digit year: cast without the guard, which costs
+            # a quarter of a second per 10M values (a later 15/03/24 is read as the year 15, and
+            # quarantined as before 1900, not loaded wrong).
+            first_try = f"try_cast({value} as timestamp)"
+        elif likely is None:
             first_try = year_first_cast_sql(value)
         elif likely in beyond_formats:
             first_try = beyond_formats.pop(likely)
