@@ -1,5 +1,5 @@
-"""Exports shaped unlike the sample, end to end: order lines, orders only (no CRM file) in pounds, and files
-in folders.
+"""Exports shaped unlike the sample, end to end: order lines, orders only (no CRM file) in pounds, and a
+till's mostly anonymous sales.
 
 Each landing directory comes from the sample generator (`--lines`, `--without-customers`), so its shop
 is the sample's; the expected metrics are computed here from the landing CSV files with pandas (lines
@@ -8,7 +8,6 @@ rolled up by hand) and the naive reference (tests/reference_metrics.py), never f
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -211,31 +210,6 @@ def test_anonymous_survey_answers_count_in_nps_and_reach_no_customer(tmp_path):
     finally:
         con.close()
     assert comments == [("T1", None), ("T3", None)]
-
-
-def test_a_bucket_sync_of_folders_publishes_what_the_same_files_side_by_side_do(tmp_path):
-    """A sync that lays the extracts out by kind and year (orders/2024/part-0.csv): every year's file is
-    called part-0.csv, so only its path under the landing directory tells them apart."""
-    flat = _generate(tmp_path / "flat")
-    landing = tmp_path / "landing"
-    for path in flat.iterdir():  # orders_2024.csv -> orders/2024/part-0.csv, customers.csv -> customers/export.csv
-        kind, _, year = path.stem.partition("_2")
-        synced = landing / kind / f"2{year}" / "part-0.csv" if year else landing / kind / "export.csv"
-        synced.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, synced)
-    workspace = Workspace(landing, tmp_path / "warehouse", activity_window_days=90)
-
-    result = run_pipeline(workspace)
-
-    assert result.success, failed_checks(result)
-    # The metrics of the same files side by side, worked out from them (not from the pipeline's tables).
-    assert_metrics_match(Workspace(flat, workspace.warehouse_dir, activity_window_days=90))
-    expected_files = {"orders": [f"orders/{year}/part-0.csv" for year in (2023, 2024, 2025, 2026)],
-                      "customers": ["customers/export.csv"], "survey_responses": ["survey_responses/export.csv"]}
-    for extract, names in expected_files.items():
-        ledger = published(workspace, "select source_file, status from read_parquet('" + str(
-            workspace.warehouse_dir / "raw" / extract / "files.parquet") + "') order by source_file")
-        assert ledger == [(name, "loaded") for name in names]
 
 
 def test_a_cafe_till_export_of_mostly_anonymous_sales_publishes_its_loyalty_customers(tmp_path):

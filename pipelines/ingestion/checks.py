@@ -200,6 +200,14 @@ def mostly_anonymous_files(extract_dir, max_anonymous_pct: float) -> list[dict]:
         con.close()
 
 
+def _mostly_anonymous_message(file: dict, limit: float) -> str:
+    return (f"{file['source_file']}: {file['anonymous_rows']:,} of {file['rows_read']:,} rows "
+            f"({file['anonymous_pct']} % > {limit:g} %) are orders without a customer, set aside "
+            "(quarantined as missing_value): they are in no customer metric and in no revenue figure. "
+            "Expected for a till's anonymous sales; if every order should name its customer, check the "
+            "export's customer column")
+
+
 def _build_anonymous_share_check(extract_name: str) -> AssetChecksDefinition:
     @asset_check(
         asset=raw_asset_key(extract_name),
@@ -218,11 +226,7 @@ def _build_anonymous_share_check(extract_name: str) -> AssetChecksDefinition:
             severity=AssetCheckSeverity.WARN,
             metadata={"max_anonymous_pct": limit, "files": MetadataValue.json(anonymous)},
             description=None if not anonymous else "; ".join(
-                f"{a['source_file']}: {a['anonymous_rows']:,} of {a['rows_read']:,} rows "
-                f"({a['anonymous_pct']} % > {limit:g} %) are orders without a customer, set aside (quarantined "
-                "as missing_value): they are in no customer metric and in no revenue figure. Expected for a "
-                "till's anonymous sales; if every order should name its customer, check the export's customer "
-                "column" for a in anonymous),
+                _mostly_anonymous_message(file, limit) for file in anonymous),
         )
 
     return _check

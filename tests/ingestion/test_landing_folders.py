@@ -5,6 +5,7 @@ quarantine, the messages and retentio_sources.yml, and a file moved into a folde
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from pipelines.ingestion.errors import ExtractFileError
 from pipelines.ingestion.landing import discover_files, files_matching_no_extract, landing_name
 from pipelines.ingestion.loader import ingest_extract
 from pipelines.ingestion.preview import preview
+from pipelines.sample_data import generate
 from pipelines.sensors import SETTLE_SECONDS, new_extract_sensor
 from pipelines.shared import RetentioSettings
 from tests.conftest import Workspace, environment
+from tests.ingestion.test_loader import ingest_all
 
 HEADER = "order_id,customer_id,ordered_at,amount\n"
 ONE_CAMPAIGN_DAY = "Campaign name,Amount spent (EUR)\nSpring,10.00\n"
@@ -45,7 +48,8 @@ def ingest_orders(landing: Path, raw: Path, cache: Path):
 
 def ledger(raw: Path, extract: str) -> list[tuple]:
     return duckdb.sql(f"select source_file, status, rows_loaded, rows_quarantined "
-                      f"from read_parquet('{raw / extract / 'files.parquet'}') order by source_file").fetchall()
+                      f"from read_parquet('{raw / extract / 'files.parquet'}') order by source_file"
+                      ).fetchall()
 
 
 def test_a_file_belongs_to_the_extract_its_own_name_tells_else_its_nearest_folder_s(tmp_path):
@@ -83,8 +87,9 @@ def test_a_linked_folder_is_read_in_place_and_a_loop_of_links_once(tmp_path):
 def test_files_of_one_name_in_two_folders_are_two_files_named_by_their_path(tmp_path):
     """Each month's part-0.csv: both load, the quarantine and the duplicate's message say which one."""
     landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
-    write(landing / "orders" / "2024-01" / "part-0.csv", HEADER + "A1,C1,2024-01-05,10\nA2,C2,2024-01-07,oops\n")
-    write(landing / "orders" / "2024-02" / "part-0.csv", HEADER + "A3,C1,2024-02-05,12\nA1,C1,2024-01-05,10\n")
+    january, february = landing / "orders" / "2024-01", landing / "orders" / "2024-02"
+    write(january / "part-0.csv", HEADER + "A1,C1,2024-01-05,10\nA2,C2,2024-01-07,oops\n")
+    write(february / "part-0.csv", HEADER + "A3,C1,2024-02-05,12\nA1,C1,2024-01-05,10\n")
 
     result = ingest_orders(landing, raw, cache)
 
@@ -111,7 +116,8 @@ def test_a_file_moved_into_a_folder_is_loaded_once_under_its_new_name(tmp_path):
     ingest_orders(landing, raw, cache)
 
     assert ledger(raw, "orders") == [("orders/2024.csv", "loaded", 2, 0)]
-    assert duckdb.sql(f"select count(*) from read_parquet('{raw}/orders/data/*/*.parquet')").fetchall() == [(2,)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{raw}/orders/data/*/*.parquet')"
+                      ).fetchall() == [(2,)]
 
 
 def test_an_unreadable_file_in_a_folder_is_named_by_its_path(tmp_path):
@@ -189,13 +195,15 @@ def test_a_partitioned_dataset_s_folder_values_give_the_columns_its_files_leave_
     write(landing / "orders_tickets" / "dt=2024-02-01" / "country=C%C3%B4te%20d%27Ivoire" / "part-0.csv",
           "order_id,customer_id,amount\nT1,C2,3.20\n")
 
-    with pytest.raises(ExtractFileError, match=r"file orders_tickets/dt=2024-02-01/.*: required column missing"):
+    with pytest.raises(ExtractFileError,
+                       match=r"file orders_tickets/dt=2024-02-01/.*: required column missing"):
         ingest_orders(landing, raw, cache)
-    write(landing / "retentio_sources.yml", 'files:\n  - match: "orders_tickets/*"\n    columns: {dt: ordered_at}\n')
+    write(landing / "retentio_sources.yml",
+          'files:\n  - match: "orders_tickets/*"\n    columns: {dt: ordered_at}\n')
     ingest_orders(landing, raw, cache)
 
-    assert duckdb.sql(f"select order_id, ordered_at::varchar, country from read_parquet('{raw}/orders/data/*/*.parquet') "
-                      "order by 1").fetchall() == [
+    assert duckdb.sql(f"select order_id, ordered_at::varchar, country "
+                      f"from read_parquet('{raw}/orders/data/*/*.parquet') order by 1").fetchall() == [
         ("A1", "2024-01-01 00:00:00", None), ("A2", "2024-01-02 00:00:00", None),
         ("A3", "2024-01-03 18:30:00", None), ("T1", "2024-02-01 00:00:00", "Côte d'Ivoire")]
     report, ok = preview(landing, currency="EUR")
@@ -215,5 +223,31 @@ def test_partitions_of_the_same_bytes_are_two_deliveries_when_their_folders_diff
         ("marketing_spend/day=2024-03-01/meta.csv", "loaded"),
         ("marketing_spend/day=2024-03-02/copy.csv", "loaded"),
         ("marketing_spend/day=2024-03-02/meta.csv", "duplicate_file")]
-    assert duckdb.sql(f"select spend_date::varchar, amount from read_parquet('{raw}/marketing_spend/data/*/*.parquet') "
-                      "order by 1").fetchall() == [("2024-03-01", 10), ("2024-03-02", 10)]
+    assert duckdb.sql(f"select spend_date::varchar, amount "
+                      f"from read_parquet('{raw}/marketing_spend/data/*/*.parquet') order by 1"
+                      ).fetchall() == [("2024-03-01", 10), ("2024-03-02", 10)]
+
+
+def test_a_bucket_sync_of_the_sample_shop_loads_what_the_same_files_side_by_side_do(tmp_path):
+    """The sample shop laid out by kind and year (orders/2024/part-0.csv): every year's file is called
+    part-0.csv, so only its path tells them apart; the raw layer, which every later step reads, holds the
+    same rows as from the files side by side."""
+    flat = tmp_path / "flat"
+    generate(flat, customers=300, seed=11, progress=False)
+    synced = tmp_path / "synced"
+    for path in flat.iterdir():  # orders_2024.csv -> orders/2024/part-0.csv, customers.csv -> customers/...
+        kind, _, year = path.stem.partition("_2")
+        target = synced / kind / f"2{year}" / "part-0.csv" if year else synced / kind / "export.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+    side_by_side, in_folders = ingest_all(flat, tmp_path / "w1"), ingest_all(synced, tmp_path / "w2")
+
+    for extract in ("customers", "orders", "survey_responses", "marketing_spend"):
+        assert in_folders[extract].rows_loaded == side_by_side[extract].rows_loaded > 0, extract
+        rows = [duckdb.sql(f"select * exclude (_source_file, _loaded_at) "
+                           f"from read_parquet('{w}/raw/{extract}/data/*/*.parquet') order by all").fetchall()
+                for w in (tmp_path / "w1", tmp_path / "w2")]
+        assert rows[0] == rows[1], extract
+    assert [f["source_file"] for f in in_folders["orders"].files] == [
+        f"orders/{year}/part-0.csv" for year in (2023, 2024, 2025, 2026)]
