@@ -57,9 +57,20 @@ def landing_files(landing_dir: Path) -> list[Path]:
     for folder, subfolders, files in os.walk(landing_dir, followlinks=True):
         walked.add(os.path.realpath(folder))
         subfolders[:] = [name for name in subfolders if not name.startswith(".")
-                         and os.path.realpath(os.path.join(folder, name)) not in walked]
+                         and os.path.realpath(os.path.join(folder, name)) not in walked
+                         and not is_retentio_output(Path(folder) / name)]
         found += [Path(folder) / name for name in files if not name.startswith(".")]
     return sorted(found, key=lambda p: landing_name(p, landing_dir))
+
+
+def is_retentio_output(folder: Path) -> bool:
+    """A warehouse directory (RETENTIO_WAREHOUSE_DIR set inside the landing directory), a raw layer or a
+    parse cache: their Parquet files sit in folders named like extracts (raw/orders/,
+    exports/customers.parquet) and must never be read back as deliveries."""
+    return (any((folder / marker).exists() for marker in (
+        "retentio.duckdb", "bi.duckdb", "raw/.versions", "cache/parsed",  # a warehouse
+        ".versions",                                                       # a raw layer
+    )) or ((folder / "meta.json").exists() and (folder / "accepted.parquet").exists()))  # a file's parse
 
 
 def extract_named_by(name: str) -> Extract | None:

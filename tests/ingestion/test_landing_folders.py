@@ -251,3 +251,18 @@ def test_a_bucket_sync_of_the_sample_shop_loads_what_the_same_files_side_by_side
         assert rows[0] == rows[1], extract
     assert [f["source_file"] for f in in_folders["orders"].files] == [
         f"orders/{year}/part-0.csv" for year in (2023, 2024, 2025, 2026)]
+
+
+def test_a_warehouse_inside_the_landing_directory_is_never_read_back(tmp_path):
+    """RETENTIO_WAREHOUSE_DIR=<landing>/warehouse: its raw layer (raw/orders/…), parse cache and exports
+    (exports/customers.parquet) are named like extracts, but are the pipeline's own output."""
+    landing = tmp_path / "landing"
+    write(landing / "orders.csv", HEADER + "A1,C1,2024-01-05,10\n")
+    warehouse = landing / "warehouse"
+    ingest_orders(landing, warehouse / "raw", warehouse / "cache" / "parsed")
+    write(warehouse / "exports" / "customers.parquet", "")
+
+    assert names(discover_files(landing, EXTRACTS["orders"]), landing) == ["orders.csv"]
+    assert names(discover_files(landing, EXTRACTS["customers"]), landing) == []
+    ingest_orders(landing, warehouse / "raw", warehouse / "cache" / "parsed")
+    assert ledger(warehouse / "raw", "orders") == [("orders.csv", "loaded", 1, 0)]
