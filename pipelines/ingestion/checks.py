@@ -29,6 +29,8 @@ from pipelines.shared import RetentioSettings, raw_asset_key
 # a till (orders). An anonymous survey answer is read as such (its customer_id is optional).
 SOLD_ANONYMOUSLY = [name for name, extract in EXTRACTS.items() if extract.references_customers
                     and any(c.name == "customer_id" and c.required for c in extract.columns)]
+# A quarantined row of theirs that is such a sale, over the quarantine's columns.
+_ANONYMOUS_ROW_SQL = f"reason = '{RejectReason.MISSING_VALUE.value}' and column_name = 'customer_id'"
 
 
 def _rows(con, sql: str) -> list[dict]:
@@ -74,7 +76,7 @@ def _files_with_anonymous_rows_sql(extract_dir, set_aside_anonymous: bool) -> st
     anonymous = (f"""
         select source_file, count(*) as anonymous_rows
         from read_parquet('{extract_dir}/quarantine.parquet')
-        where reason = '{RejectReason.MISSING_VALUE.value}' and column_name = 'customer_id'
+        where {_ANONYMOUS_ROW_SQL}
         group by all""" if set_aside_anonymous
                  else "select null::varchar as source_file, 0::bigint as anonymous_rows where false")
     return f"""
@@ -105,8 +107,7 @@ def mostly_rejected_files(extract_dir, max_rejected_pct: float,
                        mode({stated_currency_of_raw_record_sql()}) as currency_found
                 from read_parquet('{extract_dir}/quarantine.parquet') as q
                 join broken as b using (source_file)
-                where not (b.rows_rejected < b.rows_quarantined and q.column_name = 'customer_id'
-                           and q.reason = '{RejectReason.MISSING_VALUE.value}')
+                where not (b.rows_rejected < b.rows_quarantined and {_ANONYMOUS_ROW_SQL})
                 group by all
             )
             select b.*, r.reason as main_reason, r.n as main_reason_rows, r.currency_found

@@ -395,7 +395,7 @@ def parse_files(
     erasures = erasures or ErasureRequests()
     # In landing order, each with the warnings said of it: an outcome, or a parse whose order may change.
     files: list[tuple[FileOutcome | _ParsedFile, list[str]]] = []
-    seen_checksums: dict[str, str] = {}
+    seen_deliveries: dict[str, str] = {}
     cache = cache_dir / extract.name
     cache.mkdir(parents=True, exist_ok=True)
     for path in discover_files(landing_dir, extract):
@@ -403,7 +403,7 @@ def parse_files(
         name = landing_name(path, landing_dir)
         try:
             parsed = _parse_or_skip(path, name, extract, cache, config, currency, now, erasures,
-                                    seen_checksums, said)
+                                    seen_deliveries, said)
         except ExtractFileError as exc:
             raise exc.named(name) from exc
         files.append((parsed, said))
@@ -423,7 +423,7 @@ def parse_files(
 
 def _parse_or_skip(
     path: Path, name: str, extract: Extract, cache: Path, config: SourceConfig, currency: str, now: datetime,
-    erasures: ErasureRequests, seen_checksums: dict[str, str], warnings: list[str],
+    erasures: ErasureRequests, seen_deliveries: dict[str, str], warnings: list[str],
 ) -> FileOutcome | _ParsedFile | None:
     """One file (`name` in the landing directory) parsed or found in the cache, or the outcome of a file
     that cannot be; None when it is gone."""
@@ -443,8 +443,8 @@ def _parse_or_skip(
         raise
     # Two partitions may hold the same bytes (one identical row) and differ by their folder's value.
     delivery = opened.checksum + json.dumps(opened.mapping.constants, sort_keys=True)
-    if delivery in seen_checksums:
-        original = seen_checksums[delivery]
+    if delivery in seen_deliveries:
+        original = seen_deliveries[delivery]
         warnings.append(f"{name} has the same content as {original}: not loaded twice")
         return FileOutcome(name, opened.checksum, stat.st_size, opened.file_format,
                            opened.describe_dialect(), "duplicate_file", None, duplicate_of=original)
@@ -468,7 +468,7 @@ def _parse_or_skip(
     meta = _parsed_or_cached(path, stat, opened, rules, target, now, erasures)
     if meta is None:
         return _still_being_written(name, stat, opened.file_format, opened.checksum, warnings)
-    seen_checksums[delivery] = name
+    seen_deliveries[delivery] = name
     return _ParsedFile(path, stat, opened, rules, target, meta)
 
 

@@ -304,7 +304,7 @@ def _stating(batches: Iterator[pa.RecordBatch], constants: dict[str, str]) -> It
     for batch in batches:
         for column, value in constants.items():
             index = batch.schema.get_field_index(column)
-            batch = batch.set_column(index, column, pa.array([value] * batch.num_rows, pa.string()))
+            batch = batch.set_column(index, column, pa.repeat(pa.scalar(value, pa.string()), batch.num_rows))
         yield batch
 
 
