@@ -183,12 +183,13 @@ def map_header(path: Path, extract: Extract, headers: list[str], explicit: dict[
 
 def _column_named(extract: Extract, name: str, explicit: dict[str, str],
                   explicit_normalised: dict[str, str]) -> str | None:
-    """The canonical column a name stands for: mapped in retentio_sources.yml, the column's own, an alias."""
+    """The extract's column a name stands for, in map_header's order: mapped in retentio_sources.yml (a
+    `files` rule's mapping may name another extract's column: not this one's), the column's own, an alias."""
     key = normalise_header(name)
     target = explicit.get(name) or explicit_normalised.get(key)
-    if target is None and key in extract.input_column_names:
-        target = key
-    return target or extract.aliases.get(key)
+    if target in extract.input_column_names:
+        return target
+    return key if key in extract.input_column_names else extract.aliases.get(key)
 
 
 _CURRENCY_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])|([€£])")

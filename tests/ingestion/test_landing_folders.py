@@ -210,6 +210,16 @@ def test_a_partitioned_dataset_s_folder_values_give_the_columns_its_files_leave_
     assert ok and "ordered_at: 2024-01-01 on every row, as the folder order_date=2024-01-01 says" in report
 
 
+def test_a_folder_key_mapped_to_another_extract_s_column_is_ignored(tmp_path):
+    """A `files` rule applies to every extract: `dt: spend_date` means nothing to an orders file."""
+    landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
+    write(landing / "orders" / "dt=2024-01-01" / "part-0.csv", HEADER + "A1,C1,2024-01-01 10:00,10\n")
+    write(landing / "retentio_sources.yml", 'files:\n  - match: "*"\n    columns: {dt: spend_date}\n')
+
+    ingest_orders(landing, raw, cache)
+
+    assert ledger(raw, "orders") == [("orders/dt=2024-01-01/part-0.csv", "loaded", 1, 0)]
+
 def test_partitions_of_the_same_bytes_are_two_deliveries_when_their_folders_differ(tmp_path):
     """One campaign's row, the same on two days: only the folder tells the days apart."""
     landing, raw, cache = tmp_path / "landing", tmp_path / "raw", tmp_path / "cache"
