@@ -7,15 +7,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import duckdb
-
-from pipelines.ingestion.raw_layer import data_glob
+from tests.catalogue.harness import query
 from tests.ingestion.test_loader import ingest_all
 
 
 def loaded_spend(warehouse) -> list[tuple]:
-    return duckdb.sql(f"select spend_date, campaign, amount from "
-                      f"read_parquet('{data_glob(warehouse / 'raw' / 'marketing_spend')}') order by all").fetchall()
+    return query(warehouse / "raw" / "marketing_spend",
+                 "select spend_date, campaign, amount from data order by all")
 
 
 def test_a_google_ads_report_loads_its_days_and_sets_its_totals_row_aside(tmp_path):

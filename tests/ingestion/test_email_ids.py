@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.ingestion.raw_layer import data_glob
+from tests.catalogue.harness import query
 from tests.ingestion.test_loader import ingest_all
 
 
@@ -57,12 +58,11 @@ def test_a_mailing_list_export_without_ids_keys_its_customers_by_e_mail(tmp_path
 
     assert (results["customers"].rows_loaded, results["customers"].quarantined_by_reason) == (2, {"missing_value": 1})
     assert (results["orders"].rows_loaded, results["orders"].rows_quarantined) == (2, 0)
-    raw = warehouse / "raw"
-    assert duckdb.sql(f"select customer_id, email, signup_date::varchar from "
-                      f"read_parquet('{data_glob(raw / 'customers')}') order by 1").fetchall() == [
+    customers = warehouse / "raw" / "customers"
+    assert query(customers, "select customer_id, email, signup_date::varchar from data order by 1") == [
         ("ada@example.com", "Ada@Example.com", "2024-01-01"), ("bob@example.com", "bob@example.com", "2024-01-03")]
-    assert duckdb.sql(f"select column_name, detail from read_parquet('{raw / 'customers' / 'quarantine.parquet'}')"
-                      ).fetchall() == [("customer_id", "required value is empty (it is worked out from email)")]
+    assert query(customers, "select column_name, detail from quarantine") == [
+        ("customer_id", "required value is empty (it is worked out from email)")]
 
 
 def test_payment_tools_customer_exports_are_keyed_by_the_id_their_payments_name(tmp_path):
@@ -79,6 +79,6 @@ def test_payment_tools_customer_exports_are_keyed_by_the_id_their_payments_name(
 
     ingest_all(landing, warehouse)
 
-    assert duckdb.sql(f"select customer_id, email, signup_date::varchar from "
-                      f"read_parquet('{data_glob(warehouse / 'raw' / 'customers')}') order by 1").fetchall() == [
+    assert query(warehouse / "raw" / "customers",
+                 "select customer_id, email, signup_date::varchar from data order by 1") == [
         ("CUST1", "bob@example.com", None), ("cus_A", "ada@example.com", "2024-01-01")]

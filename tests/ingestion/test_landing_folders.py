@@ -9,7 +9,6 @@ import shutil
 import time
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,6 +22,7 @@ from pipelines.ingestion.preview import preview
 from pipelines.sample_data import generate
 from pipelines.sensors import SETTLE_SECONDS, new_extract_sensor
 from pipelines.shared import RetentioSettings
+from tests.catalogue.harness import query
 from tests.conftest import Workspace, environment
 from tests.ingestion.test_loader import ingest_all
 
@@ -47,9 +47,8 @@ def ingest_orders(landing: Path, raw: Path, cache: Path):
 
 
 def ledger(raw: Path, extract: str) -> list[tuple]:
-    return duckdb.sql(f"select source_file, status, rows_loaded, rows_quarantined "
-                      f"from read_parquet('{raw / extract / 'files.parquet'}') order by source_file"
-                      ).fetchall()
+    return query(raw / extract,
+                 "select source_file, status, rows_loaded, rows_quarantined from ledger order by 1")
 
 
 def test_a_file_belongs_to_the_extract_its_own_name_tells_else_its_nearest_folder_s(tmp_path):
@@ -95,11 +94,10 @@ def test_files_of_one_name_in_two_folders_are_two_files_named_by_their_path(tmp_
 
     assert ledger(raw, "orders") == [("orders/2024-01/part-0.csv", "loaded", 1, 1),
                                      ("orders/2024-02/part-0.csv", "loaded", 1, 1)]
-    assert duckdb.sql(f"select _source_file, order_id from read_parquet('{raw}/orders/data/*/*.parquet') "
-                      "order by 2").fetchall() == [("orders/2024-01/part-0.csv", "A1"),
-                                                   ("orders/2024-02/part-0.csv", "A3")]
-    quarantined = duckdb.sql(f"select source_file, source_row, reason, detail from "
-                             f"read_parquet('{raw}/orders/quarantine*.parquet') order by 1").fetchall()
+    assert query(raw / "orders", "select _source_file, order_id from data order by 2") == [
+        ("orders/2024-01/part-0.csv", "A1"), ("orders/2024-02/part-0.csv", "A3")]
+    quarantined = query(raw / "orders",
+                        "select source_file, source_row, reason, detail from quarantine order by 1")
     assert [row[:3] for row in quarantined] == [("orders/2024-01/part-0.csv", 2, "invalid_number"),
                                                ("orders/2024-02/part-0.csv", 2, "duplicate_row")]
     assert "row 1 of orders/2024-01/part-0.csv" in quarantined[1][3]
@@ -116,8 +114,7 @@ def test_a_file_moved_into_a_folder_is_loaded_once_under_its_new_name(tmp_path):
     ingest_orders(landing, raw, cache)
 
     assert ledger(raw, "orders") == [("orders/2024.csv", "loaded", 2, 0)]
-    assert duckdb.sql(f"select count(*) from read_parquet('{raw}/orders/data/*/*.parquet')"
-                      ).fetchall() == [(2,)]
+    assert query(raw / "orders", "select count(*) from data") == [(2,)]
 
 
 def test_an_unreadable_file_in_a_folder_is_named_by_its_path(tmp_path):
@@ -202,8 +199,7 @@ def test_a_partitioned_dataset_s_folder_values_give_the_columns_its_files_leave_
           'files:\n  - match: "orders_tickets/*"\n    columns: {dt: ordered_at}\n')
     ingest_orders(landing, raw, cache)
 
-    assert duckdb.sql(f"select order_id, ordered_at::varchar, country "
-                      f"from read_parquet('{raw}/orders/data/*/*.parquet') order by 1").fetchall() == [
+    assert query(raw / "orders", "select order_id, ordered_at::varchar, country from data order by 1") == [
         ("A1", "2024-01-01 00:00:00", None), ("A2", "2024-01-02 00:00:00", None),
         ("A3", "2024-01-03 18:30:00", None), ("T1", "2024-02-01 00:00:00", "Côte d'Ivoire")]
     report, ok = preview(landing, currency="EUR")
@@ -233,9 +229,8 @@ def test_partitions_of_the_same_bytes_are_two_deliveries_when_their_folders_diff
         ("marketing_spend/day=2024-03-01/meta.csv", "loaded"),
         ("marketing_spend/day=2024-03-02/copy.csv", "loaded"),
         ("marketing_spend/day=2024-03-02/meta.csv", "duplicate_file")]
-    assert duckdb.sql(f"select spend_date::varchar, amount "
-                      f"from read_parquet('{raw}/marketing_spend/data/*/*.parquet') order by 1"
-                      ).fetchall() == [("2024-03-01", 10), ("2024-03-02", 10)]
+    assert query(raw / "marketing_spend", "select spend_date::varchar, amount from data order by 1") == [
+        ("2024-03-01", 10), ("2024-03-02", 10)]
 
 
 def test_a_bucket_sync_of_the_sample_shop_loads_what_the_same_files_side_by_side_do(tmp_path):
@@ -255,8 +250,8 @@ def test_a_bucket_sync_of_the_sample_shop_loads_what_the_same_files_side_by_side
 
     for extract in ("customers", "orders", "survey_responses", "marketing_spend"):
         assert in_folders[extract].rows_loaded == side_by_side[extract].rows_loaded > 0, extract
-        rows = [duckdb.sql(f"select * exclude (_source_file, _loaded_at) "
-                           f"from read_parquet('{w}/raw/{extract}/data/*/*.parquet') order by all").fetchall()
+        rows = [query(w / "raw" / extract,
+                      "select * exclude (_source_file, _loaded_at) from data order by all")
                 for w in (tmp_path / "w1", tmp_path / "w2")]
         assert rows[0] == rows[1], extract
     assert [f["source_file"] for f in in_folders["orders"].files] == [

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
-
-from pipelines.ingestion.raw_layer import data_glob
+from tests.catalogue.harness import query
 from tests.ingestion.test_loader import ingest_all
 
 
 def loaded_orders(warehouse) -> list[tuple]:
-    return duckdb.sql(f"select order_id, customer_id, ordered_at::varchar, amount, currency, status "
-                      f"from read_parquet('{data_glob(warehouse / 'raw' / 'orders')}') order by 1").fetchall()
+    return query(warehouse / "raw" / "orders", "select order_id, customer_id, ordered_at::varchar, amount, "
+                                               "currency, status from data order by 1")
 
 
 def test_stripe_payments_are_orders_of_their_customers_with_stripe_s_statuses(tmp_path):
